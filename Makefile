@@ -1,0 +1,39 @@
+# OneMap — two commands for a fresh machine: `make demo` and `make test`.
+# Both install what is missing (Debian packages, a virtual environment) and are idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test deps venv db bench clean-db help
+
+help:
+	@echo "make demo   bring OneMap up on the demo county (prints where to open it)"
+	@echo "make test   run the test suite against a real PostGIS"
+
+demo: deps venv
+	$(BIN)/onemap demo
+
+test: deps venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+deps:
+	@bash scripts/system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+db: deps venv
+	$(BIN)/onemap db upgrade
+
+bench: deps venv
+	$(BIN)/python -m bench.load_incidents
+
+clean-db:
+	$(BIN)/onemap db stop || true
+	rm -rf var/pg

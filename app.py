@@ -1,0 +1,222 @@
+"""OneMap composition root: settings, the web app factory and the ``onemap`` command line.
+
+Nothing imports this module; it wires ``data``/``geo``/``layers``/``dashboard`` together.
+``python app.py …`` and ``onemap …`` take the same subcommands.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+console = Console(stderr=True)
+DEFAULT_REGION = "150623"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings, read from the environment when the command runs (never at import)."""
+
+    dsn: str
+    region_code: str = DEFAULT_REGION
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Resolve the database (``DATABASE_URL`` or the local cluster) and the region."""
+        from data.cluster import resolve_dsn
+
+        return cls(dsn=resolve_dsn(), region_code=os.environ.get("ONEMAP_REGION", DEFAULT_REGION))
+
+
+def create_app(settings: Settings):
+    """The WSGI application: the Dash dashboard on its Flask server."""
+    from dashboard.app import build_dash
+
+    return build_dash(settings.dsn, settings.region_code).server
+
+
+def _settings() -> Settings:
+    from data.cluster import ClusterError
+    from data.db import DatabaseError
+
+    try:
+        return Settings.from_env()
+    except (ClusterError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _upgrade(settings: Settings) -> list[str]:
+    from data.db import DatabaseError, connect, upgrade
+
+    try:
+        conn = connect(settings.dsn)
+        try:
+            return upgrade(conn)
+        finally:
+            conn.close()
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def cli() -> None:
+    """OneMap — one-map command centre for grid-based county governance."""
+
+
+@cli.group()
+def db() -> None:
+    """Database: migrations and the local cluster."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (PostGIS and pgRouting extensions included)."""
+    settings = _settings()
+    done = _upgrade(settings)
+    console.print(f"[green]database up to date[/] ({', '.join(done) if done else 'nothing to apply'})")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Show the database in use and its applied migrations."""
+    from data.db import applied, connect, migrations, redact
+
+    settings = _settings()
+    conn = connect(settings.dsn)
+    try:
+        done = applied(conn)
+    finally:
+        conn.close()
+    pending = [v for v, _ in migrations() if v not in done]
+    click.echo(f"database: {redact(settings.dsn)}")
+    click.echo(f"applied:  {', '.join(done) or '-'}")
+    click.echo(f"pending:  {', '.join(pending) or '-'}")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the project-local PostgreSQL cluster (not used when DATABASE_URL is set)."""
+    from data.cluster import stop
+
+    click.echo("stopped" if stop() else "local cluster was not running")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int) -> None:
+    """Bring OneMap up on the demo county: upgrade, load if empty, serve."""
+    if ctx.invoked_subcommand:
+        return
+    from data.demo.loader import is_loaded, load_demo
+
+    settings = _settings()
+    _upgrade(settings)
+    if is_loaded(settings.dsn, settings.region_code):
+        console.print("demo county already loaded (use `onemap demo load --replace` to rebuild it)")
+    else:
+        load_demo(settings.dsn, seed=1, incidents=None, console=console)
+    _serve(settings, host, port)
+
+
+@demo.command("load")
+@click.option("--incidents", type=click.IntRange(min=0), default=None,
+              help="number of incidents in the history (default: a demo-sized year)")
+@click.option("--seed", type=int, default=1, show_default=True, help="random seed; same seed, same county")
+@click.option("--now", "now_text", default=None, help="ISO time taken as 'now' (default: the clock)")
+@click.option("--replace", is_flag=True, help="delete the demo county first if it is loaded")
+def demo_load(incidents: int | None, seed: int, now_text: str | None, replace: bool) -> None:
+    """Generate and load the demo county (grid, facilities, roads, workers, incidents)."""
+    from datetime import datetime
+
+    from data.demo.loader import DemoError, is_loaded, load_demo
+
+    settings = _settings()
+    _upgrade(settings)
+    now = datetime.fromisoformat(now_text) if now_text else None
+    if is_loaded(settings.dsn, settings.region_code) and not replace:
+        raise click.ClickException(
+            f"region {settings.region_code} is already loaded; add --replace to rebuild it")
+    try:
+        load_demo(settings.dsn, seed=seed, incidents=incidents, now=now, replace=replace, console=console)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.group()
+def grids() -> None:
+    """Grid units: import real grids, check what is stored."""
+
+
+@grids.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--level", type=int, required=True, help="grid level in the file: 1 banner … 4 cell")
+@click.option("--layer", default=None, help="layer name inside a multi-layer file")
+@click.option("--gcj02", is_flag=True, help="the file's coordinates are GCJ-02 (AMap/Tencent)")
+@click.option("--code-field", default="code", show_default=True)
+@click.option("--name-field", default="name", show_default=True)
+@click.option("--parent-field", default="parent_code", show_default=True)
+@click.option("--replace", is_flag=True, help="replace units with the same codes")
+def grids_import(file: Path, level: int, layer: str | None, gcj02: bool, code_field: str,
+                 name_field: str, parent_field: str, replace: bool) -> None:
+    """Import grid units of one level from GeoPackage, GeoJSON or zipped Shapefile (all or nothing)."""
+    from data.grid_import import ImportRefused, import_grid_file
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        n = import_grid_file(settings.dsn, file, level=level, layer=layer, gcj02=gcj02,
+                             code_field=code_field, name_field=name_field,
+                             parent_field=parent_field, replace=replace, console=console)
+    except ImportRefused as exc:
+        console.print(exc.report())
+        sys.exit(2)
+    console.print(f"[green]imported {n} level-{level} units[/]")
+
+
+@grids.command("check")
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def grids_check(region: str | None) -> None:
+    """Check the stored grid: codes, parents, validity, containment, overlaps, gaps."""
+    from data.grid_import import check_stored
+
+    settings = _settings()
+    problems = check_stored(settings.dsn, region or settings.region_code, console=console)
+    if problems:
+        for p in problems:
+            console.print(f"[red]{p}[/]")
+        console.print(f"[red]{len(problems)} problem(s)[/]")
+        sys.exit(1)
+    console.print("[green]grid OK[/]: levels tile their parents, codes and parents are consistent")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the dashboard with a production WSGI server (waitress)."""
+    settings = _settings()
+    _upgrade(settings)
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from waitress import serve as waitress_serve
+
+    app = create_app(settings)
+    console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  (Ctrl-C to stop)")
+    waitress_serve(app, host=host, port=port, threads=8, ident="onemap")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="onemap")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Dash pages: the leaders' view and the wall display."""

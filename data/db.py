@@ -1,0 +1,106 @@
+"""Connections, named SQL files and versioned migrations."""
+from __future__ import annotations
+
+import contextlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import psycopg2
+import psycopg2.extras
+
+HERE = Path(__file__).resolve().parent
+MIGRATION_LOCK = 0x0E3A9  # advisory lock key: one migrator at a time
+
+
+class DatabaseError(RuntimeError):
+    """A database problem stated for the user, with what to do next."""
+
+
+def connect(dsn: str):
+    """Open a psycopg2 connection; failures say how to fix the setup."""
+    try:
+        return psycopg2.connect(dsn, application_name="onemap")
+    except psycopg2.OperationalError as exc:
+        raise DatabaseError(
+            f"cannot connect to {redact(dsn)}: {str(exc).strip()}\n"
+            "Unset DATABASE_URL to use the local cluster, or check that the server is running."
+        ) from exc
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
+
+
+@contextlib.contextmanager
+def transaction(dsn: str) -> Iterator:
+    """A connection in one transaction: committed on success, rolled back on any error."""
+    conn = connect(dsn)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+@lru_cache(maxsize=None)
+def sql(name: str) -> str:
+    """The text of ``data/sql/<name>.sql``."""
+    return (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def migrations() -> list[tuple[str, str]]:
+    """(version, SQL) for every file in ``data/migrations``, in order."""
+    files = sorted((HERE / "migrations").glob("*.sql"))
+    return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
+
+
+def upgrade(conn) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their versions."""
+    applied_now: list[str] = []
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    conn.commit()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, body in migrations():
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM schema_migration WHERE version = %s", (version,))
+                if cur.fetchone():
+                    continue
+                try:
+                    cur.execute(body)
+                except psycopg2.errors.FeatureNotSupported as exc:
+                    raise DatabaseError(f"migration {version}: {exc}") from exc
+                except psycopg2.errors.UndefinedFile as exc:
+                    raise DatabaseError(
+                        f"migration {version} needs PostGIS and pgRouting on the server: {exc}"
+                        "Install postgresql-15-postgis-3 and postgresql-15-pgrouting (`make deps`).") from exc
+                cur.execute("INSERT INTO schema_migration (version) VALUES (%s)", (version,))
+                applied_now.append(version)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        conn.commit()
+    return applied_now
+
+
+def applied(conn) -> list[str]:
+    """Versions already applied (empty on a new database)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('schema_migration') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return []
+        cur.execute("SELECT version FROM schema_migration ORDER BY version")
+        return [r[0] for r in cur.fetchall()]
+
+
+def dict_cursor(conn):
+    """A cursor whose rows are dicts."""
+    return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)

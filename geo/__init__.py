@@ -1,0 +1,1 @@
+"""Pure geometry: datum transforms, grid building and validation. No I/O, no Dash."""

@@ -1,0 +1,1 @@
+"""Map layer definitions shared by the map, the exports and the OGC API."""
