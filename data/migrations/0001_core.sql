@@ -55,7 +55,8 @@ BEGIN
     END IF;
     IF NEW.level = 4 THEN
         INSERT INTO grid_cell_piece (cell_code, region_code, geom)
-        SELECT NEW.code, NEW.region_code, (ST_Dump(ST_Subdivide(NEW.geom, 64))).geom;
+        SELECT NEW.code, NEW.region_code, piece
+        FROM ST_Subdivide(NEW.geom, 64) AS piece;
     END IF;
     RETURN NULL;
 END $$;

@@ -1,0 +1,194 @@
+"""A connected demo road network in pgRouting form, joining seats, villages, cells and facilities.
+
+The junctions are the town seats, village centres and cell seeds; the links are their relative
+neighbourhood graph (a sparse, planar, connected graph that looks like a real rural network),
+kept inside the banner. Classes come from what a link joins: the shortest paths between town seats
+are national/provincial roads, village-to-seat paths county roads, and so on down to herders'
+tracks. Facilities hang off the nearest junction by a short spur.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import Geod
+from shapely.geometry import LineString, MultiPoint
+
+from data.demo.county import County
+from data.demo.places import Place
+from geo import tiling
+
+# road class -> (speed km/h, Chinese label): the speeds routing uses when a road has no limit
+SPEEDS = {"national": 80, "provincial": 70, "county": 60, "urban": 30, "township": 40, "track": 25}
+BACKBONE = [(0, 1, "national", "国道G338线"), (0, 2, "provincial", "省道S216线"),
+            (0, 3, "provincial", "省道S313线"), (2, 3, "county", "县道X611线")]
+GEOD = Geod(ellps="WGS84")
+
+
+@dataclass
+class Edge:
+    """One road link between two junction ids, with its geometry and class."""
+
+    source: int
+    target: int
+    road_class: str
+    name: str
+    coords: list[tuple[float, float]]
+    length_m: float = 0.0
+
+    @property
+    def speed_kmh(self) -> float:
+        """Travel speed of the link's class."""
+        return SPEEDS[self.road_class]
+
+    @property
+    def cost_s(self) -> float:
+        """Seconds to drive the link."""
+        return self.length_m / (self.speed_kmh / 3.6)
+
+
+def _dedupe(points: np.ndarray, min_m: float) -> np.ndarray:
+    """Indices of points kept so that none is within ``min_m`` of an earlier kept one."""
+    scale = np.array([tiling.lon_scale(float(points[:, 1].mean())), tiling.M_PER_DEG_LAT])
+    m = points * scale
+    tree_pts: list[int] = []
+    for i, p in enumerate(m):
+        if not tree_pts or np.min(np.hypot(*(m[tree_pts] - p).T)) >= min_m:
+            tree_pts.append(i)
+    return np.array(tree_pts)
+
+
+def _relative_neighbourhood(nodes_m: np.ndarray, candidates: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Candidate edges (a, b) with no node closer to both ends than they are to each other."""
+    keep = []
+    for a, b in candidates:
+        d = np.hypot(*(nodes_m[a] - nodes_m[b]))
+        da = np.hypot(*(nodes_m - nodes_m[a]).T)
+        db = np.hypot(*(nodes_m - nodes_m[b]).T)
+        blocking = np.maximum(da, db) < d
+        blocking[[a, b]] = False
+        if not blocking.any():
+            keep.append((a, b))
+    return keep
+
+
+def _find(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def _spanning_tree(nodes_m: np.ndarray, edges: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Kruskal's minimum spanning forest over ``edges``."""
+    parent = list(range(len(nodes_m)))
+    out = set()
+    for a, b in sorted(edges, key=lambda e: np.hypot(*(nodes_m[e[0]] - nodes_m[e[1]]))):
+        ra, rb = _find(parent, a), _find(parent, b)
+        if ra != rb:
+            parent[ra] = rb
+            out.add((a, b))
+    return out
+
+
+def _shortest_path(adj: dict[int, list[tuple[int, float]]], start: int, goal: int) -> list[int]:
+    """Node ids of the shortest path by length (Dijkstra)."""
+    dist, prev, heap = {start: 0.0}, {}, [(0.0, start)]
+    while heap:
+        d, u = heapq.heappop(heap)
+        if u == goal:
+            break
+        if d > dist[u]:
+            continue
+        for v, w in adj[u]:
+            if d + w < dist.get(v, float("inf")):
+                dist[v], prev[v] = d + w, u
+                heapq.heappush(heap, (d + w, v))
+    path = [goal]
+    while path[-1] != start:
+        path.append(prev[path[-1]])
+    return path[::-1]
+
+
+def _wiggle(rng, a, b, banner, amplitude: float) -> list[tuple[float, float]]:
+    """A gently bent line from a to b (straight if the bend would leave the banner)."""
+    t = np.linspace(0, 1, 5)[1:-1]
+    normal = np.array([-(b[1] - a[1]), b[0] - a[0]])
+    offsets = rng.uniform(-amplitude, amplitude, len(t))
+    mids = [tuple(np.asarray(a) + (np.asarray(b) - np.asarray(a)) * s + normal * o)
+            for s, o in zip(t, offsets)]
+    coords = [tuple(a), *mids, tuple(b)]
+    return coords if banner.contains(LineString(coords)) else [tuple(a), tuple(b)]
+
+
+def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray, list[Edge]]:
+    """Junction coordinates (id = index + 1) and the edges joining them and every place."""
+    banner = county.level(1)[0].geom
+    shapely.prepare(banner)
+    towns, villages, cells = county.level(2), county.level(3), county.level(4)
+    raw = np.array([t.centre for t in towns] + [v.centre for v in villages] + [c.centre for c in cells])
+    keep = _dedupe(raw, 250.0)  # seats come first, so they always stay junctions
+    nodes = raw[keep]
+    lat0 = float(nodes[:, 1].mean())
+    nodes_m = nodes * np.array([tiling.lon_scale(lat0), tiling.M_PER_DEG_LAT])
+
+    tri = shapely.delaunay_triangles(MultiPoint(nodes_m), only_edges=True)
+    index = {tuple(np.round(p, 6)): i for i, p in enumerate(nodes_m)}
+    candidates = []
+    for line in tri.geoms:
+        (x0, y0), (x1, y1) = line.coords
+        a, b = index[(round(x0, 6), round(y0, 6))], index[(round(x1, 6), round(y1, 6))]
+        if banner.contains(LineString([nodes[a], nodes[b]])):
+            candidates.append((min(a, b), max(a, b)))
+    chosen = set(_relative_neighbourhood(nodes_m, candidates)) | _spanning_tree(nodes_m, candidates)
+
+    adj: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(nodes))}
+    for a, b in chosen:
+        w = float(np.hypot(*(nodes_m[a] - nodes_m[b])))
+        adj[a].append((b, w))
+        adj[b].append((a, w))
+    road_class: dict[tuple[int, int], tuple[str, str]] = {}
+    rank = list(SPEEDS)
+
+    def upgrade(path: list[int], cls: str, name: str) -> None:
+        for a, b in zip(path, path[1:]):
+            key = (min(a, b), max(a, b))
+            if key not in road_class or rank.index(cls) < rank.index(road_class[key][0]):
+                road_class[key] = (cls, name)
+
+    for a, b, cls, name in BACKBONE:
+        upgrade(_shortest_path(adj, a, b), cls, name)
+    town_of = {t.code: i for i, t in enumerate(towns)}
+    village_node = {i: v for i, v in enumerate(villages)}
+    for i, v in village_node.items():
+        node = int(np.flatnonzero(keep == len(towns) + i)[0]) if (keep == len(towns) + i).any() else None
+        if node is not None:
+            upgrade(_shortest_path(adj, node, town_of[v.parent_code]), "county", f"县道({v.name}线)")
+    seat_m = nodes_m[: len(towns)]
+    for key in chosen:
+        if key in road_class:
+            continue
+        a, b = key
+        urban = min(np.hypot(*(seat_m - nodes_m[a]).T).min(), np.hypot(*(seat_m - nodes_m[b]).T).min()) < 2500
+        is_village = any(k < len(towns) + len(villages) for k in (int(keep[a]), int(keep[b])))
+        road_class[key] = ("urban", "城区道路") if urban else (
+            ("township", "乡道") if is_village else ("track", "牧区便道"))
+
+    edges = []
+    for (a, b), (cls, name) in sorted(road_class.items()):
+        coords = ([tuple(nodes[a]), tuple(nodes[b])] if cls in ("national", "provincial", "urban")
+                  else _wiggle(rng, nodes[a], nodes[b], banner, 0.04))
+        edges.append(Edge(a + 1, b + 1, cls, name, coords))
+
+    all_nodes = [tuple(p) for p in nodes]
+    for place in places:  # a spur from each facility to its nearest junction
+        p = np.array([place.lon, place.lat])
+        nearest = int(np.argmin(np.hypot(*((nodes - p) * [tiling.lon_scale(lat0), tiling.M_PER_DEG_LAT]).T)))
+        all_nodes.append((place.lon, place.lat))
+        edges.append(Edge(len(all_nodes), nearest + 1, "urban" if nearest < len(towns) else "township",
+                          f"{place.name}进场路", [(place.lon, place.lat), tuple(nodes[nearest])]))
+    for e in edges:
+        e.length_m = max(1.0, float(GEOD.geometry_length(LineString(e.coords))))  # pgRouting wants > 0
+    return np.array(all_nodes), edges

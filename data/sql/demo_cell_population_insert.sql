@@ -1,0 +1,1 @@
+INSERT INTO cell_population (cell_code, region_code, population, households, synthetic) VALUES %s

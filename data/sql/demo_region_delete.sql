@@ -1,0 +1,1 @@
+DELETE FROM region WHERE region_code = %(region_code)s

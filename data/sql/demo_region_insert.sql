@@ -1,0 +1,1 @@
+INSERT INTO region (region_code, name, name_en) VALUES (%(region_code)s, %(name)s, %(name_en)s)
