@@ -88,7 +88,9 @@ def test_cells_smaller_near_seats(demo_conn):
         SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY area_m2(c.geom)) FILTER (WHERE v.name LIKE '%%社区'),
                percentile_cont(0.5) WITHIN GROUP (ORDER BY area_m2(c.geom)) FILTER (WHERE v.name NOT LIKE '%%社区')
         FROM grid_unit c JOIN grid_unit v ON v.code = c.parent_code WHERE c.level = 4""")
-    assert urban * 20 < rural
+    assert urban * 10 < rural
+    smallest = one(demo_conn, "SELECT min(area_m2(geom)) FROM grid_unit WHERE level = 4")[0]
+    assert smallest < 0.5e6
 
 
 def test_population_sums_exactly(demo_conn):

@@ -154,7 +154,7 @@ def build_county(seed: int) -> County:
     for i, v in enumerate(villages):
         v.population = int((owner == i).sum())
 
-    cells_per_village = _allocate(np.array([max(v.population, 1) for v in villages]) ** 0.75, CELLS, 2)
+    cells_per_village = _allocate(np.array([max(v.population, 1) for v in villages]) ** 0.85, CELLS, 2)
     cells: list[Unit] = []
     for v, k, members in zip(villages, cells_per_village,
                              [people[owner == i] for i in range(len(villages))]):
@@ -202,7 +202,10 @@ def _people(rng, banner, towns: list[Unit], villages: list[Unit]) -> np.ndarray:
 
 def _cells(rng, village: Unit, k: int, members: np.ndarray, synthetic: dict) -> list[Unit]:
     """``k`` cells in a village: seeds balance where people live against plain area."""
-    uniform = tiling.sample_points(village.geom, max(300, len(members)), rng)
+    # Town communities: seeds follow the people, so cells are small blocks of a few hundred
+    # households; rural villages: half area, half people, so steppe cells stay walkable.
+    n_uniform = max(30, len(members) // 10) if village.kind == "community" else max(300, len(members))
+    uniform = tiling.sample_points(village.geom, n_uniform, rng)
     pool = np.concatenate([members, uniform]) if len(members) else uniform
     pool = pool[rng.permutation(len(pool))[:4000]]
     start = tiling.spaced_seeds(pool, k, 2000.0)
