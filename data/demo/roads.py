@@ -135,11 +135,11 @@ def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray,
     nodes_m = nodes * np.array([tiling.lon_scale(lat0), tiling.M_PER_DEG_LAT])
 
     tri = shapely.delaunay_triangles(MultiPoint(nodes_m), only_edges=True)
-    index = {tuple(np.round(p, 6)): i for i, p in enumerate(nodes_m)}
+    ends = shapely.get_coordinates(tri).reshape(-1, 2, 2)
+    # endpoints are input points, but compare by distance: GEOS may return them a few ulps off
+    ids = np.argmin(((ends.reshape(-1, 1, 2) - nodes_m[None]) ** 2).sum(axis=2), axis=1).reshape(-1, 2)
     candidates = []
-    for line in tri.geoms:
-        (x0, y0), (x1, y1) = line.coords
-        a, b = index[(round(x0, 6), round(y0, 6))], index[(round(x1, 6), round(y1, 6))]
+    for a, b in ids.tolist():
         if banner.contains(LineString([nodes[a], nodes[b]])):
             candidates.append((min(a, b), max(a, b)))
     chosen = set(_relative_neighbourhood(nodes_m, candidates)) | _spanning_tree(nodes_m, candidates)
