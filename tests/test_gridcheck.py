@@ -170,6 +170,15 @@ def test_gap_in_parent_coverage():
     assert check_units(t[:3], parents=[BANNER], existing_children=t[3:]) == []
 
 
+def test_float_noise_along_shared_edges_is_not_a_problem():
+    # what a GCJ-02 → WGS84 round trip leaves: 107.0 comes back as 106.99999999999999
+    t = towns()
+    t[2] = Unit(t[2].code, 2, t[2].name, REGION, shapely.from_wkt(
+        "POLYGON ((107.1 38, 107.1 38.1, 106.99999999999999 38.099999999999994, "
+        "106.99999999999999 37.99999999999999, 107.1 38))"))
+    assert check_units(t, parents=[BANNER]) == []
+
+
 def test_gap_only_checked_for_parents_whose_children_are_given():
     assert check_units([BANNER]) == []
 
