@@ -183,13 +183,17 @@ def grids_import(file: Path, level: int, layer: str | None, gcj02: bool, code_fi
 @click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
 def grids_check(region: str | None) -> None:
     """Check the stored grid: codes, parents, validity, containment, overlaps, gaps."""
+    from rich.markup import escape
+
     from data.grid_import import check_stored
 
     settings = _settings()
     problems = check_stored(settings.dsn, region or settings.region_code, console=console)
     if problems:
         for p in problems:
-            console.print(f"[red]{p}[/]")
+            # escaped: "[gap]" and GEOS reasons like "Self-intersection[x y]" are not markup;
+            # soft_wrap keeps one problem per line, so logs can be grepped
+            console.print(f"[red]{escape(str(p))}[/]", soft_wrap=True)
         console.print(f"[red]{len(problems)} problem(s)[/]")
         sys.exit(1)
     console.print("[green]grid OK[/]: levels tile their parents, codes and parents are consistent")
