@@ -104,3 +104,27 @@ def applied(conn) -> list[str]:
 def dict_cursor(conn):
     """A cursor whose rows are dicts."""
     return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+
+
+_POOLS: dict[str, "psycopg2.pool.ThreadedConnectionPool"] = {}
+
+
+def pool(dsn: str, maxconn: int = 10):
+    """A process-wide thread-safe connection pool for ``dsn`` (created on first use)."""
+    import psycopg2.pool
+
+    if dsn not in _POOLS:
+        _POOLS[dsn] = psycopg2.pool.ThreadedConnectionPool(1, maxconn, dsn, application_name="onemap-web")
+    return _POOLS[dsn]
+
+
+@contextlib.contextmanager
+def pooled(dsn: str) -> Iterator:
+    """A pooled connection for one read-only unit of work, returned to the pool afterwards."""
+    p = pool(dsn)
+    conn = p.getconn()
+    try:
+        conn.set_session(readonly=True, autocommit=True)
+        yield conn
+    finally:
+        p.putconn(conn)
