@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, MultiPolygon, Polygon, box
 
-from geo.gridcheck import Problem, Unit, check_units
+from geo.datum import gcj02_to_wgs84_geom
+from geo.gridcheck import Problem, Unit, area_m2, check_units
 
 REGION = "150623"
 BANNER = Unit(REGION, 1, "鄂托克前旗", None, box(107.0, 38.0, 107.2, 38.2))
@@ -241,3 +243,42 @@ def test_county_scale_clean_then_one_broken_cell():
     units.remove(cell)
     problems = check_units(units, region_code=REGION)
     assert kinds(problems) == [(cell.parent_code, "gap")]
+
+
+def cut(parent: Unit, nx: int, ny: int) -> list[Unit]:
+    """Children of ``parent``: its polygon intersected with an nx × ny grid of boxes."""
+    x0, y0, x1, y1 = parent.geom.bounds
+    out = []
+    for i in range(nx):
+        for j in range(ny):
+            piece = shapely.intersection(parent.geom, box(x0 + (x1 - x0) * i / nx, y0 + (y1 - y0) * j / ny,
+                                                          x0 + (x1 - x0) * (i + 1) / nx,
+                                                          y0 + (y1 - y0) * (j + 1) / ny))
+            polys = [p for p in shapely.get_parts(piece) if p.geom_type == "Polygon" and not p.is_empty]
+            if polys:
+                code = f"{parent.code}{len(out) + 1:03d}"
+                out.append(Unit(code, parent.level + 1, code[-3:], parent.code, MultiPolygon(polys)))
+    return out
+
+
+def test_real_banner_cut_into_towns_and_villages_is_clean():
+    # The shipped boundary has ~1,200 vertices; children cut from it share long edges with
+    # vertices in different places. Projecting vertices to an equal-area CRS once turned the
+    # zero-width slivers between such edges into "gaps" of several thousand m².
+    path = Path(__file__).resolve().parent.parent / "data" / "sources" / "150623_gcj02.geojson"
+    banner = Unit(REGION, 1, "鄂托克前旗", None,
+                  gcj02_to_wgs84_geom(shapely.from_geojson(path.read_text(encoding="utf-8"))))
+    town_units = cut(banner, 2, 2)
+    villages = [v for t in town_units for v in cut(t, 5, 5)]
+    assert check_units([banner, *town_units, *villages], region_code=REGION) == []
+    problems = check_units([banner, *town_units, *villages[1:]], region_code=REGION)
+    assert kinds(problems) == [(villages[0].parent_code, "gap")]
+
+
+@pytest.mark.parametrize("geom", [box(107.0, 38.0, 107.1, 38.1), box(106.4, 37.6, 108.6, 38.9),
+                                  MultiPolygon([box(107.0, 38.0, 107.1, 38.1), box(120.0, 50.0, 120.1, 50.1)])])
+def test_area_m2_matches_the_geodesic_area(geom):
+    # densified so geodesic edges follow the lon/lat-straight ones
+    expected = abs(GEOD.geometry_area_perimeter(shapely.segmentize(geom, 0.001))[0])
+    assert area_m2([geom])[0] == pytest.approx(expected, rel=1e-4)
+    assert area_m2([Polygon()])[0] == 0.0
