@@ -103,12 +103,7 @@ def import_grid_file(dsn: str, path, *, level: int, layer: str | None = None, gc
                       + ", ".join(f"{k} {v}" for k, v in LEVELS.items()))
     with _steps(console) as steps:
         steps.start(f"reading {path.name}")
-        frame, layer_name, crs_text = _read(path, layer)
-        if gcj02:
-            # Web-map GCJ-02 files are lon/lat labelled as WGS84; a projected CRS is not GCJ-02.
-            if not frame.crs.is_geographic:
-                raise _refuse(path, "crs", f"--gcj02 expects lon/lat coordinates (GCJ-02 as "
-                              f"published by AMap/Tencent), but {path.name} is in {crs_text}")
+        frame, layer_name, crs_text = _read(path, layer, gcj02)
         units = _units(frame, path, level, code_field, name_field, parent_field, gcj02)
         provenance = {"source": path.name, "layer": layer_name, "sha256": _sha256(path),
                       "crs": crs_text, "gcj02_converted": gcj02,
@@ -135,7 +130,7 @@ def import_grid_file(dsn: str, path, *, level: int, layer: str | None = None, gc
     return len(units)
 
 
-def _read(path: Path, layer: str | None):
+def _read(path: Path, layer: str | None, gcj02: bool):
     """(frame in EPSG:4326, layer name, original CRS text), or a refusal that says what to fix."""
     if not path.is_file():
         raise _refuse(path, "file", f"{path} does not exist or is not a file")
@@ -167,6 +162,10 @@ def _read(path: Path, layer: str | None):
                       "beside the .shp (or assign the CRS in QGIS, or `ogr2ogr -a_srs EPSG:4326`) "
                       "and import again")
     crs_text = frame.crs.to_string()
+    if gcj02 and not frame.crs.is_geographic:
+        # Web-map GCJ-02 files are lon/lat labelled as WGS84; projected coordinates are not GCJ-02.
+        raise _refuse(path, "crs", f"--gcj02 expects lon/lat coordinates (GCJ-02 as published by "
+                      f"AMap/Tencent), but {path.name} is in {crs_text}")
     try:
         frame = frame.to_crs(4326)
     except (CRSError, ValueError) as exc:

@@ -158,6 +158,13 @@ def test_gcj02_input_is_converted_to_wgs84(empty_dsn, empty_conn, region, tmp_pa
         assert rows[row["code"]]["provenance"]["gcj02_converted"] is True
 
 
+def test_gcj02_refused_for_projected_coordinates(empty_dsn, region, tmp_path):
+    imported_banner(empty_dsn, tmp_path, region)
+    path = write(tmp_path, "towns.gpkg", town_rows(region), crs="EPSG:32648")
+    exc = refused(empty_dsn, path, level=2, gcj02=True)
+    assert exc.problems[0].kind == "crs" and "EPSG:32648" in str(exc)
+
+
 def test_replace_updates_stored_units(empty_dsn, empty_conn, region, tmp_path):
     imported_banner(empty_dsn, tmp_path, region)
     import_grid_file(empty_dsn, write(tmp_path, "towns.gpkg", town_rows(region)), level=2)
