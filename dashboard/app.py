@@ -31,12 +31,21 @@ TEXT = {
 }
 
 
+# Each layer draws in its own pane, so the stacking stays put when a layer is re-rendered.
+PANES = {"cells": 410, "villages": 420, "roads": 430, "towns": 440, "banner": 450, "facilities": 460}
+
+
 def _layer(name: str, **kwargs) -> dl.GeoJSON:
-    return dl.GeoJSON(id=f"layer-{name}", url=f"/layers/{name}.geojson", **kwargs)
+    return dl.GeoJSON(id=f"layer-{name}", url=f"/layers/{name}.geojson", pane=f"pane-{name}", **kwargs)
 
 
 def map_component(bounds) -> dl.Map:
-    """The map: no base tiles by default, our own vector layers make it readable."""
+    """The map: no base tiles by default, our own vector layers make it readable.
+
+    Viewport tracking is off: dash-leaflet 1.1.3's tracker reads ``center``, which a map opened
+    on ``bounds`` does not have (a TypeError in the browser).
+    """
+    bounds = bounds or CHINA_BOUNDS
     overlays = [
         dl.Overlay(_layer("cells", style=NS("cellStyle"), onEachFeature=NS("label"),
                           hideout={"classes": DENSITY_CLASSES, "colors": DENSITY_COLORS,
@@ -51,9 +60,10 @@ def map_component(bounds) -> dl.Map:
         dl.Overlay(_layer("facilities", pointToLayer=NS("facilityPoint"), onEachFeature=NS("label"),
                           hideout={"lang": "zh"}), name="设施 Facilities", checked=True),
     ]
-    return dl.Map([dl.LayersControl(overlays, collapsed=False), dl.ScaleControl(position="bottomleft"),
+    panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]
+    return dl.Map([*panes, dl.LayersControl(overlays, collapsed=False), dl.ScaleControl(position="bottomleft"),
                    dl.FullScreenControl()],
-                  bounds=bounds or CHINA_BOUNDS, minZoom=4, maxZoom=17, zoomSnap=0.25,
+                  bounds=bounds, trackViewport=False, minZoom=4, maxZoom=17, zoomSnap=0.25,
                   id="map", className="om-map", attributionControl=False)
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages OneMap needs, only those missing (idempotent and fast when done).
 set -euo pipefail
-PKGS=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin python3-venv)
+# gdal-bin: ogrinfo opens our exports in tests; chromium + CJK fonts: browser tests and the wall kiosk.
+PKGS=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin python3-venv
+      chromium fonts-noto-cjk)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -29,7 +29,7 @@ window.onemap = Object.assign({}, window.onemap, {
         facilityPoint: function (feature, latlng) {
             const c = {governance_centre: "#ef476f", police_station: "#118ab2", school: "#06d6a0",
                        clinic: "#ffffff", mediation_station: "#ffd166", department_base: "#8d99ae"};
-            return L.circleMarker(latlng, {radius: 5, color: "#111", weight: 1,
+            return L.circleMarker(latlng, {pane: "pane-facilities", radius: 5, color: "#111", weight: 1,
                                            fillColor: c[feature.properties.kind] || "#ccc", fillOpacity: 1});
         },
         label: function (feature, layer, context) {
