@@ -15,7 +15,7 @@ from data.demo.incidents import load_incidents
 from conftest import DEMO_NOW, _drop, _fresh_database
 
 REGION = "150623"
-N = 6000
+N = 10000
 SEED = 7
 KINDS = ("public_security", "justice", "civil_affairs", "emergency", "grassland", "natural_resources",
          "transport", "health", "education", "market", "environment", "housing")
@@ -208,6 +208,22 @@ def test_timelines_follow_the_closed_loop(conn):
             assert dict((e[1], e[0]) for e in tl)["resolve"] == resolved_at
 
 
+def test_transitions_are_those_of_the_state_machine(conn):
+    """Every step is an allowed transition of 0003_workflow's incident_transition table."""
+    illegal = _rows(conn, """
+        SELECT e.action, e.from_state, e.to_state, count(*) FROM incident_event e
+        LEFT JOIN incident_transition t USING (action, from_state, to_state)
+        WHERE e.action <> 'report' AND t.action IS NULL GROUP BY 1, 2, 3""")
+    assert illegal == []
+
+
+def test_nothing_left_for_the_escalation_sweep(conn):
+    """At ``now`` no open, unresolved case below the banner is past its deadline."""
+    assert _rows(conn, """SELECT count(*) FROM incident
+                          WHERE state IN ('new', 'accepted', 'dispatched', 'in_progress', 'on_site')
+                            AND handling_level > 1 AND due_at <= %s""", DEMO_NOW) == [(0,)]
+
+
 def test_escalations_happen_at_the_missed_deadlines(conn):
     late = _rows(conn, """
         SELECT count(*) FROM incident_event e JOIN incident i ON i.id = e.incident_id
@@ -222,9 +238,13 @@ def test_solved_mostly_in_the_grid_and_mostly_on_time(conn):
                                  FROM incident WHERE solved_level IS NOT NULL GROUP BY 1"""))
     assert 0.65 <= shares[4] <= 0.75
     assert shares[4] > shares[3] > shares[2] > shares[1] > 0
-    on_time = _rows(conn, """SELECT avg((resolved_at <= due_at)::int) FROM incident
+    # on-time closure (按期结案率) counts the close; below the banner the fix itself is always in
+    # time, since a case unresolved at its deadline is escalated
+    on_time = _rows(conn, """SELECT avg((closed_at <= due_at)::int) FROM incident
                              WHERE state = 'closed'""")[0][0]
-    assert 0.85 <= on_time <= 0.98
+    assert 0.85 <= on_time <= 0.97
+    assert _rows(conn, """SELECT count(*) FROM incident
+                          WHERE solved_level > 1 AND resolved_at > due_at""") == [(0,)]
     rejected = _rows(conn, "SELECT avg((state = 'rejected')::int) FROM incident")[0][0]
     assert 0.005 <= rejected <= 0.05
 
@@ -249,9 +269,9 @@ def test_open_and_overdue_now(conn):
                              WHERE state NOT IN ('closed', 'rejected') AND due_at < %s""", DEMO_NOW)[0][0]
     assert overdue > 0
     # only recent incidents can still be open: the slowest loop (1 + 15 days of deadlines, at most
-    # 30 days late, 16 h to verify and close) ends within 47 days
+    # 20 days late, then up to 4 h to close) ends within 37 days
     old_open = _rows(conn, """SELECT count(*) FROM incident WHERE state NOT IN ('closed', 'rejected')
-                              AND received_at < %s""", DEMO_NOW - timedelta(days=47))
+                              AND received_at < %s""", DEMO_NOW - timedelta(days=37))
     assert old_open == [(0,)]
 
 
