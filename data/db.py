@@ -128,3 +128,17 @@ def pooled(dsn: str) -> Iterator:
         yield conn
     finally:
         p.putconn(conn)
+
+
+@contextlib.contextmanager
+def writer(dsn: str) -> Iterator:
+    """A pooled connection for work that writes; the caller commits, anything left is rolled back."""
+    p = pool(dsn)
+    conn = p.getconn()
+    try:
+        conn.set_session(readonly=False, autocommit=False)
+        yield conn
+    finally:
+        if not conn.closed:
+            conn.rollback()
+        p.putconn(conn)

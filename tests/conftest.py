@@ -93,3 +93,15 @@ def empty_conn(empty_dsn):
     yield conn
     conn.rollback()
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def quiet_dsn(server_dsn):
+    """The demo county with no incident history: for tests that run escalation over a region."""
+    from data.demo.loader import load_demo
+
+    admin, name, dsn = _fresh_database(server_dsn, "quiet")
+    load_demo(dsn, seed=1, incidents=0, now=DEMO_NOW)
+    yield dsn
+    if not os.environ.get("ONEMAP_KEEP_TEST_DB"):
+        _drop(admin, name)

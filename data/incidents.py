@@ -1,0 +1,371 @@
+"""Incidents through their closed loop: report, act, read, escalate — with roles and jurisdiction.
+
+The database holds the rules (state machine, deadlines, escalation exactly once, grid cell); this
+module validates input, checks who may do what where, and maps database refusals to domain errors
+that know nothing of HTTP (``api`` maps them to status codes).
+
+An *actor* is anything with ``username``, ``role``, ``unit_code`` (jurisdiction: a grid unit
+code, whose subtree is every code it prefixes), ``region_code``, ``department_code`` and
+``worker_id`` — ``data.users.Actor`` in practice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import psycopg2
+from psycopg2.extras import execute_values
+
+from data.db import sql
+from geo.datum import gcj02_to_wgs84
+
+DESCRIPTION_MAX = 4000  # Open311's limit, and plenty for a field note
+STATES = ("new", "accepted", "dispatched", "in_progress", "on_site", "resolved", "verified", "closed",
+          "rejected")
+# Who may take each action (further narrowed below: departments act on their own cases, workers
+# verify what they reported).
+ACTION_ROLES = {
+    "accept": {"admin", "dispatcher"},
+    "reject": {"admin", "dispatcher"},
+    "dispatch": {"admin", "dispatcher"},
+    "escalate": {"admin", "dispatcher", "leader"},
+    "start": {"admin", "dispatcher", "department", "worker"},
+    "arrive": {"admin", "department", "worker"},
+    "resolve": {"admin", "dispatcher", "department", "worker"},
+    "verify": {"admin", "dispatcher", "worker"},
+    "close": {"admin", "dispatcher"},
+    "reopen": {"admin", "dispatcher", "leader"},
+}
+REPORT_ROLES = {"admin", "dispatcher", "worker"}
+PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+_SKEW = timedelta(minutes=10)  # phones' clocks run a little fast; more than this is an error
+
+
+class IncidentError(Exception):
+    """A refusal with a machine code, a message and optional per-field messages."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, **extra):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.extra = extra
+
+
+class Invalid(IncidentError):
+    """The input is well-formed but wrong (unknown category, outside the county …)."""
+
+    status, code = 422, "invalid"
+
+
+class NotFound(IncidentError):
+    """No such incident in the caller's jurisdiction."""
+
+    status, code = 404, "not_found"
+
+
+class Forbidden(IncidentError):
+    """The caller's role may not do this."""
+
+    status, code = 403, "forbidden"
+
+
+class Conflict(IncidentError):
+    """The action does not fit the incident's state; ``extra['allowed']`` lists what does."""
+
+    status, code = 409, "illegal_transition"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A validated report from the field app."""
+
+    id: uuid.UUID
+    category: str
+    description: str
+    lon: float
+    lat: float
+    observed_at: datetime
+    source: str = "grid_worker"
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the payload, to tell a retry from a different report under the same key."""
+        body = json.dumps([str(self.id), self.category, self.description, round(self.lon, 7),
+                           round(self.lat, 7), self.observed_at.isoformat(), self.source])
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _number(payload: dict, key: str, lo: float, hi: float, errors: dict) -> float | None:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        errors[key] = "required number" if value is None else "must be a number"
+        return None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        errors[key] = f"must be a finite number between {lo} and {hi}"
+        return None
+    return float(value)
+
+
+def validate_point(payload: dict, errors: dict) -> tuple[float | None, float | None]:
+    """``lon``/``lat`` of a payload as WGS84 numbers, with field errors added to ``errors``."""
+    return _number(payload, "lon", -180, 180, errors), _number(payload, "lat", -90, 90, errors)
+
+
+def parse_time(value, key: str, errors: dict) -> datetime | None:
+    """An ISO 8601 time with a zone (naive times are refused: a phone's clock zone is unknown)."""
+    if not isinstance(value, str):
+        errors[key] = "required ISO 8601 time with zone" if value is None else "must be a string"
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors[key] = "not an ISO 8601 time"
+        return None
+    if t.tzinfo is None:
+        errors[key] = "needs a time zone (e.g. +08:00 or Z)"
+        return None
+    return t
+
+
+def validate_report(payload, now: datetime, source: str = "grid_worker") -> Report:
+    """A ``Report`` from a JSON body, or ``Invalid`` naming every bad field."""
+    if not isinstance(payload, dict):
+        raise Invalid("the body must be a JSON object")
+    errors: dict[str, str] = {}
+    try:
+        rid = uuid.UUID(str(payload.get("id")))
+    except ValueError:
+        errors["id"] = "required UUID made by the client (the idempotency key)"
+        rid = None
+    category = payload.get("category")
+    if not isinstance(category, str) or not category:
+        errors["category"] = "required category code"
+    description = payload.get("description", "")
+    if not isinstance(description, str):
+        errors["description"] = "must be a string"
+    elif len(description) > DESCRIPTION_MAX:
+        errors["description"] = f"at most {DESCRIPTION_MAX} characters"
+    lon = _number(payload, "lon", -180, 180, errors)
+    lat = _number(payload, "lat", -90, 90, errors)
+    crs = payload.get("crs", "wgs84")
+    if crs not in ("wgs84", "gcj02"):
+        errors["crs"] = "must be 'wgs84' (default) or 'gcj02'"
+    observed = parse_time(payload.get("observed_at"), "observed_at", errors)
+    if observed and observed > now.astimezone(timezone.utc).replace(microsecond=0) + _SKEW:
+        errors["observed_at"] = "is in the future (check the phone's clock)"
+    if errors:
+        raise Invalid("the report has invalid fields", errors)
+    if crs == "gcj02":
+        x, y = gcj02_to_wgs84(lon, lat)
+        lon, lat = float(x), float(y)
+    return Report(rid, category, description, lon, lat, observed, source)
+
+
+def _scope(actor) -> str:
+    return actor.unit_code
+
+
+def _department(actor) -> str | None:
+    return actor.department_code if actor.role == "department" else None
+
+
+def report(conn, actor, rep: Report, now: datetime | None = None) -> tuple[dict, bool]:
+    """Store a report (or recognise a retry); returns (incident, created). Commits."""
+    now = now or datetime.now(timezone.utc)
+    if actor.role not in REPORT_ROLES:
+        raise Forbidden(f"role {actor.role} may not report incidents")
+    params = {"id": str(rep.id), "region_code": actor.region_code, "category": rep.category,
+              "description": rep.description, "lon": rep.lon, "lat": rep.lat,
+              "observed_at": rep.observed_at, "now": now, "reporter_id": actor.worker_id,
+              "source": rep.source, "payload_sha256": rep.fingerprint(), "actor": _label(actor)}
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM incident_category WHERE code = %s", (rep.category,))
+        if cur.fetchone() is None:
+            raise Invalid("unknown category", {"category": f"unknown code {rep.category!r}; see /api/v1/categories"})
+        cur.execute(sql("county_distance"), params)
+        inside, outside_m = cur.fetchone()
+        if not inside:
+            conn.rollback()
+            raise Invalid(f"the point is {outside_m / 1000:.1f} km outside region {actor.region_code}",
+                          {"lon": "outside the county", "lat": "outside the county"},
+                          outside_m=round(outside_m, 1))
+        if not actor.unit_code.startswith(actor.region_code):
+            raise Forbidden("your jurisdiction is in another region")
+        cur.execute(sql("incident_report_insert"), params)
+        created = cur.fetchone() is not None
+        if created:
+            cur.execute(sql("incident_report_event"), params)
+        else:
+            cur.execute(sql("incident_existing"), params)
+            stored, _region = cur.fetchone()
+            if stored != params["payload_sha256"]:
+                conn.rollback()
+                raise Invalid("this id was already used for a different report",
+                              {"id": "reused with a different payload; make a new UUID"})
+    conn.commit()
+    return get(conn, actor, rep.id, now=now, allow_outside=True), created
+
+
+def _label(actor) -> str:
+    return f"{actor.role}:{actor.username}"
+
+
+def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
+    """One incident with its timeline, if the actor may see it; else ``NotFound``."""
+    now = now or datetime.now(timezone.utc)
+    scope = actor.region_code if allow_outside else _scope(actor)
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_get"), {"id": str(incident_id), "scope": scope,
+                                          "department": _department(actor), "now": now})
+        row = cur.fetchone()
+    conn.rollback()  # end the read transaction; nothing to keep
+    if row is None:
+        raise NotFound(f"no incident {incident_id} in your jurisdiction")
+    return row[0]
+
+
+def list_incidents(conn, actor, *, states=None, categories=None, since=None, until=None, bbox=None,
+                   unit=None, overdue=False, limit=50, offset=0, now=None) -> list[dict]:
+    """A page of incidents in the actor's jurisdiction (narrowed to ``unit`` when given)."""
+    now = now or datetime.now(timezone.utc)
+    scope = _scope(actor)
+    if unit:
+        if unit.startswith(scope):
+            scope = unit
+        elif not scope.startswith(unit):
+            raise Forbidden(f"unit {unit} is outside your jurisdiction {actor.unit_code}")
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_list"), {
+            "region_code": actor.region_code, "scope": scope, "department": _department(actor),
+            "states": states, "categories": categories, "since": since, "until": until,
+            "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
+        rows = [r[0] for r in cur.fetchall()]
+    conn.rollback()
+    return rows
+
+
+def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: float | None = None,
+        lat: float | None = None, department: str | None = None, now: datetime | None = None) -> dict:
+    """Apply ``action`` if the actor may, in the database's state machine; commits."""
+    now = now or datetime.now(timezone.utc)
+    if action not in ACTION_ROLES:
+        raise Invalid(f"unknown action {action!r}", {"action": f"one of {', '.join(sorted(ACTION_ROLES))}"})
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_scope_of"), {"id": str(incident_id)})
+        row = cur.fetchone()
+        if row is None or not row[0].startswith(_scope(actor)) or (
+                _department(actor) and row[1] != actor.department_code):
+            conn.rollback()
+            raise NotFound(f"no incident {incident_id} in your jurisdiction")
+        _, _dept, reporter_id, _state = row
+        if actor.role not in ACTION_ROLES[action]:
+            conn.rollback()
+            raise Forbidden(f"role {actor.role} may not {action}")
+        if action == "verify" and actor.role == "worker" and reporter_id != actor.worker_id:
+            conn.rollback()
+            raise Forbidden("a grid worker verifies only the incidents they reported")
+        try:
+            cur.execute(sql("incident_act"), {"id": str(incident_id), "action": action,
+                                              "actor": _label(actor), "note": note, "lon": lon,
+                                              "lat": lat, "department": department, "now": now})
+        except psycopg2.Error as exc:
+            conn.rollback()
+            raise _refusal(exc) from exc
+    conn.commit()
+    return get(conn, actor, incident_id, now=now)
+
+
+def _refusal(exc: psycopg2.Error) -> IncidentError:
+    """Map the workflow functions' SQLSTATEs to domain errors."""
+    message = exc.diag.message_primary or str(exc)
+    if exc.pgcode == "OM409":
+        allowed = [a for a in (exc.diag.message_detail or "").split(",") if a]
+        return Conflict(message, allowed=allowed)
+    if exc.pgcode == "OM404":
+        return NotFound(message)
+    if exc.pgcode == "OM422":
+        return Invalid(message)
+    raise exc
+
+
+def escalate_due(conn, now: datetime | None = None, region_code: str | None = None) -> int:
+    """Escalate every incident past its deadline (exactly once per level); commits."""
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_escalate_due"), {"now": now or datetime.now(timezone.utc),
+                                                   "region_code": region_code})
+        made = cur.fetchone()[0]
+    conn.commit()
+    return made
+
+
+def record_positions(conn, actor, fixes, now: datetime | None = None) -> int:
+    """Store a batch of the actor's GPS fixes (a worker's phone); returns how many were new."""
+    if actor.worker_id is None:
+        raise Forbidden("only a grid worker's account sends positions")
+    if not isinstance(fixes, list) or not fixes or len(fixes) > 1000:
+        raise Invalid("positions must be a list of 1 to 1000 fixes")
+    now = now or datetime.now(timezone.utc)
+    rows, errors = [], {}
+    for i, fix in enumerate(fixes):
+        e: dict[str, str] = {}
+        if not isinstance(fix, dict):
+            errors[f"positions[{i}]"] = "must be an object"
+            continue
+        lon = _number(fix, "lon", -180, 180, e)
+        lat = _number(fix, "lat", -90, 90, e)
+        at = parse_time(fix.get("at"), "at", e)
+        acc = fix.get("accuracy_m")
+        if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc < 1e5):
+            e["accuracy_m"] = "must be a number of metres"
+        if at and at > now + _SKEW:
+            e["at"] = "is in the future"
+        errors.update({f"positions[{i}].{k}": v for k, v in e.items()})
+        if not e:
+            rows.append((actor.worker_id, actor.region_code, at,
+                         f"SRID=4326;POINT({lon!r} {lat!r})", acc))
+    if errors:
+        raise Invalid("some positions are invalid; none were stored", errors)
+    with conn.cursor() as cur:
+        execute_values(cur, sql("worker_position_batch"), rows, template="(%s, %s, %s, %s::geometry, %s)")
+        stored = cur.rowcount
+    conn.commit()
+    return stored
+
+
+def add_photo(conn, actor, incident_id, data: bytes, content_type: str | None) -> dict:
+    """Attach a JPEG or PNG photo (checked by its bytes, not its name) to a visible incident."""
+    get(conn, actor, incident_id)
+    if not data:
+        raise Invalid("empty photo", {"photo": "send the image bytes as the body"})
+    if len(data) > PHOTO_MAX_BYTES:
+        raise IncidentError(f"photo larger than {PHOTO_MAX_BYTES // (1024 * 1024)} MB")
+    kind = next((t for magic, t in PHOTO_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise Invalid("not a JPEG or PNG image", {"photo": "JPEG or PNG only"})
+    if content_type and content_type.split(";")[0].strip() not in (kind, "application/octet-stream"):
+        raise Invalid(f"the body is {kind} but was sent as {content_type}", {"content_type": f"use {kind}"})
+    digest = hashlib.sha256(data).hexdigest()
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_photo_insert"), {"id": str(incident_id), "content_type": kind,
+                                                   "size": len(data), "sha256": digest,
+                                                   "data": psycopg2.Binary(data), "actor": _label(actor)})
+        photo_id = cur.fetchone()[0]
+    conn.commit()
+    return {"id": photo_id, "content_type": kind, "size_bytes": len(data), "sha256": digest}
+
+
+def patrol_coverage(conn, actor, since: datetime) -> list[dict]:
+    """Cells in the actor's jurisdiction and whether a worker's fix fell in each since ``since``."""
+    with conn.cursor() as cur:
+        cur.execute(sql("patrol_coverage"), {"region_code": actor.region_code, "scope": _scope(actor),
+                                             "since": since})
+        rows = [{"cell_code": c, "name": n, "visited": v} for c, n, v in cur.fetchall()]
+    conn.rollback()
+    return rows
