@@ -303,3 +303,16 @@ def test_backlog_at_now_has_open_and_overdue_cases():
     open_ = ~np.isin(snap.state, [tl.STATES.index("closed"), tl.STATES.index("rejected")])
     assert set(snap.state[open_]) == {tl.STATES.index(s) for s in tl.STATES[:7]}
     assert (open_ & (snap.due_at < now)).sum() > 20
+
+
+def test_demo_county_history_is_consistent(demo_conn):
+    """The real demo county (loader + this generator) holds a history that obeys the same rules."""
+    from conftest import DEMO_INCIDENTS
+
+    assert _rows(demo_conn, "SELECT count(*) FROM incident") == [(DEMO_INCIDENTS,)]
+    test_transitions_are_those_of_the_state_machine(demo_conn)
+    test_escalations_happen_at_the_missed_deadlines(demo_conn)
+    test_departments_follow_category_and_escalation(demo_conn)
+    assert _rows(demo_conn, """SELECT count(*) FROM incident
+                               WHERE state IN ('new', 'accepted', 'dispatched', 'in_progress', 'on_site')
+                                 AND handling_level > 1 AND due_at <= %s""", DEMO_NOW) == [(0,)]

@@ -1,0 +1,207 @@
+"""Benchmark: loading a synthetic incident history, against the bare-COPY floor of the same rows.
+
+    python -m bench.load_incidents --incidents 1000000 [--breakdown]
+
+Makes a throwaway database holding the demo county (no incidents), then measures, in one run:
+
+1. floor  — the very same CSV text (regenerated chunk by chunk, generation untimed) COPYed into
+   copies of ``incident`` / ``incident_event`` with no index, trigger, constraint or key: what
+   PostgreSQL needs just to parse and store the rows; also the time our Python spends generating.
+2. ours   — ``data.demo.incidents.load_incidents`` end to end (generate + COPY into the real tables
+   with the cell-assignment trigger, foreign keys, GiST and btree indexes).
+
+``--breakdown`` adds the cost of each table feature by loading the first chunks into bare copies
+that get one feature back at a time. The database is dropped at the end (``--keep`` keeps it).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import time
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg2
+
+from data.bulk import TimeText, copy_rows
+from data.cluster import resolve_dsn
+from data.db import connect, upgrade
+from data.demo import incidents as gen
+from data.demo import timelines as tl
+
+REGION = "150623"
+NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)  # fixed: same rows in every run
+SEED = 1
+
+
+def _with_db(dsn: str, name: str) -> str:
+    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
+
+
+def make_database(server_dsn: str) -> tuple[str, str]:
+    """Create and migrate a throwaway database holding the demo county; return (name, dsn)."""
+    from data.demo.loader import load_demo
+
+    name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(_with_db(server_dsn, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')  # name built here, not from input
+    admin.close()
+    dsn = _with_db(server_dsn, name)
+    conn = connect(dsn)
+    upgrade(conn)
+    conn.close()
+    load_demo(dsn, seed=SEED, incidents=0, now=NOW)
+    return name, dsn
+
+
+def drop_database(server_dsn: str, name: str) -> None:
+    """Drop the throwaway database."""
+    admin = psycopg2.connect(_with_db(server_dsn, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def chunks(conn, n: int, limit: int | None = None):
+    """The CSV text load_incidents would COPY, chunk by chunk, with the time spent making it."""
+    county = gen.read_county(conn, REGION)
+    now_s = int(NOW.timestamp())
+    times = TimeText(now_s - 366 * tl.DAY, now_s + 20 * tl.DAY)
+    for index, start in enumerate(range(0, n, gen.CHUNK)):
+        if limit is not None and index >= limit:
+            return
+        t = time.perf_counter()
+        rng = np.random.default_rng([SEED, index])
+        incidents, events = gen.chunk_rows(rng, county, REGION, min(gen.CHUNK, n - start), now_s, times)
+        yield incidents, events, time.perf_counter() - t
+
+
+BARE = "CREATE TABLE {t} (LIKE {src} INCLUDING DEFAULTS)"  # no index, trigger, check or key
+
+
+def bare_tables(cur, suffix: str) -> tuple[str, str]:
+    """Fresh feature-less copies of incident and incident_event; return their names."""
+    names = (f"bench_incident_{suffix}", f"bench_event_{suffix}")
+    for t, src in zip(names, ("incident", "incident_event")):
+        cur.execute(f"DROP TABLE IF EXISTS {t} CASCADE")  # bench-owned constant names
+        cur.execute(BARE.format(t=t, src=src))
+    return names
+
+
+# One feature back at a time, on top of the bare copies (see --breakdown).
+FEATURES = {
+    "cell trigger": ["CREATE TRIGGER t BEFORE INSERT ON {i} FOR EACH ROW EXECUTE FUNCTION incident_assign_cell()"],
+    "incident indexes": ["ALTER TABLE {i} ADD PRIMARY KEY (id)", "CREATE INDEX ON {i} USING gist (geom)",
+                         "CREATE INDEX ON {i} (cell_code, received_at)", "CREATE INDEX ON {i} (region_code, received_at)",
+                         "CREATE INDEX ON {i} (region_code, due_at) WHERE state NOT IN ('closed', 'rejected')"],
+    "incident foreign keys": ["ALTER TABLE {i} ADD FOREIGN KEY (region_code) REFERENCES region",
+                              "ALTER TABLE {i} ADD FOREIGN KEY (category_code) REFERENCES incident_category",
+                              "ALTER TABLE {i} ADD FOREIGN KEY (cell_code) REFERENCES grid_unit (code)",
+                              "ALTER TABLE {i} ADD FOREIGN KEY (department_code) REFERENCES department",
+                              "ALTER TABLE {i} ADD FOREIGN KEY (reporter_id) REFERENCES grid_worker"],
+    "event index + key": ["ALTER TABLE {i} ADD PRIMARY KEY (id)", "ALTER TABLE {e} ADD PRIMARY KEY (id)",
+                          "CREATE INDEX ON {e} (incident_id, at)",
+                          "ALTER TABLE {e} ADD FOREIGN KEY (incident_id) REFERENCES {i}"],
+}
+
+
+def copy_pair(cur, names, incidents, events) -> tuple[float, float]:
+    """COPY one chunk into the two tables; return (incident seconds, event seconds)."""
+    t0 = time.perf_counter()
+    copy_rows(cur, names[0], gen.INCIDENT_COLUMNS, incidents)
+    t1 = time.perf_counter()
+    copy_rows(cur, names[1], gen.EVENT_COLUMNS, events)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int) -> None:
+    """Measure the floor and our loader (and optionally the breakdown) and print the ratios."""
+    conn = connect(dsn)
+    with conn.cursor() as cur:
+        names = bare_tables(cur, "floor")
+        gen_s = floor_i = floor_e = 0.0
+        for incidents, events, g in chunks(conn, n):
+            gen_s += g
+            a, b = copy_pair(cur, names, incidents, events)
+            floor_i, floor_e = floor_i + a, floor_e + b
+        conn.commit()
+        cur.execute(f"SELECT count(*) FROM {names[1]}")
+        n_events = cur.fetchone()[0]
+        for t in names:
+            cur.execute(f"DROP TABLE {t}")
+        conn.commit()
+
+    t = time.perf_counter()
+    assert gen.load_incidents(conn, REGION, n, SEED, NOW) == n
+    conn.commit()
+    ours = time.perf_counter() - t
+    rows = n + n_events
+    floor = floor_i + floor_e
+    print(f"{n:,} incidents + {n_events:,} events = {rows:,} rows ({n_events / n:.1f} events each)")
+    print(f"  generation (Python, untimed in the floor) {gen_s:7.1f} s  {rows / gen_s:>12,.0f} rows/s")
+    print(f"  floor: COPY into bare tables              {floor:7.1f} s  {rows / floor:>12,.0f} rows/s"
+          f"   (incident {floor_i:.1f} s, events {floor_e:.1f} s)")
+    print(f"  ours:  load_incidents end to end          {ours:7.1f} s  {rows / ours:>12,.0f} rows/s"
+          f"   ({n / ours:,.0f} incidents/s)")
+    print(f"  ratio ours / floor (rows/s)               {floor / ours:7.2f}")
+    # generation overlaps the COPY in load_incidents, so ours − floor is what the table's
+    # trigger, keys and indexes cost plus any generation time that did not hide behind the server
+    print(f"  ours − floor (trigger, keys, indexes)     {ours - floor:7.1f} s")
+    if breakdown:
+        run_breakdown(conn, min(n, breakdown_chunks * gen.CHUNK), breakdown_chunks)
+    conn.close()
+
+
+def run_breakdown(conn, n: int, limit: int) -> None:
+    """Seconds per table feature: bare copies with one feature added back, first ``limit`` chunks."""
+    print(f"breakdown on {n:,} incidents (COPY seconds; generation excluded):")
+    data = [(i.getvalue(), e.getvalue()) for i, e, _ in chunks(conn, n, limit)]
+    base = None
+    for label, statements in [("bare", [])] + list(FEATURES.items()):
+        with conn.cursor() as cur:
+            names = bare_tables(cur, "part")
+            for s in statements:
+                cur.execute(s.format(i=names[0], e=names[1]))
+            conn.commit()
+            ti = te = 0.0
+            for incidents, events in data:
+                a, b = copy_pair(cur, names, io.StringIO(incidents), io.StringIO(events))
+                ti, te = ti + a, te + b
+            conn.rollback()  # keep nothing; the next variant starts clean
+        base = base or (ti, te)
+        extra = "" if label == "bare" else f"   (+{ti + te - sum(base):.1f} s over bare)"
+        print(f"  {label:<22} incident {ti:6.1f} s   events {te:6.1f} s{extra}")
+    with conn.cursor() as cur:
+        for t in ("bench_incident_part", "bench_event_part"):
+            cur.execute(f"DROP TABLE IF EXISTS {t} CASCADE")
+    conn.commit()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: make the database, run the benchmark, drop the database."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--incidents", type=int, default=1_000_000)
+    p.add_argument("--breakdown", action="store_true", help="also time each table feature")
+    p.add_argument("--breakdown-chunks", type=int, default=2, help="chunks of 100k for --breakdown")
+    p.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    args = p.parse_args(argv)
+    server = resolve_dsn()
+    t = time.perf_counter()
+    name, dsn = make_database(server)
+    print(f"demo county loaded into {name} in {time.perf_counter() - t:.1f} s")
+    try:
+        run(dsn, args.incidents, args.breakdown, args.breakdown_chunks)
+    finally:
+        if args.keep:
+            print(f"kept {dsn}")
+        else:
+            drop_database(server, name)
+
+
+if __name__ == "__main__":
+    main()
