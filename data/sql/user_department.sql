@@ -1,0 +1,2 @@
+-- A department by code (department staff check).
+SELECT code, region_code, name FROM department WHERE code = %(code)s
