@@ -14,6 +14,7 @@ from data.db import connect, sql
 from data.demo import places as demo_places
 from data.demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, build_county
 from data.demo.roads import build_network
+from data.demo.users import create_demo_users
 
 DEFAULT_INCIDENTS = 50_000  # about a year of reports from 474 workers
 
@@ -78,6 +79,7 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                 counts.update(_insert_grid(cur, county, progress))
                 counts.update(_insert_places(cur, depts, facilities, roster, fixes, progress))
                 counts["road_edge"] = _insert_roads(cur, nodes, edges, progress)
+                counts["app_user"] = len(create_demo_users(cur, REGION_CODE))
                 if n_incidents:
                     from data.demo.incidents import load_incidents
 
