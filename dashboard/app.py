@@ -6,8 +6,10 @@ import dash
 import dash_leaflet as dl
 from dash import Input, Output, dcc, html
 from dash_extensions.javascript import Namespace
-from flask import Response, abort
+from flask import Response, abort, has_request_context
 
+from api.auth import current_actor
+from data.db import pooled
 from layers import registry
 
 NS = Namespace("onemap", "map")
@@ -109,28 +111,44 @@ def kpi_values(summary: dict) -> list[str]:
     return out + ["–" if pct is None else f"{float(pct):.1f}%"]
 
 
+def scope() -> str:
+    """The signed-in user's jurisdiction code, checked on the server in every request (a callback
+    posted directly to /_dash-update-component gets no further without it)."""
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor.unit_code
+
+
 def build_dash(dsn: str, region_code: str) -> dash.Dash:
     """The Dash app for one region, with its layer routes on the Flask server."""
     app = dash.Dash(__name__, title="OneMap 一图指挥", update_title=None,
                     serve_locally=True, assets_folder="assets")
-    app.layout = lambda: layout(registry.extent(dsn, region_code))
+    def page():
+        # Dash also builds the layout to validate it, at assignment and in the first request of
+        # any kind (an API call, say): with no user then, the page carries no data at all.
+        actor = current_actor() if has_request_context() else None
+        return layout(registry.extent(dsn, region_code, actor.unit_code) if actor else None)
+
+    app.layout = page
 
     @app.server.route("/layers/<name>.geojson")
     def layer_geojson(name: str):
         try:
-            body = registry.geojson(dsn, name, region_code)
+            body = registry.geojson(dsn, name, region_code, scope())
         except registry.UnknownLayer:
             abort(404)
         return Response(body, mimetype="application/geo+json")
 
     @app.server.route("/healthz")
     def healthz():
-        registry.summary(dsn, region_code)
+        with pooled(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
         return {"status": "ok"}
 
     @app.callback([Output(f"kpi-{k}", "children") for k in KPIS], Input("tick", "n_intervals"))
     def refresh(_n):
-        return kpi_values(registry.summary(dsn, region_code))
+        return kpi_values(registry.summary(dsn, region_code, scope()))
 
     @app.callback([Output("title", "children"), Output("subtitle", "children"),
                    Output("legend-title", "children"), Output("note", "children"),

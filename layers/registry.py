@@ -42,25 +42,26 @@ def get(name: str) -> Layer:
         raise UnknownLayer(f"unknown layer {name!r}; known: {', '.join(sorted(LAYERS))}") from None
 
 
-def geojson(dsn: str, name: str, region_code: str) -> str:
-    """The layer as a GeoJSON FeatureCollection text, built in PostGIS."""
+def geojson(dsn: str, name: str, region_code: str, scope: str) -> str:
+    """The layer as GeoJSON FeatureCollection text, built in PostGIS, limited to the jurisdiction
+    ``scope`` (a grid unit code; the region code for the whole county)."""
     layer = get(name)
     with pooled(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql(layer.sql_name), {"region_code": region_code, **layer.params})
+        cur.execute(sql(layer.sql_name), {"region_code": region_code, "scope": scope, **layer.params})
         return cur.fetchone()[0]
 
 
-def summary(dsn: str, region_code: str) -> dict:
-    """Headline counts for the region (grid, people, incidents)."""
+def summary(dsn: str, region_code: str, scope: str) -> dict:
+    """Headline counts for the jurisdiction ``scope`` (grid, people, incidents)."""
     with pooled(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql("summary_counts"), {"region_code": region_code})
+        cur.execute(sql("summary_counts"), {"region_code": region_code, "scope": scope})
         cols = [c.name for c in cur.description]
         return dict(zip(cols, cur.fetchone()))
 
 
-def extent(dsn: str, region_code: str) -> list[list[float]] | None:
-    """The region's bounds as Leaflet wants them, [[south, west], [north, east]], or None if empty."""
+def extent(dsn: str, region_code: str, scope: str) -> list[list[float]] | None:
+    """Bounds of the jurisdiction unit as Leaflet wants them, [[south, west], [north, east]]."""
     with pooled(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql("region_extent"), {"region_code": region_code})
+        cur.execute(sql("region_extent"), {"region_code": region_code, "scope": scope})
         xmin, ymin, xmax, ymax = cur.fetchone()
     return None if xmin is None else [[ymin, xmin], [ymax, xmax]]

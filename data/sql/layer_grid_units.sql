@@ -1,4 +1,5 @@
--- Grid units of one level as a GeoJSON FeatureCollection, with their people and open incidents.
+-- Grid units of one level as a GeoJSON FeatureCollection, with their people: only the caller's
+-- jurisdiction (units under the scope code) and its ancestors (the outline it sits in).
 -- Geometry simplified to about 10 m: the map needs no more, and payloads stay small.
 WITH units AS (
     SELECT u.code, u.name, u.name_en, u.level, u.parent_code, u.synthetic, u.geom,
@@ -8,6 +9,7 @@ WITH units AS (
              WHERE p.region_code = u.region_code AND p.cell_code LIKE u.code || '%%') AS households
     FROM grid_unit u
     WHERE u.region_code = %(region_code)s AND u.level = %(level)s
+      AND (u.code LIKE %(scope)s || '%%' OR %(scope)s LIKE u.code || '%%')
 )
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
     'type', 'Feature', 'id', code,

@@ -1,0 +1,42 @@
+"""Installs the API on the Flask server: /api/v1, JSON errors, and the escalation runner."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from api.errors import install_error_handlers
+from api.v1 import create_blueprint
+from data import incidents
+from data.db import writer
+
+log = logging.getLogger("onemap.escalation")
+MAX_BODY_BYTES = 12 * 1024 * 1024  # a 10 MB photo plus headroom; larger bodies get a 413
+
+
+def install_api(server: Flask, dsn: str) -> None:
+    """Register the field-app API and its error handling on ``server``."""
+    server.config["ONEMAP_DSN"] = dsn
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    install_error_handlers(server)
+    server.register_blueprint(create_blueprint())
+
+
+def start_escalator(dsn: str, every_s: float) -> threading.Event:
+    """Run ``incident_escalate_due`` every ``every_s`` seconds in a daemon thread; set the returned
+    event to stop it. Several servers may run it at once: the database escalates exactly once."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(every_s):
+            try:
+                with writer(dsn) as conn:
+                    made = incidents.escalate_due(conn)
+                if made:
+                    log.info("escalated %d incident level(s)", made)
+            except Exception:  # a database restart must not kill the runner; try next round
+                log.exception("escalation round failed; retrying in %s s", every_s)
+
+    threading.Thread(target=loop, name="onemap-escalator", daemon=True).start()
+    return stop
