@@ -1,0 +1,1 @@
+"""HTTP interfaces on the Flask server: authentication, the field-app REST API, Open311."""

@@ -1,0 +1,368 @@
+"""Authentication for the Flask server: sessions for browsers, bearer tokens for apps, CSRF.
+
+``install_auth(server, dsn)`` once in ``create_app``; then ``current_actor()`` anywhere in a
+request, and ``@require_actor(roles=...)`` on JSON views. Every route needs a logged-in actor
+unless it is listed in ``PUBLIC_PATHS``/``PUBLIC_PREFIXES`` (deny by default, so a new Dash
+route or layer endpoint is protected without anyone remembering to).
+
+Cookies: the session cookie is signed (Flask), HttpOnly and SameSite=Strict, and Secure unless
+the request's host is this machine (127.0.0.1/localhost/::1), where browsers accept plain HTTP.
+``ONEMAP_COOKIE_SECURE=1``/``0`` overrides that guess; behind a TLS-terminating proxy keep it
+at 1. The signing key comes from ``ONEMAP_SECRET_KEY`` or ``var/secret_key`` (created 0600).
+
+CSRF: SameSite=Strict already keeps the session cookie off cross-site requests; as a second
+line (old browsers, sibling subdomains) every cookie-authenticated POST/PUT/PATCH/DELETE must
+send the session's token in ``X-CSRFToken``. The token is also in the ``_csrf_token`` cookie,
+readable by scripts, which is where Dash's renderer reads it from (``getCSRFHeader`` in
+dash-renderer, default cookie ``_csrf_token`` and header ``X-CSRFToken``). The login form
+carries it in a hidden field. Bearer-token requests are exempt: browsers never add that header
+by themselves.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g, jsonify, redirect, render_template_string, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from data.audit import audit
+from data.db import pooled, writer
+from data.users import (ROLES, AccountDisabled, AccountLocked, Actor, BadCredentials,
+                        MAX_FAILURES, actor_by_id, actor_for_token, authenticate)
+
+log = logging.getLogger("onemap.auth")
+
+SESSION_COOKIE = "onemap_session"
+CSRF_COOKIE = "_csrf_token"  # the name Dash's renderer reads
+CSRF_HEADER = "X-CSRFToken"  # the header Dash's renderer sends
+CSRF_FIELD = "csrf_token"
+SESSION_LIFETIME = timedelta(hours=12)  # a working day; refreshed on every request
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico", "/_favicon.ico"})
+# /api/ and /open311/ authenticate per view (bearer tokens, API keys) and answer in JSON.
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/")
+NO_CSRF_PREFIXES = ("/open311/",)  # never reads the session, so a session cookie proves nothing there
+MACHINE_PREFIXES = ("/_dash-", "/layers/")  # fetched by scripts: 401, not a redirect
+EXTENSION = "onemap_auth"
+DEFAULT_SECRET_FILE = Path(__file__).resolve().parent.parent / "var" / "secret_key"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+# -- configuration --------------------------------------------------------------------------
+
+def _env_flag(name: str) -> bool | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def load_secret_key(path: Path = DEFAULT_SECRET_FILE) -> str:
+    """``ONEMAP_SECRET_KEY``, else the key in ``path``, created once with mode 0600."""
+    if os.environ.get("ONEMAP_SECRET_KEY"):
+        return os.environ["ONEMAP_SECRET_KEY"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()  # another process (or an earlier run) made it
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()
+
+
+def cookie_secure() -> bool:
+    """Whether cookies get the Secure flag for the current request (see the module docstring)."""
+    forced = current_app.extensions[EXTENSION]["secure"]
+    if forced is not None:
+        return forced
+    return request.is_secure or (request.host.rsplit(":", 1)[0].lower() not in LOCAL_HOSTS)
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with Secure decided per request."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return cookie_secure()
+
+
+def install_auth(server: Flask, dsn: str, secret_key: str | None = None) -> None:
+    """Protect every route of ``server``: login pages, session and token auth, CSRF checks."""
+    server.secret_key = secret_key or load_secret_key()
+    server.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
+                         SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME)
+    server.session_interface = _SessionInterface()
+    server.extensions[EXTENSION] = {"dsn": dsn, "secure": _env_flag("ONEMAP_COOKIE_SECURE")}
+    server.before_request(_gate)
+    server.after_request(_set_csrf_cookie)
+    server.add_url_rule("/login", "onemap_login", _login, methods=["GET", "POST"])
+    server.add_url_rule("/logout", "onemap_logout", _logout, methods=["GET", "POST"])
+
+
+# -- who is asking --------------------------------------------------------------------------
+
+def _fingerprint(password_hash: str) -> str:
+    """A short digest of the password hash: a password change ends the other sessions."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def current_actor() -> Actor | None:
+    """The Actor of this request (bearer token, else session cookie), or None; cached per request.
+
+    None also when ``install_auth`` was never called on this app: no auth means no one.
+    """
+    if EXTENSION not in current_app.extensions:
+        return None
+    if "onemap_actor" not in g:
+        g.onemap_actor = _resolve_actor()
+    return g.onemap_actor
+
+
+def _resolve_actor() -> Actor | None:
+    dsn = current_app.extensions[EXTENSION]["dsn"]
+    if request.headers.get("Authorization"):
+        token = _bearer()
+        if not token:
+            return None  # another scheme: not ours, and no falling back to the cookie
+        with writer(dsn) as conn:
+            try:
+                actor = actor_for_token(conn, token)
+            except BadCredentials:
+                return None
+            conn.commit()  # last_used_at
+        return actor
+    user_id = session.get("uid")
+    if user_id is None:
+        return None
+    with pooled(dsn) as conn:
+        found = actor_by_id(conn, user_id)
+    if found is None or not hmac.compare_digest(session.get("pw", ""), _fingerprint(found[1])):
+        session.clear()
+        return None
+    return found[0]
+
+
+def _json_error(status: int, code: str, message: str):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="onemap"'
+    return response
+
+
+def require_actor(roles=None):
+    """Decorator: 401 JSON without valid credentials, 403 for a role not in ``roles`` (None: any).
+
+    Read-only (kiosk) tokens are refused on POST/PUT/PATCH/DELETE with 403 too.
+    """
+    if callable(roles):  # used bare: @require_actor
+        return require_actor()(roles)
+    allowed = frozenset(roles) if roles else None
+    if allowed and not allowed <= set(ROLES):
+        raise ValueError(f"unknown roles {sorted(allowed - set(ROLES))}; roles: {ROLES}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            actor = current_actor()
+            if actor is None:
+                return _json_error(401, "unauthorized", "log in, or send 'Authorization: Bearer <token>'")
+            if allowed is not None and actor.role not in allowed:
+                return _json_error(403, "forbidden", f"role {actor.role!r} may not do this")
+            if actor.read_only and request.method in UNSAFE_METHODS:
+                return _json_error(403, "read_only", "this token is read-only")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+# -- the gate in front of every route -------------------------------------------------------
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _csrf_ok(sent: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(expected and sent) and hmac.compare_digest(expected, sent)
+
+
+def _wants_html() -> bool:
+    """A browser navigating (redirect it to the login page) rather than a script (answer 401)."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(MACHINE_PREFIXES):
+        return False
+    if request.headers.get("X-Requested-With") or request.headers.get("Authorization"):
+        return False
+    return request.accept_mimetypes.accept_html or not request.headers.get("Accept")
+
+
+def _gate():
+    """before_request: CSRF on cookie-authenticated writes, then a logged-in actor for non-public routes."""
+    path = request.path
+    if (request.method in UNSAFE_METHODS and session.get("uid") and _bearer() is None
+            and path not in ("/login", "/logout") and not path.startswith(NO_CSRF_PREFIXES)
+            and not _csrf_ok(request.headers.get(CSRF_HEADER))):
+        return _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
+    if _is_public(path) or current_actor() is not None:
+        return None
+    if _wants_html():
+        return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+    return _json_error(401, "unauthorized", "log in first")
+
+
+def _set_csrf_cookie(response):
+    """after_request: mirror the session's CSRF token into a script-readable cookie."""
+    token = session.get("csrf")
+    if token and request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(CSRF_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
+                            secure=cookie_secure(), httponly=False, samesite="Strict", path="/")
+    elif not token and request.cookies.get(CSRF_COOKIE):
+        response.delete_cookie(CSRF_COOKIE, path="/", samesite="Strict", secure=cookie_secure())
+    return response
+
+
+# -- login and logout -----------------------------------------------------------------------
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: ``//evil.example`` or ``https://…`` must not become an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _lang() -> str:
+    return "en" if (request.values.get("lang") or "").lower() == "en" else "zh"
+
+
+def _login():
+    """GET: the login form. POST: check the password, start a fresh session, go to ``next``."""
+    lang, nxt = _lang(), _safe_next(request.values.get("next"))
+    t = LOGIN_TEXT[lang]
+    if request.method == "GET" and current_actor() is not None and _bearer() is None:
+        return redirect(nxt)
+    status, message = 200, None
+    if request.method == "POST":
+        status, message = _try_login(t)
+        if status == 303:
+            return redirect(nxt, code=303)
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    insecure = cookie_secure() and not request.is_secure
+    html = render_template_string(LOGIN_PAGE, t=t, lang=lang, nxt=nxt, message=message,
+                                  csrf=session["csrf"], field=CSRF_FIELD,
+                                  username=request.form.get("username", ""), insecure=insecure,
+                                  other_lang="zh" if lang == "en" else "en")
+    return html, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+
+
+def _try_login(t: dict) -> tuple[int, str | None]:
+    """(303, None) after a successful login, else (status, message for the form)."""
+    if not _csrf_ok(request.form.get(CSRF_FIELD)):
+        session["csrf"] = secrets.token_urlsafe(32)
+        return 400, t["expired"]
+    username, password = request.form.get("username", ""), request.form.get("password", "")
+    with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
+        try:
+            actor = authenticate(conn, username, password)
+        except AccountLocked as exc:
+            conn.commit()
+            until = exc.until.astimezone(CHINA_TZ).strftime("%H:%M")
+            log.warning("login refused, account locked: %r", username)
+            return 429, t["locked"].format(n=MAX_FAILURES, until=until)
+        except AccountDisabled:
+            conn.commit()
+            return 403, t["disabled"]
+        except BadCredentials:
+            conn.commit()  # keep the failure count: that is what locks a guessed account
+            log.warning("login failed: %r", username)
+            return 401, t["bad"]
+        audit(conn, actor, "login", "app_user", actor.user_id, {"ip": request.remote_addr})
+        password_hash = actor_by_id(conn, actor.user_id)[1]
+        conn.commit()
+    session.clear()  # a new session on every login: no fixation
+    session.permanent = True
+    session.update(uid=actor.user_id, pw=_fingerprint(password_hash), csrf=secrets.token_urlsafe(32))
+    g.onemap_actor = actor
+    return 303, None
+
+
+def _logout():
+    """End the session (GET is fine: a SameSite=Strict cookie is never sent cross-site)."""
+    actor = current_actor() if _bearer() is None else None
+    if actor is not None:
+        with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
+            audit(conn, actor, "logout", "app_user", actor.user_id)
+            conn.commit()
+    session.clear()
+    return redirect("/login" + ("?lang=en" if _lang() == "en" else ""), code=303)
+
+
+LOGIN_TEXT = {
+    "zh": {"title": "登录 · 鄂托克前旗一图指挥", "heading": "一图指挥 · 登录", "username": "用户名",
+           "password": "密码", "submit": "登录", "switch": "English",
+           "bad": "用户名或密码错误。",
+           "locked": "连续 {n} 次登录失败，账户已锁定，请于 {until}（北京时间）后再试。",
+           "disabled": "该账户已停用，请联系系统管理员。",
+           "expired": "页面已过期，请重新输入并登录。",
+           "insecure": "本服务通过 HTTP 提供，但 Cookie 设为仅限 HTTPS，浏览器不会保存登录状态。"
+                       "请使用 HTTPS，或设置 ONEMAP_COOKIE_SECURE=0。"},
+    "en": {"title": "Log in · OneMap", "heading": "OneMap · Log in", "username": "Username",
+           "password": "Password", "submit": "Log in", "switch": "中文",
+           "bad": "Wrong username or password.",
+           "locked": "Locked after {n} failed logins: try again after {until} (China time).",
+           "disabled": "This account is disabled; contact an administrator.",
+           "expired": "The page expired; enter your password again.",
+           "insecure": "This server is reached over plain HTTP but cookies are HTTPS-only, so the "
+                       "browser will not keep the login. Use HTTPS or set ONEMAP_COOKIE_SECURE=0."},
+}
+
+# Self-contained (no CDN, no scripts); Jinja autoescapes every value in render_template_string.
+LOGIN_PAGE = """<!doctype html>
+<html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ t.title }}</title>
+<style>
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+  background:#0b1a2b;color:#e8eef5;font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
+form{background:#12263d;padding:32px 36px;border-radius:8px;width:320px;box-shadow:0 8px 30px #0008}
+h1{font-size:20px;margin:0 0 20px}label{display:block;margin:12px 0 4px;font-size:14px}
+input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:8px;border-radius:4px;
+  border:1px solid #35506e;background:#0b1a2b;color:#e8eef5;font-size:15px}
+button{margin-top:20px;width:100%;padding:10px;border:0;border-radius:4px;background:#2a9d8f;
+  color:#fff;font-size:16px;cursor:pointer}
+.msg{background:#6b1d1d;border-left:4px solid #e76f51;padding:8px 10px;margin-bottom:8px;font-size:14px}
+.warn{background:#5a4a12;border-left:4px solid #e9c46a;padding:8px 10px;margin-bottom:8px;font-size:13px}
+.lang{display:block;margin-top:14px;text-align:right;color:#9fb3c8;font-size:13px}
+</style></head><body>
+<form method="post" action="/login" autocomplete="on">
+  <h1>{{ t.heading }}</h1>
+  {% if insecure %}<div class="warn" role="alert">{{ t.insecure }}</div>{% endif %}
+  {% if message %}<div class="msg" role="alert" id="login-error">{{ message }}</div>{% endif %}
+  <input type="hidden" name="{{ field }}" value="{{ csrf }}">
+  <input type="hidden" name="next" value="{{ nxt }}">
+  <input type="hidden" name="lang" value="{{ lang }}">
+  <label for="username">{{ t.username }}</label>
+  <input type="text" id="username" name="username" value="{{ username }}" autocomplete="username"
+         autocapitalize="none" required autofocus>
+  <label for="password">{{ t.password }}</label>
+  <input type="password" id="password" name="password" autocomplete="current-password" required>
+  <button type="submit">{{ t.submit }}</button>
+  <a class="lang" href="/login?lang={{ other_lang }}&amp;next={{ nxt | urlencode }}">{{ t.switch }}</a>
+</form></body></html>
+"""
