@@ -217,6 +217,107 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     waitress_serve(app, host=host, port=port, threads=8, ident="onemap")
 
 
+@cli.group()
+def users() -> None:
+    """User accounts: roles, jurisdictions, bearer tokens."""
+
+
+class _UserErrors:
+    """Turn ``UserError``/``DatabaseError`` into a click error: a message, not a traceback."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        from data.db import DatabaseError
+        from data.users import UserError
+
+        if isinstance(exc, (UserError, DatabaseError)):
+            raise click.ClickException(str(exc)) from exc
+        return False
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "dispatcher", "leader", "analyst",
+                                                         "department", "worker"]))
+@click.option("--unit", "unit_code", default=None,
+              help="jurisdiction: a grid unit code at any level (a worker's defaults to the worker's cell)")
+@click.option("--department", "department_code", default=None, help="department code (department staff)")
+@click.option("--worker", "worker_code", default=None, help="grid worker roster code (worker accounts)")
+@click.option("--name", "display_name", default="", help="display name")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def users_add(username: str, role: str, unit_code: str | None, department_code: str | None,
+              worker_code: str | None, display_name: str, password_stdin: bool) -> None:
+    """Create an account (the password is prompted for unless --password-stdin)."""
+    from data.db import transaction
+    from data.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    _upgrade(settings)
+    with _UserErrors(), transaction(settings.dsn) as conn:
+        create_user(conn, username, password, role, unit_code, display_name=display_name,
+                    department_code=department_code, worker_code=worker_code)
+    console.print(f"[green]created[/] {username.lower()} ({role})")
+
+
+@users.command("list")
+@click.option("--region", default=None, help="only this region (default: all)")
+def users_list(region: str | None) -> None:
+    """List accounts: role, jurisdiction, state, live tokens."""
+    from data.db import connect
+    from data.users import list_users
+
+    settings = _settings()
+    _upgrade(settings)
+    conn = connect(settings.dsn)
+    try:
+        rows = list_users(conn, region)
+    finally:
+        conn.close()
+    click.echo(f"{'username':<28}{'role':<12}{'unit':<17}{'state':<10}tokens  name")
+    for r in rows:
+        state = "disabled" if r["disabled"] else "active"
+        click.echo(f"{r['username']:<28}{r['role']:<12}{r['unit_code']:<17}{state:<10}"
+                   f"{r['tokens']:<8}{r['display_name']} · {r['unit_name']}")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable an account and revoke its tokens (its sessions end on their next request)."""
+    from data.db import transaction
+    from data.users import disable_user
+
+    settings = _settings()
+    _upgrade(settings)
+    with _UserErrors(), transaction(settings.dsn) as conn:
+        revoked = disable_user(conn, username)
+    console.print(f"[yellow]disabled[/] {username.lower()}; {revoked} token(s) revoked")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="", help="what the token is for, e.g. the phone or kiosk")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="expire after D days (default: never)")
+@click.option("--read-only", is_flag=True, help="a kiosk token: may read, never change anything")
+def users_token(username: str, name: str, days: int | None, read_only: bool) -> None:
+    """Issue a bearer token and print it once (only its hash is stored)."""
+    from data.db import transaction
+    from data.users import issue_token
+
+    settings = _settings()
+    _upgrade(settings)
+    with _UserErrors(), transaction(settings.dsn) as conn:
+        token = issue_token(conn, username, name, days=days, read_only=read_only)
+    console.print("token (shown once, store it now):")
+    click.echo(token)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="onemap")
