@@ -272,7 +272,7 @@ def issue_token(conn, username: str, name: str = "", days: int | None = None,
     token = secrets.token_urlsafe(32)
     with conn.cursor() as cur:
         cur.execute(sql("user_token_insert"), {
-            "user_id": row["id"], "token_sha256": _token_digest(token), "name": name,
+            "region_code": row["region_code"], "user_id": row["id"], "token_sha256": _token_digest(token), "name": name,
             "read_only": read_only, "now": _now(now), "days": days})
     return token
 

@@ -30,6 +30,7 @@ CREATE INDEX app_user_region_idx ON app_user (region_code, role);
 -- token is 256 random bits, so a fast hash is enough and a stolen table yields no usable token.
 CREATE TABLE api_token (
     id            bigserial PRIMARY KEY,
+    region_code   char(6) NOT NULL REFERENCES region ON DELETE CASCADE,  -- the user's
     user_id       bigint NOT NULL REFERENCES app_user ON DELETE CASCADE,
     token_sha256  bytea NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
     name          text NOT NULL DEFAULT '',
