@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 import shapely
 
+from data.db import sql
 from data.bulk import TimeText, copy_rows, csv_text, ewkb_hex, uuid4_hex
 from data.demo import timelines as tl
 
@@ -275,6 +276,10 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
     # Generate chunk k+1 in a thread while chunk k is COPYed: psycopg2 releases the GIL while the
     # server ingests, so on two cores generation mostly hides behind the database's work.
     with ThreadPoolExecutor(max_workers=1) as pool, conn.cursor() as cur:
+        # Set-based checks for this transaction (0008_bulk_load.sql): the cells this generator
+        # picked are verified per COPY in one join, and the timeline key once at the end.
+        cur.execute("SET LOCAL onemap.bulk_verify = on")
+        cur.execute(sql("bulk_event_fk_drop"))
         pending = pool.submit(make, 0)
         for index, size in enumerate(sizes):
             incidents, events = pending.result()
@@ -285,4 +290,6 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
             del incidents, events
             if progress:
                 progress.advance(task, size)
+        cur.execute(sql("bulk_event_fk_add"))
+        cur.execute("SET LOCAL onemap.bulk_verify = off")
     return n
