@@ -241,7 +241,8 @@ def _set_csrf_cookie(response):
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: ``//evil.example`` or ``https://…`` must not become an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(ch) < 32 for ch in target)):
         return "/"
     return target
 

@@ -150,9 +150,11 @@ def test_wrong_password_then_lockout_message(server, account):
     assert "Locked after 5 failed logins" in english.get_data(as_text=True)
 
 
-def test_next_cannot_leave_the_site(server, account):
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
+                                    "/ok\r\nSet-Cookie: x=1"])
+def test_next_cannot_leave_the_site(server, account, target):
     client = server.test_client()
-    done = _login(client, account(), next_path="//evil.example/x")
+    done = _login(client, account(), next_path=target)
     assert done.headers["Location"] == "/"
 
 
