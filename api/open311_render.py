@@ -1,0 +1,189 @@
+"""Open311 GeoReport v2 output: our incidents and categories as the spec's fields, in JSON or XML.
+
+Pure functions of database rows (no Flask, no I/O), so the field mapping is tested directly.
+
+Status: Open311 knows only ``open`` and ``closed``. A case is closed for the citizen-facing world
+when the loop has ended: our ``closed`` (verified and filed) or ``rejected`` (not accepted as a
+case). ``resolved`` and ``verified`` stay open on purpose: the fix is not confirmed until the
+case is closed, and a verification can still reopen it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+# GB/T 31000-2015's nine basic databases (incident_category.gbt31000_domain); None is a local
+# "X" database of the "9+X" model.
+DOMAINS = {
+    1: ("综治组织及综治工作", "Governance organisations and services"),
+    2: ("实有人口", "Actual population"),
+    3: ("特殊人群", "Special groups"),
+    4: ("重点青少年", "At-risk youth"),
+    5: ("非公有制经济组织和社会组织", "Private businesses and social organisations"),
+    6: ("社会治安", "Public order"),
+    7: ("矛盾纠纷排查化解", "Dispute screening and mediation"),
+    8: ("校园及周边安全", "Schools and their surroundings"),
+    9: ("护路护线", "Road and line protection"),
+    None: ("地方特色数据（X）", "Local (X) database"),
+}
+LEVELS = {4: ("网格", "grid"), 3: ("村（嘎查）", "village"), 2: ("镇（苏木）", "town"), 1: ("旗", "banner")}
+# Each timeline action in words, for status_notes: (Chinese, English).
+ACTION_WORDS = {
+    "report": ("已上报，待受理", "Reported, awaiting acceptance"),
+    "accept": ("已受理", "Accepted"),
+    "reject": ("不予受理", "Not accepted"),
+    "dispatch": ("已派遣至{department}", "Dispatched to {department}"),
+    "start": ("处置中", "Work has started"),
+    "arrive": ("工作人员已到达现场", "Staff are on site"),
+    "resolve": ("已处置，待核查", "Resolved, awaiting verification"),
+    "verify": ("已核查，待结案", "Verified, awaiting closure"),
+    "close": ("已结案", "Closed"),
+    "reopen": ("已重新受理", "Reopened"),
+    "escalate": ("已提级至{level}级处置", "Escalated to the {level} level"),
+}
+
+
+def status(closed: bool) -> str:
+    """Open311's status for our state (see the module docstring)."""
+    return "closed" if closed else "open"
+
+
+def w3c(t: datetime | None, tz: str) -> str | None:
+    """A time as W3C-DTF in the region's zone, to the second (``2026-06-15T18:30:00+08:00``)."""
+    return None if t is None else t.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+def _pick(lang: str, zh: str | None, en: str | None) -> str | None:
+    return (en or zh) if lang == "en" else (zh or en)
+
+
+def service(row: dict, lang: str) -> dict:
+    """One incident category as an Open311 service (no attributes: metadata is false)."""
+    zh_domain, en_domain = DOMAINS.get(row["gbt31000_domain"], DOMAINS[None])
+    name = _pick(lang, row["name"], row["name_en"])
+    other = row["name"] if lang == "en" else row["name_en"]
+    words = row["code"].split("_") + [row["department_kind"]]
+    keywords = list(dict.fromkeys([row["name"], row["name_en"].lower(), *words]))
+    return {
+        "service_code": row["code"],
+        "service_name": name,
+        "description": (f"{name}（{other}）。归属 GB/T 31000 {zh_domain}，由网格员受理，逾期逐级上报。"
+                        if lang != "en" else
+                        f"{name} ({other}). GB/T 31000 domain: {en_domain}. Taken by the grid "
+                        "worker; escalated level by level when not solved in time."),
+        "metadata": False,
+        "type": "realtime",
+        "keywords": ",".join(keywords),
+        "group": en_domain if lang == "en" else zh_domain,
+    }
+
+
+def status_notes(row: dict, lang: str) -> str | None:
+    """The last state change in words, with its note (a report's note is the description itself)."""
+    action = row["last_action"]
+    if action is None:
+        return None
+    zh, en = ACTION_WORDS.get(action, (action, action))
+    level = LEVELS.get(row["last_level"], ("", ""))
+    department = _pick(lang, row["department_name"], row["department_name_en"]) or ""
+    words = (en if lang == "en" else zh).format(department=department,
+                                                 level=level[1] if lang == "en" else level[0])
+    note = row["last_note"] if action != "report" else None
+    if note:
+        return f"{words}: {note}" if lang == "en" else f"{words}：{note}"
+    return words
+
+
+def _unit_name(row: dict, level: int, lang: str) -> str | None:
+    prefix = {4: "cell", 3: "village", 2: "town", 1: "banner"}[level]
+    return _pick(lang, row[f"{prefix}_name"], row[f"{prefix}_name_en"])
+
+
+def address(row: dict, lang: str) -> str:
+    """Town, village and cell names: big to small run together in Chinese, small to big in English."""
+    town, village, cell = (_unit_name(row, lvl, lang) for lvl in (2, 3, 4))
+    if village and cell and cell.startswith(village):
+        village = None  # cells are usually named after their village ("X社区第1网格"): say it once
+    parts = [p for p in (town, village, cell) if p]
+    return ", ".join(reversed(parts)) if lang == "en" else "".join(parts)
+
+
+def agency(row: dict, lang: str) -> str | None:
+    """Who handles the case now: the dispatched department, else the unit at the handling level."""
+    if row["department_code"]:
+        return _pick(lang, row["department_name"], row["department_name_en"]) or row["department_code"]
+    return _unit_name(row, row["handling_level"], lang)
+
+
+def service_notice(row: dict, lang: str) -> str | None:
+    """What happens next: the level handling the case and its deadline (None once closed)."""
+    if row["closed"]:
+        return None
+    zh_level, en_level = LEVELS[row["handling_level"]]
+    due = row["due_at"].astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
+    if lang == "en":
+        return (f"Handled at the {en_level} level, due {due}; cases not solved in time move up a "
+                "level automatically.")
+    return f"由{zh_level}级处置，期限 {due}；逾期未办结自动提级。"
+
+
+def request(row: dict, lang: str) -> dict:
+    """One incident as an Open311 service request, with our grid as extension fields."""
+    tz = row["timezone"]
+    return {
+        "service_request_id": str(row["id"]),
+        "status": status(row["closed"]),
+        "status_notes": status_notes(row, lang),
+        "service_name": _pick(lang, row["category_name"], row["category_name_en"]),
+        "service_code": row["category_code"],
+        "description": row["description"],
+        "agency_responsible": agency(row, lang),
+        "service_notice": service_notice(row, lang),
+        "requested_datetime": w3c(row["received_at"], tz),
+        "updated_datetime": w3c(row["updated_at"], tz),
+        "expected_datetime": None if row["closed"] else w3c(row["due_at"], tz),
+        "address": address(row, lang),
+        "address_id": row["cell_code"],
+        "zipcode": None,
+        "lat": row["lat"],
+        "long": row["lon"],
+        "media_url": row["media_url"],
+        # extensions (GeoReport v2 allows extra fields): our grid and deadline
+        "grid_code": row["cell_code"],
+        "handling_level": row["handling_level"],
+        "due_at": w3c(row["due_at"], tz),
+        "overdue": bool(row["overdue"]),
+    }
+
+
+def errors(status_code: int, descriptions: list[str]) -> list[dict]:
+    """The spec's error body: a list of ``{"code", "description"}``."""
+    return [{"code": status_code, "description": d} for d in descriptions]
+
+
+# -- XML --------------------------------------------------------------------------------------
+# The spec's XML is the JSON's tree with a named root and named list items; these are the names.
+XML_ITEMS = {"services": "service", "service_requests": "request", "errors": "error",
+             "endpoints": "endpoint", "formats": "format", "attributes": "attribute"}
+
+
+def _xml_value(parent: ET.Element, key: str, value) -> None:
+    el = ET.SubElement(parent, key)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _xml_value(el, k, v)
+    elif isinstance(value, list):
+        for item in value:
+            _xml_value(el, XML_ITEMS.get(key, "item"), item)
+    elif isinstance(value, bool):
+        el.text = "true" if value else "false"
+    elif value is not None:
+        el.text = str(value)
+
+
+def to_xml(root: str, value) -> bytes:
+    """``value`` (a dict or a list) as the spec's XML document under ``root``."""
+    holder = ET.Element("holder")
+    _xml_value(holder, root, value)
+    return ET.tostring(holder[0], encoding="utf-8", xml_declaration=True)
