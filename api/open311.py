@@ -137,6 +137,7 @@ def create_blueprint() -> Blueprint:
 
     @bp.errorhandler(incidents.IncidentError)
     def domain_error(exc: incidents.IncidentError):
+        """Domain refusals (422 outside the county, 403 …) as the spec's error list."""
         if isinstance(exc, Open311Error):
             return _error(exc)
         details = [f"{k}: {v}" for k, v in exc.fields.items() if k not in ("lon", "lat")]
@@ -144,16 +145,19 @@ def create_blueprint() -> Blueprint:
 
     @bp.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        """HTTP-level errors (413 body too large …) as the spec's error list."""
         message = "the request body is too large" if exc.code == 413 else (exc.description or exc.name)
         return _error(Open311Error(exc.code or 400, message))
 
     @bp.errorhandler(Exception)
     def unexpected(exc: Exception):
+        """A bug: logged, and a 500 in the spec's format."""
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error(Open311Error(500, "the server failed; the error is logged, try again later"))
 
     @bp.get("/discovery.<fmt>")
     def discovery(fmt):
+        """Where the endpoint is, its formats, and how to get an API key."""
         _check_format(fmt)
         base = request.host_url.rstrip("/") + bp.url_prefix
         return _respond("discovery", {
@@ -167,6 +171,7 @@ def create_blueprint() -> Blueprint:
 
     @bp.get("/services.<fmt>")
     def services(fmt):
+        """Every incident category as a service (public: categories are no secret)."""
         _check_format(fmt)
         lang = _lang()
         with pooled(_dsn()) as conn:
@@ -175,6 +180,7 @@ def create_blueprint() -> Blueprint:
 
     @bp.get("/services/<code>.<fmt>")
     def service_definition(code, fmt):
+        """A service's definition: we ask for no extra attributes."""
         _check_format(fmt)
         with pooled(_dsn()) as conn:
             if not _services(conn, code):
@@ -183,6 +189,7 @@ def create_blueprint() -> Blueprint:
 
     @bp.get("/requests.<fmt>")
     def list_requests(fmt):
+        """Requests in the key's jurisdiction, filtered as the spec says."""
         _check_format(fmt)
         actor = _actor()
         args = request.args
@@ -212,6 +219,7 @@ def create_blueprint() -> Blueprint:
 
     @bp.get("/requests/<rid>.<fmt>")
     def get_request(rid, fmt):
+        """One request, as a list of one (the spec's shape)."""
         _check_format(fmt)
         actor = _actor()
         rows = []
@@ -224,6 +232,7 @@ def create_blueprint() -> Blueprint:
 
     @bp.post("/requests.<fmt>")
     def post_request(fmt):
+        """Create a request (an incident reported through Open311)."""
         _check_format(fmt)
         body = _body()
         actor = _actor(body)
@@ -236,8 +245,10 @@ def create_blueprint() -> Blueprint:
         return _respond("service_requests", [{"service_request_id": item_id, "service_notice": notice,
                                               "account_id": None}], 201 if created else 200)
 
+    @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def fallback(rest):
+        """Any other path or method under /open311/v2: the spec's error list, not an HTML page."""
         if _KNOWN_PATH.match(rest):
             raise Open311Error(405, f"{request.method} is not supported on {rest}")
         raise Open311Error(404, f"no such Open311 endpoint {rest!r}; see discovery.json")

@@ -9,6 +9,7 @@ case is closed, and a verification can still reopen it.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -164,6 +165,7 @@ def errors(status_code: int, descriptions: list[str]) -> list[dict]:
 
 # -- XML --------------------------------------------------------------------------------------
 # The spec's XML is the JSON's tree with a named root and named list items; these are the names.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
 XML_ITEMS = {"services": "service", "service_requests": "request", "errors": "error",
              "endpoints": "endpoint", "formats": "format", "attributes": "attribute"}
 
@@ -179,7 +181,7 @@ def _xml_value(parent: ET.Element, key: str, value) -> None:
     elif isinstance(value, bool):
         el.text = "true" if value else "false"
     elif value is not None:
-        el.text = str(value)
+        el.text = _NOT_XML.sub("\ufffd", str(value))
 
 
 def to_xml(root: str, value) -> bytes:

@@ -6,6 +6,7 @@ escalation tests that count incidents there see none of ours.
 """
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
@@ -51,7 +52,7 @@ def world(quiet_dsn):
     conn.commit()
     points = {TOWN_A: _point_in(conn, TOWN_A), TOWN_B: _point_in(conn, TOWN_B)}
     server = onemap.create_app(onemap.Settings(dsn=quiet_dsn))
-    yield {"client": server.test_client(), "keys": keys, "points": points, "conn": conn}
+    yield {"client": server.test_client(), "server": server, "keys": keys, "points": points, "conn": conn}
     with conn.cursor() as cur:
         cur.execute("DELETE FROM incident WHERE source = 'open311'")
         cur.execute("DELETE FROM app_user WHERE username = %s", (town_user,))
@@ -228,6 +229,26 @@ def test_idempotency_key_returns_the_first_request(world):
     assert a["service_request_id"] != b["service_request_id"]
 
 
+def test_concurrent_duplicates_make_one_request(world):
+    """Six clients retry the same keyed POST at once: one 201, the rest 200, all the same id."""
+    key, barrier, answers = str(uuid.uuid4()), threading.Barrier(6), []
+    lon, lat = world["points"][TOWN_A]
+    form = {"api_key": world["keys"]["demo-worker"], "service_code": "work_safety", "lat": lat,
+            "long": lon, "description": "脚手架松动", "attribute[client_uuid]": key}
+
+    def send():
+        client = world["server"].test_client()
+        barrier.wait()
+        r = client.post("/open311/v2/requests.json", data=form)
+        answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(code for code, _ in answers) == [200] * 5 + [201], answers
+    assert len({body[0]["service_request_id"] for _, body in answers}) == 1
+
+
 # -- filters ---------------------------------------------------------------------------------
 
 def test_filters_by_id_code_status_and_dates(world):
@@ -326,6 +347,7 @@ def test_credentials_and_roles(world):
 def test_unknown_endpoints_and_methods_answer_in_the_list_format(world):
     client = world["client"]
     assert_errors(client.get("/open311/v2/nothing.json"), 404)
+    assert_errors(client.get("/open311/v2/"), 404)
     assert_errors(client.get("/open311/v2/services.csv"), 404)
     assert_errors(client.delete("/open311/v2/requests.json"), 405)
     assert_errors(get(world, "requests/not-a-uuid.json"), 404)
@@ -365,11 +387,12 @@ def test_xml_variants(world):
     assert d.tag == "discovery" and d.find("endpoints/endpoint/formats/format") is not None
     s = ET.fromstring(client.get("/open311/v2/services.xml").data)
     assert s.tag == "services" and s.find("service/metadata").text == "false"
-    made = ET.fromstring(post(world, fmt="xml").data)
+    made = ET.fromstring(post(world, fmt="xml", description="页眉\x0b控制字符").data)
     rid = made.find("request/service_request_id").text
     r = ET.fromstring(get(world, f"requests/{rid}.xml").data)
     assert r.tag == "service_requests" and r.find("request/status").text == "open"
     assert r.find("request/zipcode").text is None and r.find("request/address_id").text
+    assert r.find("request/description").text == "页眉\ufffd控制字符"  # XML 1.0 cannot hold \x0b
     e = client.get("/open311/v2/services/no_such.xml")
     assert e.status_code == 404 and e.mimetype == "text/xml"
     err = ET.fromstring(e.data)
