@@ -23,20 +23,29 @@ class Settings:
 
     dsn: str
     region_code: str = DEFAULT_REGION
+    escalate_every_s: float = 0  # 0: no escalation runner inside this process (tests, CLI)
 
     @classmethod
     def from_env(cls) -> "Settings":
         """Resolve the database (``DATABASE_URL`` or the local cluster) and the region."""
         from data.cluster import resolve_dsn
 
-        return cls(dsn=resolve_dsn(), region_code=os.environ.get("ONEMAP_REGION", DEFAULT_REGION))
+        return cls(dsn=resolve_dsn(), region_code=os.environ.get("ONEMAP_REGION", DEFAULT_REGION),
+                   escalate_every_s=float(os.environ.get("ONEMAP_ESCALATE_EVERY_S", "60")))
 
 
 def create_app(settings: Settings):
-    """The WSGI application: the Dash dashboard on its Flask server."""
+    """The WSGI application: the Dash dashboard and the API on one Flask server."""
+    from api.app import install_api, start_escalator
+    from api.auth import install_auth
     from dashboard.app import build_dash
 
-    return build_dash(settings.dsn, settings.region_code).server
+    server = build_dash(settings.dsn, settings.region_code).server
+    install_auth(server, settings.dsn)  # first: every route below is behind the login gate
+    install_api(server, settings.dsn)
+    if settings.escalate_every_s > 0:
+        start_escalator(settings.dsn, settings.escalate_every_s)
+    return server
 
 
 def _settings() -> Settings:
@@ -197,6 +206,28 @@ def grids_check(region: str | None) -> None:
         console.print(f"[red]{len(problems)} problem(s)[/]")
         sys.exit(1)
     console.print("[green]grid OK[/]: levels tile their parents, codes and parents are consistent")
+
+
+@cli.command()
+@click.option("--now", "now_text", default=None, help="ISO time taken as 'now' (default: the clock)")
+@click.option("--region", default=None, help="only this region (default: all)")
+def escalate(now_text: str | None, region: str | None) -> None:
+    """Escalate every incident past its deadline, once per level (the server also does this)."""
+    from datetime import datetime, timezone
+
+    from data.db import connect
+    from data.incidents import escalate_due
+
+    settings = _settings()
+    now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-06-01T08:00+08:00", param_hint="--now")
+    conn = connect(settings.dsn)
+    try:
+        made = escalate_due(conn, now=now, region_code=region)
+    finally:
+        conn.close()
+    console.print(f"escalated {made} incident level(s)")
 
 
 @cli.command()

@@ -4,7 +4,9 @@ window.onemap = Object.assign({}, window.onemap, {
         cellStyle: function (feature, context) {
             const h = context.hideout || {};
             const classes = h.classes || [0], colors = h.colors || ["#444"];
-            const v = feature.properties[h.field || "density"] || 0;
+            const code = feature.properties.code;
+            let v = feature.properties.density || 0;
+            if (h.values) { v = (h.values[code] === undefined) ? 0 : h.values[code]; }
             let color = colors[0];
             for (let i = 0; i < classes.length; i++) { if (v >= classes[i]) { color = colors[i]; } }
             return {fillColor: color, fillOpacity: 0.8, color: "#3e5c76", weight: 0.5, opacity: 0.8};
@@ -32,13 +34,53 @@ window.onemap = Object.assign({}, window.onemap, {
             return L.circleMarker(latlng, {pane: "pane-facilities", radius: 5, color: "#111", weight: 1,
                                            fillColor: c[feature.properties.kind] || "#ccc", fillOpacity: 1});
         },
+        workerPoint: function (feature, latlng) {
+            return L.circleMarker(latlng, {pane: "pane-workers", radius: 3.5, color: "#0b1622", weight: 1,
+                                           fillColor: "#4cc9f0", fillOpacity: 0.95});
+        },
+        incidentPoint: function (feature, latlng, context) {
+            const h = context.hideout || {};
+            const p = feature.properties;
+            const colors = h.colors || {};
+            if (p.cluster) {
+                const n = p.count + (p.overdue || 0);
+                const r = Math.max(6, Math.min(34, 4 + Math.sqrt(p.count) * 1.6));
+                const color = p.overdue > 0 ? colors.overdue : (p.open > 0 ? colors.in_hand : colors.solved);
+                const label = p.count >= 1000 ? (p.count / 1000).toFixed(1) + "k" : String(p.count);
+                const icon = L.divIcon({className: "om-cluster" + (p.overdue > 0 ? " om-alarm" : ""),
+                    iconSize: [2 * r, 2 * r],
+                    html: '<div style="width:' + 2 * r + 'px;height:' + 2 * r + 'px;line-height:' + 2 * r +
+                          'px;border-color:' + color + '">' + label + '</div>'});
+                return L.marker(latlng, {icon: icon, pane: "pane-incidents"});
+            }
+            const flash = (h.flash || []).indexOf(p.id) >= 0;
+            const marker = L.circleMarker(latlng, {pane: "pane-incidents", radius: flash ? 9 : 6,
+                color: flash ? "#ffffff" : "#111", weight: flash ? 3 : 1,
+                fillColor: colors[p.class] || "#ccc", fillOpacity: 0.95,
+                className: flash ? "om-flash" : (p.class === "overdue" ? "om-alarm" : "")});
+            return marker;
+        },
         label: function (feature, layer, context) {
             const h = context.hideout || {};
             const p = feature.properties;
             const name = (h.lang === "en" && p.name_en) ? p.name_en : p.name;
+            if (!name) { return; }
             const permanent = !!h.permanent;
             layer.bindTooltip(name, {permanent: permanent, direction: "center",
                                      className: permanent ? "onemap-label" : "onemap-tip"});
+        }
+    }
+});
+
+/* Clientside callbacks: the wall's clock runs in the browser (no server round trip a second). */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    onemap: {
+        clock: function () {
+            const now = new Date();
+            const fmt = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric",
+                month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                hour12: false});
+            return fmt.format(now);
         }
     }
 });

@@ -1,0 +1,84 @@
+"""Plotly figures for the leaders' page, from the plain dicts of ``layers.aggregates``."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from dashboard.i18n import t
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"
+
+
+def _layout(fig: go.Figure, height: int = 230) -> go.Figure:
+    fig.update_layout(template="plotly_dark", height=height, margin=dict(l=40, r=10, t=10, b=30),
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      font=dict(family=FONT, size=12), legend=dict(orientation="h", y=1.12, x=0),
+                      bargap=0.15)
+    return fig
+
+
+def trend(rows: list[dict], lang: str) -> go.Figure:
+    """Reported, solved and solved in the grid per day/week."""
+    w = t(lang)
+    x = [r["day"] for r in rows]
+    fig = go.Figure([
+        go.Bar(x=x, y=[r["reported"] for r in rows], name=w["reported_s"], marker_color="#4cc9f0"),
+        go.Scatter(x=x, y=[r["solved"] for r in rows], name=w["solved_s"], line=dict(color="#5ad1a4", width=2)),
+        go.Scatter(x=x, y=[r["solved_in_grid"] for r in rows], name=w["in_grid_s"],
+                   line=dict(color="#ffd166", width=2, dash="dot")),
+    ])
+    return _layout(fig)
+
+
+def categories(rows: list[dict], lang: str) -> go.Figure:
+    """Reports per category, largest first."""
+    rows = [r for r in rows if r["reported"]][:12][::-1]
+    names = [r["name_en"] if lang == "en" else r["name"] for r in rows]
+    fig = go.Figure(go.Bar(y=names, x=[r["reported"] for r in rows], orientation="h", marker_color="#7b9acc"))
+    return _layout(fig, 300).update_layout(margin=dict(l=150, r=10, t=10, b=30))
+
+
+def funnel(reached: dict[int, int], lang: str) -> go.Figure:
+    """How many reports reached each level of the closed loop."""
+    w = t(lang)
+    levels = [4, 3, 2, 1]
+    fig = go.Figure(go.Funnel(y=[w["levels"][lv] for lv in levels], x=[reached.get(lv, 0) for lv in levels],
+                              textinfo="value+percent initial",
+                              marker=dict(color=["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51"])))
+    return _layout(fig)
+
+
+def by_child(rows: list[dict], lang: str) -> go.Figure:
+    """Open and overdue incidents per child unit."""
+    w = t(lang)
+    names = [r["name_en"] if lang == "en" and r["name_en"] else r["name"] for r in rows]
+    fig = go.Figure([go.Bar(x=names, y=[r["open"] for r in rows], name=w["open_s"], marker_color="#ffd166"),
+                     go.Bar(x=names, y=[r["overdue"] for r in rows], name=w["overdue_s"], marker_color="#ff4d6d")])
+    return _layout(fig).update_layout(barmode="group")
+
+
+def departments(rows: list[dict], lang: str, names: dict[str, tuple[str, str]]) -> go.Figure:
+    """Per department: solved cases and the share closed on time."""
+    w = t(lang)
+    agg: dict[str, dict] = {}
+    for r in rows:
+        a = agg.setdefault(r["department_kind"], {"solved": 0, "late": 0})
+        a["solved"] += r["solved"]
+        a["late"] += r["late"]
+    kinds = sorted(agg, key=lambda k: -agg[k]["solved"])
+    labels = [names.get(k, (k, k))[1 if lang == "en" else 0] for k in kinds]
+    on_time = [round(100 * (agg[k]["solved"] - agg[k]["late"]) / agg[k]["solved"], 1) if agg[k]["solved"] else None
+               for k in kinds]
+    fig = go.Figure([go.Bar(x=labels, y=[agg[k]["solved"] for k in kinds], name=w["solved_s"], marker_color="#5ad1a4"),
+                     go.Scatter(x=labels, y=on_time, name=w["on_time"] + " %", yaxis="y2", mode="markers+lines",
+                                line=dict(color="#ffd166"))])
+    return _layout(fig, 260).update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 100], showgrid=False))
+
+
+def people(rows: list[dict], lang: str) -> go.Figure:
+    """Population, households and incidents per child unit (the seed's 人口、房屋、事件)."""
+    w = t(lang)
+    names = [r["name_en"] if lang == "en" and r["name_en"] else r["name"] for r in rows]
+    fig = go.Figure([go.Bar(x=names, y=[r["population"] for r in rows], name=w["population"], marker_color="#4cc9f0"),
+                     go.Bar(x=names, y=[r["households"] for r in rows], name=w["households"], marker_color="#7b9acc"),
+                     go.Bar(x=names, y=[r["reported"] for r in rows], name=w["reported_s"], marker_color="#f4a261")])
+    return _layout(fig).update_layout(barmode="group")

@@ -1,0 +1,193 @@
+"""The leaders' page (/): drill down banner → town → village → cell on the map or the breadcrumb;
+the selected unit and the filters scope the map, the KPIs and every chart.
+
+Every callback re-reads the signed-in user on the server and clamps the unit to their
+jurisdiction, so a callback posted directly cannot reach another town's data.
+"""
+from __future__ import annotations
+
+import json
+
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash_extensions import EventSource
+
+from dashboard import charts
+from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
+from dashboard.mapview import METRICS, cell_hideout, command_map, layer_url
+from layers import aggregates as agg
+
+RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
+KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
+
+
+def layout(actor, info: dict, lang: str = "zh") -> html.Div:
+    """The page for ``actor``, opened on their jurisdiction unit ``info``."""
+    w = t(lang)
+    cards = [html.Div([html.Div("–", id=f"m-kpi-{k}", className="v"), html.Div(w[k], id=f"m-kpi-{k}-label", className="k")],
+                      className="om-card alarm" if k == "overdue" else "om-card") for k in KPIS]
+    filters = html.Div([
+        dcc.Dropdown(id="m-range", options=[{"label": w[k], "value": k} for k in RANGES], value="d30",
+                     clearable=False, style={"width": 110}),
+        dcc.Dropdown(id="m-cat", options=[], multi=True, placeholder=w["category"], style={"width": 220}),
+        dcc.Dropdown(id="m-level", options=[{"label": w["levels"][lv], "value": lv} for lv in (4, 3, 2, 1)],
+                     placeholder=w["level"], style={"width": 110}),
+        dcc.Dropdown(id="m-metric", options=[{"label": w[f"m_{m}"], "value": m} for m in METRICS],
+                     value="density", clearable=False, style={"width": 200}),
+    ], className="om-filters")
+    legend = html.Div([html.Div([html.Span(className="om-dot", style={"background": c}), w["classes"].get(k, k)],
+                                className="om-legend-row") for k, c in CLASS_COLORS.items() if k != "rejected"]
+                      + [html.Div([html.Span(className="om-dot", style={"background": c}), w["facilities"][k]],
+                                  className="om-legend-row") for k, c in FACILITY_COLORS.items()],
+                      id="m-legend", className="om-legend")
+    return html.Div([
+        dcc.Store(id="m-unit", data=info["code"]),
+        dcc.Store(id="m-tick", data=0),
+        dcc.Store(id="m-flash", data=[]),
+        EventSource(id="m-events", url="/events/stream"),
+        html.Div([html.Div(w["title"], id="title", className="om-title"),
+                  html.Div(id="m-crumbs", className="om-crumbs"), html.Div(className="om-spacer"), filters,
+                  html.Span(w["live_off"], id="m-live", className="om-live off"),
+                  dcc.RadioItems(id="lang", options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}],
+                                 value=lang, inline=True, className="om-lang"),
+                  html.Div(id="m-user")], className="om-header"),
+        html.Div([command_map("m", info["code"], info["bounds"], lang),
+                  html.Div(id="m-detail", className="om-detail", style={"display": "none"})], className="om-mapwrap"),
+        html.Div([html.Div(cards, className="om-kpis"), html.Div(id="m-alarm"),
+                  html.Div(w["legend"], className="om-h"), legend,
+                  html.Div(w["trend"], id="m-h-trend", className="om-h"), dcc.Graph(id="m-trend", className="om-chart", config={"displayModeBar": False}),
+                  html.Div(w["funnel"], id="m-h-funnel", className="om-h"), dcc.Graph(id="m-funnel", className="om-chart", config={"displayModeBar": False}),
+                  html.Div(w["by_child"], id="m-h-child", className="om-h"), dcc.Graph(id="m-child", className="om-chart", config={"displayModeBar": False}),
+                  html.Div(w["categories"], id="m-h-cats", className="om-h"), dcc.Graph(id="m-cats", config={"displayModeBar": False}),
+                  html.Div(w["departments"], id="m-h-depts", className="om-h"), dcc.Graph(id="m-depts", config={"displayModeBar": False}),
+                  html.Div(w["people"], id="m-h-people", className="om-h"), dcc.Graph(id="m-people", className="om-chart", config={"displayModeBar": False}),
+                  html.Div(w["note"], id="note", className="om-note")], className="om-side"),
+    ], className="om-shell")
+
+
+def filters_from(range_key: str | None, cats, level) -> agg.Filters:
+    """The Filters for the dropdowns' values (unknown values fall back to 30 days, all)."""
+    days = RANGES.get(range_key or "d30", 30)
+    return agg.Filters.last_days(days, categories=tuple(cats) if cats else None,
+                                 level=level if level in (1, 2, 3, 4) else None)
+
+
+def child_unit(current: str, clicked_cell: str) -> str | None:
+    """The unit one level below ``current`` that holds ``clicked_cell`` (None at cell level)."""
+    if len(current) >= 15 or not clicked_cell.startswith(current):
+        return None
+    return clicked_cell[:len(current) + 3]
+
+
+def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, lang: str) -> dict:
+    """Everything the side panel and the choropleth show for ``unit`` (a plain function: tested directly)."""
+    info = agg.unit_info(dsn, region_code, unit)
+    k = agg.kpis(dsn, region_code, unit, f)
+    cats = agg.categories(dsn, unit, f)
+    kids = agg.children(dsn, region_code, unit, info["level"], f)
+    values = None
+    if metric != "density":
+        metrics = agg.cell_metrics(dsn, region_code, unit, f)
+        values = {code: m[metric] for code, m in metrics.items()}
+    return {"kpis": k, "trend": agg.trend(dsn, unit, f, "week" if (f.until - f.since).days > 60 else "day"),
+            "funnel": agg.funnel(dsn, region_code, unit, f, k), "children": kids, "categories": cats,
+            "cells": cell_hideout(metric, values, lang)}
+
+
+def register(app, dsn: str, region_code: str, actor_unit, department_names) -> None:
+    """The page's callbacks; ``actor_unit()`` returns the signed-in user's jurisdiction or aborts."""
+
+    def clamp(unit: str | None) -> str:
+        return agg.scope_for(actor_unit(), unit)
+
+    @app.callback(Output("m-unit", "data"),
+                  Input("m-layer-cells", "clickData"), Input("m-layer-incidents", "clickData"),
+                  Input({"type": "crumb", "code": ALL}, "n_clicks"), State("m-unit", "data"),
+                  prevent_initial_call=True)
+    def navigate(cell_click, incident_click, _crumbs, current):
+        trigger = ctx.triggered_id
+        target = None
+        if isinstance(trigger, dict) and trigger.get("type") == "crumb" and ctx.triggered[0]["value"]:
+            target = trigger["code"]
+        elif trigger == "m-layer-cells" and cell_click:
+            target = child_unit(current, cell_click["properties"]["code"])
+        elif trigger == "m-layer-incidents" and incident_click and incident_click["properties"].get("cluster"):
+            target = child_unit(current, incident_click["properties"]["cell_code"])
+        if not target:
+            return no_update
+        try:
+            return clamp(target)
+        except agg.OutsideJurisdiction:
+            return no_update
+
+    @app.callback(Output("m-map", "viewport"), Output("m-crumbs", "children"),
+                  *[Output(f"m-layer-{n}", "url") for n in ("cells", "villages", "towns", "banner", "facilities", "roads", "workers")],
+                  Input("m-unit", "data"), Input("lang", "value"))
+    def show_unit(unit, lang):
+        unit = clamp(unit)
+        info = agg.unit_info(dsn, region_code, unit)
+        crumbs = []
+        for code in [unit[:n] for n in range(len(actor_unit()), len(unit) + 1, 3)]:
+            u = agg.unit_info(dsn, region_code, code)
+            name = (u["name_en"] if lang == "en" and u["name_en"] else u["name"]) if u else code
+            crumbs.append(html.Button(name, id={"type": "crumb", "code": code},
+                                      className="current" if code == unit else ""))
+        urls = [layer_url(n, unit) for n in ("cells", "villages", "towns", "banner", "facilities", "roads")]
+        return ({"bounds": info["bounds"], "transition": "flyToBounds"}, crumbs, *urls, layer_url("workers", unit))
+
+    @app.callback(Output("m-layer-incidents", "url"),
+                  Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
+                  Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"), Input("m-tick", "data"))
+    def incident_url(zoom, bounds, unit, range_key, cats, level, tick):
+        unit = clamp(unit)
+        bbox = None
+        if bounds:
+            (s, w), (n, e) = bounds
+            bbox = f"{w:.5f},{s:.5f},{e:.5f},{n:.5f}"
+        return layer_url("incidents", unit, zoom=None if zoom is None else round(zoom, 2), bbox=bbox,
+                         range=range_key, cat=cats or None, level=level, v=tick)
+
+    @app.callback(*[Output(f"m-kpi-{k}", "children") for k in KPIS],
+                  Output("m-trend", "figure"), Output("m-funnel", "figure"), Output("m-child", "figure"),
+                  Output("m-cats", "figure"), Output("m-depts", "figure"), Output("m-people", "figure"),
+                  Output("m-layer-cells", "hideout"), Output("m-alarm", "children"), Output("m-cat", "options"),
+                  Input("m-unit", "data"), Input("m-range", "value"), Input("m-cat", "value"),
+                  Input("m-level", "value"), Input("m-metric", "value"), Input("m-tick", "data"), Input("lang", "value"))
+    def refresh(unit, range_key, cats, level, metric, _tick, lang):
+        unit = clamp(unit)
+        f = filters_from(range_key, cats, level)
+        s = stats(dsn, region_code, unit, f, metric or "density", lang)
+        k, w = s["kpis"], t(lang)
+        fmt = lambda v, suffix="": "–" if v is None else f"{v:,}{suffix}"  # noqa: E731
+        values = [fmt(k["open"]), fmt(k["overdue"]), fmt(k["new_today"]), fmt(k["solved_today"]),
+                  fmt(k["solved_in_grid_pct"], "%"), fmt(k["on_time_pct"], "%"), fmt(k["mean_hours"]),
+                  fmt(k["reported"])]
+        alarm = html.Div(f"⚠ {w['alarm']}: {k['overdue']}", className="om-alarmbar") if k["overdue"] else None
+        all_cats = agg.categories(dsn, unit, agg.Filters.last_days(RANGES.get(range_key or "d30", 30)))
+        options = [{"label": c["name_en"] if lang == "en" else c["name"], "value": c["code"]} for c in all_cats]
+        return (*values, charts.trend(s["trend"], lang), charts.funnel(s["funnel"], lang),
+                charts.by_child(s["children"], lang), charts.categories(s["categories"], lang),
+                charts.departments(s["categories"], lang, department_names()), charts.people(s["children"], lang),
+                s["cells"], alarm, options)
+
+    @app.callback(Output("m-tick", "data"), Output("m-flash", "data"), Output("m-live", "className"),
+                  Output("m-live", "children"),
+                  Input("m-events", "message"), Input("m-events", "readyState"), State("m-tick", "data"),
+                  State("m-flash", "data"), State("lang", "value"), prevent_initial_call=True)
+    def live(message, ready, tick, flash, lang):
+        w = t(lang)
+        status = ("om-live", w["live_on"]) if ready == 1 else ("om-live off", w["live_off"])
+        if ctx.triggered_id != "m-events" or not message:
+            return no_update, no_update, *status
+        try:
+            event = json.loads(message)
+        except ValueError:
+            return no_update, no_update, *status
+        if event.get("hello"):
+            return (tick or 0) + 1, flash, *status  # (re)connected: catch up on everything
+        if event.get("action") == "report":
+            flash = ([event["incident_id"]] + (flash or []))[:20]
+        return (tick or 0) + 1, flash, *status
+
+    @app.callback(Output("m-layer-incidents", "hideout"), Input("m-flash", "data"))
+    def flash_new(flash):
+        return {"colors": CLASS_COLORS, "flash": flash or []}

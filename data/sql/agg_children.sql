@@ -1,0 +1,28 @@
+-- Per child unit of the selected unit: people, households, reports in the range, open, overdue.
+WITH kids AS (
+    SELECT code, name, name_en FROM grid_unit
+    WHERE region_code = %(region_code)s AND parent_code = %(unit)s
+), pop AS (
+    SELECT left(cell_code, %(child_len)s) AS code, sum(population) AS population, sum(households) AS households
+    FROM cell_population WHERE cell_code LIKE %(unit)s || '%%' GROUP BY 1
+), rep AS (
+    SELECT left(cell_code, %(child_len)s) AS code, sum(n) AS reported, sum(solved_4) AS solved_in_grid,
+           sum(solved_4 + solved_3 + solved_2 + solved_1) AS solved
+    FROM incident_rollup
+    WHERE cell_code LIKE %(unit)s || '%%' AND day >= %(since)s AND day < %(until)s
+      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+    GROUP BY 1
+), live AS (
+    SELECT left(cell_code, %(child_len)s) AS code, count(*) AS open,
+           count(*) FILTER (WHERE state NOT IN ('resolved', 'verified') AND due_at < %(now)s) AS overdue
+    FROM incident
+    WHERE region_code = %(region_code)s AND cell_code LIKE %(unit)s || '%%'
+      AND state NOT IN ('closed', 'rejected')
+      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+    GROUP BY 1
+)
+SELECT k.code, k.name, k.name_en, coalesce(p.population, 0), coalesce(p.households, 0),
+       coalesce(r.reported, 0), coalesce(r.solved_in_grid, 0), coalesce(r.solved, 0),
+       coalesce(l.open, 0), coalesce(l.overdue, 0)
+FROM kids k LEFT JOIN pop p USING (code) LEFT JOIN rep r USING (code) LEFT JOIN live l USING (code)
+ORDER BY k.code

@@ -1,0 +1,27 @@
+-- Headline KPIs for a unit: the loop right now (open incidents, today) and over the time range
+-- (roll-up): share solved in the grid, on-time closure, average handling time by level.
+WITH live AS (
+    SELECT count(*) FILTER (WHERE state NOT IN ('closed', 'rejected')) AS open,
+           count(*) FILTER (WHERE state NOT IN ('resolved', 'verified', 'closed', 'rejected')
+                             AND due_at < %(now)s) AS overdue
+    FROM incident
+    WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
+      AND state NOT IN ('closed', 'rejected')
+      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+), today AS (
+    SELECT count(*) FILTER (WHERE received_at >= %(today)s) AS new_today,
+           count(*) FILTER (WHERE resolved_at >= %(today)s) AS solved_today
+    FROM incident
+    WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
+      AND (received_at >= %(today)s OR resolved_at >= %(today)s)
+      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+), period AS (
+    SELECT coalesce(sum(n), 0) AS reported, coalesce(sum(solved_4), 0) AS s4, coalesce(sum(solved_3), 0) AS s3,
+           coalesce(sum(solved_2), 0) AS s2, coalesce(sum(solved_1), 0) AS s1,
+           coalesce(sum(late), 0) AS late, coalesce(sum(handling_s), 0) AS handling_s
+    FROM incident_rollup
+    WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s
+      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+)
+SELECT live.open, live.overdue, today.new_today, today.solved_today, period.*
+FROM live, today, period
