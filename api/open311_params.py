@@ -65,7 +65,7 @@ def date_window(start_raw: str | None, end_raw: str | None, now: datetime, tz: s
         end = start + WINDOW
     if end < start:
         raise Open311Error(400, "end_date is before start_date")
-    if end - start > WINDOW + timedelta(days=1):  # a day of slack: date-only ends run to 23:59:59
+    if end - start > WINDOW:  # a date-only end runs to 23:59:59.999999, so 90 calendar days fit
         raise Open311Error(400, f"start_date to end_date spans {(end - start).days} days; at most 90 "
                                 "are allowed (ask for several ranges)")
     return start, end

@@ -431,8 +431,17 @@ def test_demo_history_conforms(demo_dsn):
     conn.commit()
     conn.close()
     client = onemap.create_app(onemap.Settings(dsn=demo_dsn)).test_client()
-    r = client.get("/open311/v2/requests.json", query_string={
-        "api_key": key, "start_date": "2026-03-18T00:00:00+08:00", "end_date": "2026-06-15T23:59:59+08:00"})
+    try:
+        r = client.get("/open311/v2/requests.json", query_string={
+            "api_key": key, "start_date": "2026-03-18", "end_date": "2026-06-15"})
+        assert_errors(client.get("/open311/v2/requests.json", query_string={
+            "api_key": key, "start_date": "2026-03-18", "end_date": "2026-06-16"}), 400)  # 91 days
+    finally:  # leave the shared demo database as it was
+        conn = connect(demo_dsn)
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM api_token WHERE name = 'open311 conformance'")
+        conn.commit()
+        conn.close()
     rows = r.get_json()
     assert r.status_code == 200 and 0 < len(rows) <= 1000
     assert (r.headers.get("X-Open311-Truncated") == "true") == (len(rows) == 1000)
