@@ -1,24 +1,44 @@
--- Grid units of one level as a GeoJSON FeatureCollection, with their people: only the caller's
--- jurisdiction (units under the scope code) and its ancestors (the outline it sits in).
--- Geometry simplified to about 10 m: the map needs no more, and payloads stay small.
+-- Grid units of one level with their statistics: only units under the scope, plus (for the map's
+-- outline, %(outline)s) the ancestors the jurisdiction sits in. People come from cell_population;
+-- reports and the share solved in the grid from the incident roll-up over the local-day range;
+-- open and overdue from incidents open now. Statistics are skipped when %(with_stats)s is false.
 WITH units AS (
-    SELECT u.code, u.name, u.name_en, u.level, u.parent_code, u.synthetic, u.geom,
-           (SELECT coalesce(sum(p.population), 0) FROM cell_population p
-             WHERE p.region_code = u.region_code AND p.cell_code LIKE u.code || '%%') AS population,
-           (SELECT coalesce(sum(p.households), 0) FROM cell_population p
-             WHERE p.region_code = u.region_code AND p.cell_code LIKE u.code || '%%') AS households
+    SELECT u.code, u.name, u.name_en, u.level, u.parent_code, u.synthetic, u.geom
     FROM grid_unit u
     WHERE u.region_code = %(region_code)s AND u.level = %(level)s
-      AND (u.code LIKE %(scope)s || '%%' OR %(scope)s LIKE u.code || '%%')
+      AND (u.code LIKE %(scope)s || '%%' OR (%(outline)s AND %(scope)s LIKE u.code || '%%'))
+), people AS (
+    SELECT left(p.cell_code, 3 + 3 * %(level)s) AS code, sum(p.population) AS population,
+           sum(p.households) AS households
+    FROM cell_population p WHERE p.region_code = %(region_code)s
+    GROUP BY 1
+), reported AS (
+    SELECT left(r.cell_code, 3 + 3 * %(level)s) AS code, sum(r.n) AS n, sum(r.solved_4) AS s4,
+           sum(r.solved_4 + r.solved_3 + r.solved_2 + r.solved_1) AS solved
+    FROM incident_rollup r
+    WHERE %(with_stats)s AND r.cell_code LIKE %(scope)s || '%%'
+      AND (%(since)s::timestamptz IS NULL OR r.day >= (%(since)s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
+      AND (%(until)s::timestamptz IS NULL OR r.day < (%(until)s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
+      AND (%(categories)s::text[] IS NULL OR r.category_code = ANY(%(categories)s::text[]))
+    GROUP BY 1
+), open AS (
+    SELECT left(i.cell_code, 3 + 3 * %(level)s) AS code, count(*) AS open,
+           count(*) FILTER (WHERE i.due_at < %(now)s AND i.state NOT IN ('resolved', 'verified')) AS overdue
+    FROM incident i
+    WHERE %(with_stats)s AND i.region_code = %(region_code)s AND i.cell_code LIKE %(scope)s || '%%'
+      AND i.state NOT IN ('closed', 'rejected')
+      AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
+      AND (%(department)s::text IS NULL OR i.department_code = %(department)s)
+    GROUP BY 1
 )
-SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
-    'type', 'Feature', 'id', code,
-    'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.0001), 6)::json,
-    'properties', json_build_object(
-        'code', code, 'name', name, 'name_en', name_en, 'level', level, 'parent_code', parent_code,
-        'synthetic', synthetic, 'population', population, 'households', households,
-        'area_km2', round((area_m2(geom) / 1e6)::numeric, 2),
-        'density', round((population / nullif(area_m2(geom) / 1e6, 0))::numeric, 2),
-        'label_lon', ST_X(ST_PointOnSurface(geom)), 'label_lat', ST_Y(ST_PointOnSurface(geom)))
-) ORDER BY code), '[]'::json))::text
-FROM units
+SELECT u.code AS fid, u.geom, u.code, u.name, u.name_en, u.level::int AS level, u.parent_code, u.synthetic,
+       coalesce(p.population, 0)::int AS population, coalesce(p.households, 0)::int AS households,
+       round((area_m2(u.geom) / 1e6)::numeric, 2)::float8 AS area_km2,
+       round((coalesce(p.population, 0) / nullif(area_m2(u.geom) / 1e6, 0))::numeric, 2)::float8 AS density,
+       coalesce(r.n, 0)::int AS reports, coalesce(o.open, 0)::int AS open, coalesce(o.overdue, 0)::int AS overdue,
+       round(100.0 * r.s4 / nullif(r.solved, 0), 1)::float8 AS in_grid_pct,
+       ST_X(ST_PointOnSurface(u.geom)) AS label_lon, ST_Y(ST_PointOnSurface(u.geom)) AS label_lat
+FROM units u
+LEFT JOIN people p ON p.code = u.code
+LEFT JOIN reported r ON r.code = u.code
+LEFT JOIN open o ON o.code = u.code

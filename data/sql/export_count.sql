@@ -1,0 +1,4 @@
+-- How many features a layer query returns (the rows are export_select without its order).
+SELECT count(*) FROM (
+{rows}
+) c

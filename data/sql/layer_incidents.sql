@@ -1,0 +1,19 @@
+-- Incidents in the jurisdiction (department staff: their department's only), with the filters of
+-- the export page; every filter is a bound parameter that is NULL when not given.
+SELECT i.id::text AS fid, i.geom, i.id::text AS id, i.category_code AS category, c.name AS category_name,
+       i.state, CASE WHEN i.state IN ('resolved', 'verified', 'closed', 'rejected') THEN 'closed'
+                     ELSE 'open' END AS status,
+       i.handling_level::int AS handling_level, i.cell_code, i.department_code AS department,
+       i.observed_at, i.received_at, i.due_at, i.resolved_at, i.solved_level::int AS solved_level,
+       (i.state NOT IN ('resolved', 'verified', 'closed', 'rejected') AND i.due_at < %(now)s) AS overdue,
+       i.source, w.code AS reporter, i.description
+FROM incident i
+JOIN incident_category c ON c.code = i.category_code
+LEFT JOIN grid_worker w ON w.id = i.reporter_id
+WHERE i.region_code = %(region_code)s
+  AND i.cell_code LIKE %(scope)s || '%%'
+  AND (%(department)s::text IS NULL OR i.department_code = %(department)s)
+  AND (%(states)s::text[] IS NULL OR i.state = ANY(%(states)s::text[]))
+  AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
+  AND (%(since)s::timestamptz IS NULL OR i.received_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR i.received_at < %(until)s)

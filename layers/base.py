@@ -1,0 +1,217 @@
+"""What a layer is: its fields (Chinese names, Shapefile aliases, privacy), its SQL, its filters.
+
+A layer's SQL file (``data/sql/layer_<name>.sql``) returns one row per feature with a text ``fid``,
+a ``geom`` in EPSG:4326 and one column per field key. It receives every parameter of ``Query``
+(NULL when not given) and applies the jurisdiction ``scope`` itself, because only it knows which
+column ties a row to the grid. Everything generic — masking, small-count suppression, bbox,
+property filters, paging — is composed around it here, so the map, the exports and the OGC API
+share one definition and cannot disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from psycopg2 import sql as psql
+
+from data.db import sql
+
+FIELD_TYPES = ("str", "int", "float", "bool", "datetime")
+PEOPLE_ROLES = ("admin", "worker")  # data.users.Actor.can_see_people: the roles that see people
+SMALL_COUNT = 5                      # aggregates below this are suppressed (1–4 → NULL)
+FILTERS = ("since", "until", "categories", "states", "unit")
+
+
+class LayerError(ValueError):
+    """Bad layer input (unknown layer, field or filter; a bad value); the message says what to do."""
+
+    status = 400
+
+
+class UnknownLayer(LayerError, KeyError):
+    """No layer has that name."""
+
+    status = 404
+
+    def __str__(self) -> str:  # KeyError would print the repr
+        return self.args[0]
+
+
+class OutsideJurisdiction(LayerError, PermissionError):
+    """The requested unit lies outside the caller's jurisdiction."""
+
+    status = 403
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute: ASCII key (map, OGC, filters), Chinese name (GPKG/CSV/KML), SHP alias."""
+
+    key: str
+    zh: str
+    alias: str
+    type: str = "str"
+    personal: str | None = None          # None, or how to mask it: "name", "phone", "hide"
+    unmasked_roles: tuple[str, ...] = PEOPLE_ROLES
+    small_count: bool = False            # a count in an aggregate: suppressed below SMALL_COUNT
+    map: bool = True                     # sent to the map
+    export: bool = True                  # written by exports and the OGC API
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter shorthands (open → states)
+
+    def __post_init__(self):
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"field {self.key}: type {self.type!r} not in {FIELD_TYPES}")
+        if not self.alias.isascii() or len(self.alias.encode()) > 10:
+            raise ValueError(f"field {self.key}: Shapefile alias {self.alias!r} must be ASCII, ≤ 10 bytes")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer: name, titles, SQL file, geometry type, fields, filters it understands, fixed params."""
+
+    name: str
+    title: str
+    title_en: str
+    sql_name: str
+    geometry: str                       # GeoPackage/OGR type: Point, MultiPolygon, LineString …
+    fields: tuple[Field, ...]
+    filters: frozenset[str] = frozenset({"unit"})
+    params: dict = field(default_factory=dict)
+    time_key: str | None = None         # the field OGC ``datetime`` filters on
+    map_simplify: float | None = None   # degrees; the map needs no more detail than this
+    personal: bool = False              # rows are about people: every read is audited
+
+    def field(self, key: str) -> Field:
+        """The field called ``key`` (its ASCII key); ``LayerError`` lists the known ones."""
+        for f in self.fields:
+            if f.key == key and f.export:
+                return f
+        known = ", ".join(f.key for f in self.fields if f.export)
+        raise LayerError(f"layer {self.name} has no field {key!r}; fields: {known}")
+
+    @property
+    def export_fields(self) -> tuple[Field, ...]:
+        """The fields exports and the OGC API write."""
+        return tuple(f for f in self.fields if f.export)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the caller asked for; every member optional. Times are aware datetimes."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    categories: tuple[str, ...] | None = None
+    states: tuple[str, ...] | None = None
+    unit: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    props: tuple[tuple[str, str], ...] = ()
+    fid: str | None = None
+
+    def describe(self) -> dict:
+        """The filters as plain JSON-able values, for the audit log."""
+        out = {k: getattr(self, k) for k in ("since", "until", "categories", "states", "unit", "bbox", "fid")}
+        out["props"] = dict(self.props)
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in out.items() if v}
+
+
+def scope_of(actor, query: Query) -> str:
+    """The grid unit the rows must lie under: the query's unit if inside the jurisdiction."""
+    if not query.unit:
+        return actor.unit_code
+    if not query.unit.startswith(actor.unit_code):
+        raise OutsideJurisdiction(f"unit {query.unit} is outside your jurisdiction {actor.unit_code}")
+    return query.unit
+
+
+def check(layer: Layer, query: Query) -> None:
+    """Refuse filters the layer does not understand and malformed values, before any SQL runs."""
+    for name in ("since", "until", "categories", "states"):
+        if getattr(query, name) and name not in layer.filters:
+            raise LayerError(f"layer {layer.name} cannot be filtered by {name}; it takes: "
+                             f"{', '.join(sorted(layer.filters)) or 'no filters'}")
+    if query.since and query.until and query.since >= query.until:
+        raise LayerError("the time range is empty: since must come before until")
+    if query.bbox is not None:
+        w, s, e, n = query.bbox
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise LayerError("bbox must be west,south,east,north in degrees with west < east and south < north")
+    for key, _ in query.props:
+        layer.field(key)
+
+
+def params(layer: Layer, actor, query: Query, now: datetime | None = None, outline: bool = False) -> dict:
+    """The bound parameters every layer SQL file receives."""
+    states = query.states
+    if states:
+        expanded: list[str] = []
+        shorthands = next((f.values for f in layer.fields if f.key == "state"), {})
+        for s in states:
+            expanded.extend(shorthands.get(s, (s,)))
+        states = tuple(expanded)
+    return {"region_code": actor.region_code, "scope": scope_of(actor, query),
+            "department": actor.department_code if actor.role == "department" else None,
+            "since": query.since, "until": query.until,
+            "categories": list(query.categories) if query.categories else None,
+            "states": list(states) if states else None,
+            "now": now or datetime.now(timezone.utc), "outline": outline, "with_stats": True,
+            **layer.params}
+
+
+def _column(f: Field, role: str) -> psql.Composable:
+    """The select expression of one field for ``role``: masked or suppressed when it must be."""
+    col = psql.SQL("r0.") + psql.Identifier(f.key)
+    if f.personal and role not in f.unmasked_roles:
+        masks = {"name": "CASE WHEN {c} IS NULL THEN NULL ELSE left({c}, 1) || repeat('*', "
+                         "greatest(char_length({c}) - 1, 1)) END",
+                 "phone": "CASE WHEN {c} IS NULL THEN NULL ELSE left({c}, 3) || '****' || right({c}, 4) END",
+                 "hide": "NULL"}
+        col = psql.SQL(masks[f.personal]).format(c=col)
+    elif f.small_count and role not in PEOPLE_ROLES:
+        col = psql.SQL("CASE WHEN {c} > 0 AND {c} < {k} THEN NULL ELSE {c} END").format(
+            c=col, k=psql.Literal(SMALL_COUNT))
+    return psql.SQL("{} AS {}").format(col, psql.Identifier(f.key))
+
+
+def _where(layer: Layer, query: Query, bind: dict) -> psql.Composable:
+    """Conditions on the masked rows: bbox, property equality, one feature id."""
+    conds: list[psql.Composable] = []
+    if query.bbox is not None:
+        bind.update(zip(("bbox_w", "bbox_s", "bbox_e", "bbox_n"), query.bbox))
+        conds.append(psql.SQL("r.geom && ST_MakeEnvelope(%(bbox_w)s, %(bbox_s)s, %(bbox_e)s, %(bbox_n)s, 4326)"))
+    for i, (key, value) in enumerate(query.props):
+        f = layer.field(key)
+        name = f"prop_{i}"
+        col = psql.SQL("r.") + psql.Identifier(key)
+        if f.values.get(value):
+            bind[name] = list(f.values[value])
+            conds.append(psql.SQL("{} = ANY(%({})s)").format(col, psql.SQL(name)))
+        else:
+            bind[name] = value
+            cast = psql.SQL("") if f.type == "str" else psql.SQL("::text")
+            conds.append(psql.SQL("{}{} = %({})s").format(col, cast, psql.SQL(name)))
+    if query.fid is not None:
+        bind["fid"] = query.fid
+        conds.append(psql.SQL("r.fid = %(fid)s"))
+    return psql.SQL(" AND ").join(conds) if conds else psql.SQL("true")
+
+
+# How the geometry leaves the database: WKB in the requested SRID (files), GeoJSON (OGC, 4326,
+# 7 decimals ≈ 1 cm), or the geometry itself for further SQL (the map).
+GEOM_OUT = {"wkb": psql.SQL("ST_AsBinary(ST_Transform(r.geom, %(srid)s::int))"),
+            "geojson": psql.SQL("ST_AsGeoJSON(r.geom, 7)"),
+            "geom": psql.SQL("r.geom")}
+
+
+def select(layer: Layer, role: str, query: Query, bind: dict, *, fields: tuple[Field, ...] | None = None,
+           geom: str = "geom", order: bool = True) -> psql.Composed:
+    """The layer's rows for ``role``: ``fid, geom, <fields…>`` with masking, filters, stable order.
+
+    ``geom`` is a key of ``GEOM_OUT``; ``wkb`` needs ``srid`` in ``bind``.
+    """
+    fields = fields if fields is not None else layer.export_fields
+    cols = psql.SQL(", ").join([_column(f, role) for f in fields]) if fields else psql.SQL("NULL AS _none")
+    return psql.SQL(sql("export_select")).format(
+        geom=GEOM_OUT[geom], inner=psql.SQL(sql(layer.sql_name)), columns=cols,
+        where=_where(layer, query, bind), order=psql.SQL("ORDER BY r.fid" if order else ""),
+        keys=psql.SQL(", ").join(psql.Identifier(f.key) for f in fields) if fields else psql.SQL("_none"))
