@@ -130,6 +130,11 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         console.print("demo county already loaded (use `onemap demo load --replace` to rebuild it)")
     else:
         load_demo(settings.dsn, seed=1, incidents=None, console=console)
+    from data.demo.users import login_hint
+
+    console.print(login_hint(), highlight=False, markup=False)
+    console.print(f"Wall display: http://{host}:{port}/wall   API: http://{host}:{port}/api/v1/openapi.json   "
+                  f"Open311: http://{host}:{port}/open311/v2/discovery.json", highlight=False, markup=False)
     _serve(settings, host, port)
 
 
@@ -245,7 +250,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     app = create_app(settings)
     console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  (Ctrl-C to stop)")
-    waitress_serve(app, host=host, port=port, threads=8, ident="onemap")
+    # each open page holds one thread for its live stream (SSE), so leave plenty for the rest
+    waitress_serve(app, host=host, port=port, threads=int(os.environ.get("ONEMAP_THREADS", "48")),
+                   ident="onemap", channel_timeout=300)
 
 
 @cli.group()

@@ -20,6 +20,7 @@ by themselves.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -48,7 +49,7 @@ CSRF_FIELD = "csrf_token"
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; refreshed on every request
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/healthz", "/favicon.ico", "/_favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/kiosk", "/healthz", "/favicon.ico", "/_favicon.ico"})
 # /api/ and /open311/ authenticate per view (bearer tokens, API keys) and answer in JSON.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/")
 NO_CSRF_PREFIXES = ("/open311/",)  # never reads the session, so a session cookie proves nothing there
@@ -107,6 +108,7 @@ def install_auth(server: Flask, dsn: str, secret_key: str | None = None) -> None
     server.after_request(_set_csrf_cookie)
     server.add_url_rule("/login", "onemap_login", _login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "onemap_logout", _logout, methods=["GET", "POST"])
+    server.add_url_rule("/kiosk", "onemap_kiosk", _kiosk, methods=["GET"])
 
 
 # -- who is asking --------------------------------------------------------------------------
@@ -155,6 +157,8 @@ def _resolve_actor() -> Actor | None:
     if found is None or not hmac.compare_digest(session.get("pw", ""), _fingerprint(found[1])):
         session.clear()
         return None
+    if session.get("read_only"):  # a kiosk's session stays as read-only as its token
+        return dataclasses.replace(found[0], read_only=True)
     return found[0]
 
 
@@ -301,6 +305,29 @@ def _try_login(t: dict) -> tuple[int, str | None]:
     session.update(uid=actor.user_id, pw=_fingerprint(password_hash), csrf=secrets.token_urlsafe(32))
     g.onemap_actor = actor
     return 303, None
+
+
+def _kiosk():
+    """A wall screen signs in once with a read-only token in the URL (`onemap users token USER
+    --read-only`), then keeps a normal session; it lands on the wall display."""
+    token = request.args.get("token", "")
+    dsn = current_app.extensions[EXTENSION]["dsn"]
+    with writer(dsn) as conn:
+        try:
+            actor = actor_for_token(conn, token)
+        except BadCredentials:
+            conn.commit()
+            return _json_error(401, "unauthorized", "unknown, revoked or expired kiosk token")
+        if not actor.read_only:
+            return _json_error(403, "not_read_only", "kiosks take read-only tokens: onemap users token USER --read-only")
+        audit(conn, actor, "kiosk_login", "app_user", actor.user_id, {"ip": request.remote_addr})
+        password_hash = actor_by_id(conn, actor.user_id)[1]
+        conn.commit()
+    session.clear()
+    session.permanent = True
+    session.update(uid=actor.user_id, pw=_fingerprint(password_hash), csrf=secrets.token_urlsafe(32),
+                   read_only=True)
+    return redirect("/wall" + ("?lang=en" if _lang() == "en" else ""), code=303)
 
 
 def _logout():

@@ -58,6 +58,8 @@ def create_blueprint(rate_limit: int = 600, window_s: float = 60.0) -> Blueprint
         actor = current_actor()
         if actor is None:
             return error_body(401, "unauthorized", "send 'Authorization: Bearer <token>' (onemap users token)")
+        if actor.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+            return error_body(403, "read_only", "this token or kiosk session is read-only")
         if not limiter.allow(actor.username):
             return error_body(429, "rate_limited", f"more than {limiter.limit} requests in {limiter.window:g} s")
         request.environ["onemap.actor"] = actor

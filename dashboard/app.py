@@ -109,6 +109,11 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
     def events():
         return live.stream(broker, region_code, actor_unit())
 
+    @app.server.errorhandler(agg.OutsideJurisdiction)
+    def outside(exc):
+        # a callback or layer asked for a unit beyond the user's jurisdiction: refuse, don't crash
+        return {"error": {"code": "forbidden", "message": str(exc)}}, 403
+
     @app.server.route("/healthz")
     def healthz():
         with pooled(dsn) as conn, conn.cursor() as cur:

@@ -51,7 +51,8 @@ def layout(actor, info: dict, lang: str = "zh") -> html.Div:
                                  value=lang, inline=True, className="om-lang"),
                   html.Div(id="m-user")], className="om-header"),
         html.Div([command_map("m", info["code"], info["bounds"], lang),
-                  html.Div(id="m-detail", className="om-detail", style={"display": "none"})], className="om-mapwrap"),
+                  html.Div([html.Button("×", id="m-detail-close")], id="m-detail", className="om-detail",
+                           style={"display": "none"})], className="om-mapwrap"),
         html.Div([html.Div(cards, className="om-kpis"), html.Div(id="m-alarm"),
                   html.Div(w["legend"], className="om-h"), legend,
                   html.Div(w["trend"], id="m-h-trend", className="om-h"), dcc.Graph(id="m-trend", className="om-chart", config={"displayModeBar": False}),
@@ -93,6 +94,33 @@ def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, la
             "cells": cell_hideout(metric, values, lang)}
 
 
+def incident_detail(dsn: str, incident_id: str) -> dict:
+    """One incident with its timeline, as the signed-in user may see it (else NotFound)."""
+    from api.auth import current_actor
+    from data import incidents
+    from data.db import pooled
+
+    with pooled(dsn) as conn:
+        return incidents.get(conn, current_actor(), incident_id)
+
+
+def incident_panel(item: dict, lang: str) -> list:
+    """The detail panel: category, place, state, deadline and the timeline, newest last."""
+    w = t(lang)
+    due = item["due_at"][:16].replace("T", " ")
+    steps = [html.Li(f"{e['at'][5:16].replace('T', ' ')} {w['actions'].get(e['action'], e['action'])}"
+                     f" · {w['levels'].get(e['level'], '')} · {e['actor'] or ''} {('· ' + e['note']) if e['note'] else ''}")
+             for e in item["timeline"]]
+    return [html.Button("×", id="m-detail-close"),
+            html.H3(item["category_name_en"] if lang == "en" else item["category_name"]),
+            html.Div(item["description"]),
+            html.Div(f"{w['states'].get(item['state'], item['state'])} · {w['levels'][item['handling_level']]} · "
+                     f"{'⚠ ' + w['overdue'] if item['overdue'] else ''} {due}",
+                     style={"color": "#ff6b6b" if item["overdue"] else "#9fb3c8"}),
+            html.Div(item["cell_code"], className="om-note"),
+            html.Div(w["timeline"], className="om-h"), html.Ol(steps)]
+
+
 def register(app, dsn: str, region_code: str, actor_unit, department_names) -> None:
     """The page's callbacks; ``actor_unit()`` returns the signed-in user's jurisdiction or aborts."""
 
@@ -100,16 +128,19 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
         return agg.scope_for(actor_unit(), unit)
 
     @app.callback(Output("m-unit", "data"),
-                  Input("m-layer-cells", "clickData"), Input("m-layer-incidents", "clickData"),
+                  Input("m-map", "clickData"), Input("m-layer-incidents", "clickData"),
                   Input({"type": "crumb", "code": ALL}, "n_clicks"), State("m-unit", "data"),
                   prevent_initial_call=True)
-    def navigate(cell_click, incident_click, _crumbs, current):
+    def navigate(map_click, incident_click, _crumbs, current):
         trigger = ctx.triggered_id
         target = None
         if isinstance(trigger, dict) and trigger.get("type") == "crumb" and ctx.triggered[0]["value"]:
             target = trigger["code"]
-        elif trigger == "m-layer-cells" and cell_click:
-            target = child_unit(current, cell_click["properties"]["code"])
+        elif trigger == "m-map" and map_click and map_click.get("latlng"):
+            # anywhere on the map (a cell, a road, a boundary): drill into the unit holding the point
+            ll = map_click["latlng"]
+            cell = agg.cell_at(dsn, region_code, float(ll["lng"]), float(ll["lat"]))
+            target = child_unit(current, cell) if cell else None
         elif trigger == "m-layer-incidents" and incident_click and incident_click["properties"].get("cluster"):
             target = child_unit(current, incident_click["properties"]["cell_code"])
         if not target:
@@ -187,6 +218,15 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
         if event.get("action") == "report":
             flash = ([event["incident_id"]] + (flash or []))[:20]
         return (tick or 0) + 1, flash, *status
+
+    @app.callback(Output("m-detail", "children"), Output("m-detail", "style"),
+                  Input("m-layer-incidents", "clickData"), Input("m-detail-close", "n_clicks"),
+                  State("lang", "value"), prevent_initial_call=True)
+    def detail(click, _close, lang):
+        if ctx.triggered_id != "m-layer-incidents" or not click or click["properties"].get("cluster"):
+            return no_update, {"display": "none"}
+        item = incident_detail(dsn, click["properties"]["id"])
+        return incident_panel(item, lang), {"display": "block"}
 
     @app.callback(Output("m-layer-incidents", "hideout"), Input("m-flash", "data"))
     def flash_new(flash):

@@ -168,3 +168,8 @@ def patrolled_cells(dsn: str, region_code: str, scope: str, since: datetime, now
     rows = _rows(dsn, "agg_patrolled_cells", {"region_code": region_code, "scope": scope, "since": since,
                                                "now": now or datetime.now(timezone.utc)})
     return {r[0] for r in rows if r[0] and r[0].startswith(scope)}
+
+
+def cell_at(dsn: str, region_code: str, lon: float, lat: float) -> str | None:
+    """The code of the level-4 cell holding a point, or None outside the grid."""
+    return _rows(dsn, "agg_cell_at", {"region_code": region_code, "lon": lon, "lat": lat})[0][0]

@@ -166,7 +166,8 @@ def test_no_sequence_reaches_an_illegal_state(conn, actions):
 def test_escalation_exactly_once_per_level_with_a_simulated_clock(conn, quiet_dsn):
     item = new_report(conn, NOW)
     day_end = datetime(2026, 6, 16, 0, 0, tzinfo=SHANGHAI)
-    assert incidents.escalate_due(conn, now=day_end - timedelta(seconds=1)) == 0
+    incidents.escalate_due(conn, now=day_end - timedelta(seconds=1))
+    assert incidents.get(conn, ADMIN, item["id"])["handling_level"] == 4  # not yet due
     assert incidents.escalate_due(conn, now=day_end) >= 1  # this one and others of the same day
     assert incidents.escalate_due(conn, now=day_end) == 0  # a second run changes nothing
     got = incidents.get(conn, ADMIN, item["id"])
@@ -191,7 +192,9 @@ def test_escalation_exactly_once_per_level_with_a_simulated_clock(conn, quiet_ds
     assert [at for _, at in escalations] == [day_end, day_end + timedelta(days=3), day_end + timedelta(days=8)]
     assert got["handling_level"] == 1
     assert datetime.fromisoformat(got["due_at"]) == day_end + timedelta(days=15)
-    assert incidents.escalate_due(conn, now=jump + timedelta(days=365)) == 0
+    incidents.escalate_due(conn, now=jump + timedelta(days=365))  # nothing left to climb for this one
+    again = incidents.get(conn, ADMIN, item["id"])["timeline"]
+    assert [e["level"] for e in again if e["action"] == "escalate"] == [3, 2, 1]
 
 
 def test_dispatch_defaults_to_the_category_department(conn):

@@ -51,10 +51,11 @@ window.onemap = Object.assign({}, window.onemap, {
                     iconSize: [2 * r, 2 * r],
                     html: '<div style="width:' + 2 * r + 'px;height:' + 2 * r + 'px;line-height:' + 2 * r +
                           'px;border-color:' + color + '">' + label + '</div>'});
-                return L.marker(latlng, {icon: icon, pane: "pane-incidents"});
+                return L.marker(latlng, {icon: icon, pane: "pane-incidents", bubblingMouseEvents: false});
             }
             const flash = (h.flash || []).indexOf(p.id) >= 0;
             const marker = L.circleMarker(latlng, {pane: "pane-incidents", radius: flash ? 9 : 6,
+                bubblingMouseEvents: false,  // a click opens the incident, not a drill-down
                 color: flash ? "#ffffff" : "#111", weight: flash ? 3 : 1,
                 fillColor: colors[p.class] || "#ccc", fillOpacity: 0.95,
                 className: flash ? "om-flash" : (p.class === "overdue" ? "om-alarm" : "")});

@@ -11,7 +11,7 @@ CREATE TABLE incident_rollup (
     solved_3       integer NOT NULL,          -- … the village
     solved_2       integer NOT NULL,          -- … the town
     solved_1       integer NOT NULL,          -- … the banner
-    late           integer NOT NULL,          -- solved after the deadline (按期结案 counts the rest)
+    late           integer NOT NULL,          -- closed (or, until closed, resolved) after the deadline
     handling_s     double precision NOT NULL, -- summed seconds from received to resolved
     PRIMARY KEY (cell_code, day, category_code)
 );
@@ -26,7 +26,7 @@ BEGIN
         SELECT cell_code, (received_at AT TIME ZONE 'Asia/Shanghai')::date, category_code, -count(*),
                -count(*) FILTER (WHERE solved_level = 4), -count(*) FILTER (WHERE solved_level = 3),
                -count(*) FILTER (WHERE solved_level = 2), -count(*) FILTER (WHERE solved_level = 1),
-               -count(*) FILTER (WHERE resolved_at > due_at),
+               -count(*) FILTER (WHERE coalesce(closed_at, resolved_at) > due_at),
                -coalesce(sum(extract(epoch FROM resolved_at - received_at)), 0)
         FROM old_rows GROUP BY 1, 2, 3
         ON CONFLICT (cell_code, day, category_code) DO UPDATE SET
@@ -40,7 +40,7 @@ BEGIN
         SELECT cell_code, (received_at AT TIME ZONE 'Asia/Shanghai')::date, category_code, count(*),
                count(*) FILTER (WHERE solved_level = 4), count(*) FILTER (WHERE solved_level = 3),
                count(*) FILTER (WHERE solved_level = 2), count(*) FILTER (WHERE solved_level = 1),
-               count(*) FILTER (WHERE resolved_at > due_at),
+               count(*) FILTER (WHERE coalesce(closed_at, resolved_at) > due_at),
                coalesce(sum(extract(epoch FROM resolved_at - received_at)), 0)
         FROM new_rows GROUP BY 1, 2, 3
         ON CONFLICT (cell_code, day, category_code) DO UPDATE SET
@@ -67,7 +67,7 @@ INSERT INTO incident_rollup
 SELECT cell_code, (received_at AT TIME ZONE 'Asia/Shanghai')::date, category_code, count(*),
        count(*) FILTER (WHERE solved_level = 4), count(*) FILTER (WHERE solved_level = 3),
        count(*) FILTER (WHERE solved_level = 2), count(*) FILTER (WHERE solved_level = 1),
-       count(*) FILTER (WHERE resolved_at > due_at),
+       count(*) FILTER (WHERE coalesce(closed_at, resolved_at) > due_at),
        coalesce(sum(extract(epoch FROM resolved_at - received_at)), 0)
 FROM incident GROUP BY 1, 2, 3;
 

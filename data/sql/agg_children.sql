@@ -14,7 +14,7 @@ WITH kids AS (
     GROUP BY 1
 ), live AS (
     SELECT left(cell_code, %(child_len)s) AS code, count(*) AS open,
-           count(*) FILTER (WHERE state NOT IN ('resolved', 'verified') AND due_at < %(now)s) AS overdue
+           count(*) FILTER (WHERE due_at < %(now)s) AS overdue
     FROM incident
     WHERE region_code = %(region_code)s AND cell_code LIKE %(unit)s || '%%'
       AND state NOT IN ('closed', 'rejected')

@@ -10,7 +10,7 @@ WITH cells AS (
     GROUP BY cell_code
 ), open AS (
     SELECT cell_code, count(*) AS open,
-           count(*) FILTER (WHERE due_at < %(now)s AND state NOT IN ('resolved', 'verified')) AS overdue
+           count(*) FILTER (WHERE due_at < %(now)s) AS overdue
     FROM incident
     WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
       AND state NOT IN ('closed', 'rejected')

@@ -6,9 +6,10 @@ FROM (
         'geometry', ST_AsGeoJSON(i.geom, 6)::json,
         'properties', json_build_object('id', i.id, 'category', i.category_code,
             'class', CASE
-                WHEN i.state IN ('resolved', 'verified', 'closed') THEN 'solved'
+                WHEN i.state = 'closed' THEN 'solved'
                 WHEN i.state = 'rejected' THEN 'rejected'
                 WHEN i.due_at < %(now)s THEN 'overdue'
+                WHEN i.state IN ('resolved', 'verified') THEN 'solved'
                 WHEN i.state = 'new' THEN 'new'
                 ELSE 'in_hand' END)) AS f
     FROM incident i

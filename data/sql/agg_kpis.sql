@@ -2,8 +2,7 @@
 -- (roll-up): share solved in the grid, on-time closure, average handling time by level.
 WITH live AS (
     SELECT count(*) FILTER (WHERE state NOT IN ('closed', 'rejected')) AS open,
-           count(*) FILTER (WHERE state NOT IN ('resolved', 'verified', 'closed', 'rejected')
-                             AND due_at < %(now)s) AS overdue
+           count(*) FILTER (WHERE due_at < %(now)s) AS overdue
     FROM incident
     WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
       AND state NOT IN ('closed', 'rejected')

@@ -6,7 +6,7 @@ SELECT json_build_object(
     'lon', ST_X(i.geom), 'lat', ST_Y(i.geom), 'cell_code', i.cell_code,
     'village_code', left(i.cell_code, 12), 'town_code', left(i.cell_code, 9),
     'state', i.state, 'handling_level', i.handling_level, 'due_at', i.due_at,
-    'overdue', i.state NOT IN ('resolved', 'verified', 'closed', 'rejected') AND i.due_at < %(now)s,
+    'overdue', i.state NOT IN ('closed', 'rejected') AND i.due_at < %(now)s,
     'department_code', i.department_code, 'observed_at', i.observed_at, 'received_at', i.received_at,
     'resolved_at', i.resolved_at, 'closed_at', i.closed_at, 'solved_level', i.solved_level,
     'reporter_id', i.reporter_id, 'source', i.source, 'reopened', i.reopened,

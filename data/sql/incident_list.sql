@@ -4,7 +4,7 @@ SELECT json_build_object(
     'id', i.id, 'category', i.category_code, 'description', i.description,
     'lon', ST_X(i.geom), 'lat', ST_Y(i.geom), 'cell_code', i.cell_code, 'state', i.state,
     'handling_level', i.handling_level, 'due_at', i.due_at,
-    'overdue', i.state NOT IN ('resolved', 'verified', 'closed', 'rejected') AND i.due_at < %(now)s,
+    'overdue', i.state NOT IN ('closed', 'rejected') AND i.due_at < %(now)s,
     'department_code', i.department_code, 'observed_at', i.observed_at,
     'received_at', i.received_at, 'solved_level', i.solved_level)
 FROM incident i
@@ -17,6 +17,6 @@ WHERE i.region_code = %(region_code)s
   AND (%(until)s::timestamptz IS NULL OR i.received_at < %(until)s)
   AND (%(bbox)s::float8[] IS NULL OR i.geom && ST_MakeEnvelope(
         (%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2], (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326))
-  AND (NOT %(overdue)s OR (i.state NOT IN ('resolved', 'verified', 'closed', 'rejected') AND i.due_at < %(now)s))
+  AND (NOT %(overdue)s OR (i.state NOT IN ('closed', 'rejected') AND i.due_at < %(now)s))
 ORDER BY i.received_at DESC, i.id
 LIMIT %(limit)s OFFSET %(offset)s
