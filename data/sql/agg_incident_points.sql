@@ -2,7 +2,7 @@
 -- open ones first, then the newest, capped so a response never holds more than a few thousand.
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(f), '[]'::json))::text
 FROM (
-    SELECT json_build_object('type', 'Feature', 'id', i.id,
+    SELECT json_build_object('type', 'Feature',
         'geometry', ST_AsGeoJSON(i.geom, 6)::json,
         'properties', json_build_object('id', i.id, 'category', i.category_code,
             'class', CASE

@@ -1,0 +1,135 @@
+"""Dashboard speed against the naive approach, on a database you point it at.
+
+    python -m bench.dashboard --dsn postgresql://…/db [--naive-limit 1000000] [--browser]
+
+Measures, in one run and on the same data:
+- ours: what the map and side panel fetch — per-cell clusters (low zoom), capped points (high
+  zoom), KPIs and chart series from roll-ups — time (median of 5) and payload bytes;
+- the peer, the naive approach: every incident as one GeoJSON FeatureCollection (for
+  client-side clustering), built by PostGIS, time and bytes (capped at --naive-limit rows; the
+  ratio is scaled up linearly to the full table and says so);
+- with --browser: first paint of / and /wall in headless Chromium (login to KPIs shown and map
+  drawn), and the time Chromium needs just to JSON.parse the naive payload.
+Prints ratios; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import threading
+import time
+from datetime import datetime, timezone
+
+from data.db import connect
+from layers import aggregates as agg
+
+
+def timed(fn, repeat: int = 5):
+    """(median seconds, last result) of ``repeat`` calls."""
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def naive(dsn: str, limit: int) -> tuple[float, int, int]:
+    """Seconds and bytes for all incidents (up to ``limit``) as one GeoJSON, and rows used."""
+    conn = connect(dsn)
+    with conn.cursor() as cur:
+        t0 = time.perf_counter()
+        cur.execute("""SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
+                         'type', 'Feature', 'geometry', ST_AsGeoJSON(geom, 6)::json,
+                         'properties', json_build_object('id', id, 'state', state, 'category', category_code))))::text,
+                         count(*)
+                       FROM (SELECT * FROM incident LIMIT %s) s""", (limit,))
+        body, rows = cur.fetchone()
+        seconds = time.perf_counter() - t0
+    conn.close()
+    return seconds, len(body.encode()), rows
+
+
+def browser_paint(dsn: str) -> dict[str, float]:
+    """Seconds from opening / and /wall (logged in) to numbers shown and the map drawn."""
+    from playwright.sync_api import sync_playwright
+    from waitress.server import create_server
+
+    from app import Settings, create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = create_server(create_app(Settings(dsn=dsn)), host="127.0.0.1", port=port, threads=16)
+    threading.Thread(target=srv.run, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    out = {}
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium",
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = b.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(base + "/login")
+        page.fill("#username", "demo-leader")
+        page.fill("#password", "onemap-leader")
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/")
+        for path, kpi in (("/", "#m-kpi-open"), ("/wall", "#w-kpi-open")):
+            t0 = time.perf_counter()
+            page.goto(base + path)
+            page.wait_for_function(f"document.querySelector('{kpi}') && document.querySelector('{kpi}').innerText !== '–'",
+                                   timeout=120_000)
+            page.wait_for_function("document.querySelectorAll('.leaflet-map-pane path').length > 300", timeout=120_000)
+            out[path] = time.perf_counter() - t0
+        b.close()
+    srv.close()
+    return out
+
+
+def main() -> None:
+    """Run the comparison and print it."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dsn", required=True)
+    ap.add_argument("--region", default="150623")
+    ap.add_argument("--naive-limit", type=int, default=1_000_000)
+    ap.add_argument("--browser", action="store_true")
+    args = ap.parse_args()
+    conn = connect(args.dsn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM incident WHERE region_code = %s", (args.region,))
+        total = cur.fetchone()[0]
+    conn.close()
+    print(f"incidents in {args.region}: {total:,}")
+    now = datetime.now(timezone.utc)
+    f = agg.Filters.last_days(365, now=now)
+    seat_bbox = (107.42, 38.14, 107.53, 38.22)  # a zoom-14 view of the banner seat
+    cases = {
+        "clusters (zoom 9, 1 year)": lambda: agg.incident_map(args.dsn, args.region, args.region, f, 9, None),
+        "points (zoom 14, seat)": lambda: agg.incident_map(args.dsn, args.region, args.region, f, 14, seat_bbox),
+        "kpis (banner, 1 year)": lambda: agg.kpis(args.dsn, args.region, args.region, f),
+        "trend (weeks, 1 year)": lambda: agg.trend(args.dsn, args.region, f, "week"),
+        "children + categories": lambda: (agg.children(args.dsn, args.region, args.region, 1, f),
+                                          agg.categories(args.dsn, args.region, f)),
+    }
+    ours_total = 0.0
+    print(f"{'ours':32} {'median s':>9} {'bytes':>12}")
+    for name, fn in cases.items():
+        seconds, result = timed(fn)
+        size = len(result.encode()) if isinstance(result, str) else len(repr(result))
+        ours_total += seconds if name.startswith(("clusters", "kpis", "trend", "children")) else 0
+        print(f"{name:32} {seconds:9.3f} {size:12,}")
+    n_seconds, n_bytes, n_rows = naive(args.dsn, min(args.naive_limit, total))
+    scale = total / n_rows if n_rows else 1.0
+    print(f"{'naive: all points as GeoJSON':32} {n_seconds:9.3f} {n_bytes:12,}   ({n_rows:,} rows"
+          + (f"; ×{scale:.1f} to the full table: ~{n_seconds * scale:.1f} s, ~{n_bytes * scale / 1e9:.2f} GB)" if scale > 1 else ")"))
+    clusters_s, clusters = timed(cases["clusters (zoom 9, 1 year)"])
+    print(f"ratio naive / ours, first map load (server): {n_seconds * scale / clusters_s:,.0f}×  "
+          f"payload: {n_bytes * scale / len(clusters.encode()):,.0f}×")
+    if args.browser:
+        paint = browser_paint(args.dsn)
+        for path, seconds in paint.items():
+            print(f"first paint {path:6} {seconds:7.2f} s (login → numbers and map shown)")
+
+
+if __name__ == "__main__":
+    main()
