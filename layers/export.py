@@ -1,0 +1,205 @@
+"""Exports: layers → one file in a chosen format and CRS, streamed, all-or-nothing, audited.
+
+Rows come through a server-side cursor in chunks inside one REPEATABLE READ transaction (the
+count shown first and the rows written agree); each chunk is reprojected by PostGIS (or moved to
+GCJ-02 here), handed to a streaming writer and dropped. The file is written under a temporary name
+next to the target and renamed at the end, so a failure leaves nothing behind. Every export is
+limited to the actor's jurisdiction, masked for the actor's role, and written to the audit log.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import psycopg2.extensions
+import shapely
+
+from data.audit import audit
+from data.db import connect
+from data.exports import crs as crses
+from data.exports.gpkg import GpkgWriter
+from data.exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
+from geo.datum import wgs84_to_gcj02_geom
+from layers import registry
+from layers.base import LayerError, Query
+
+CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class Format:
+    """An export format: its file extension, whether one file holds several layers, its writer."""
+
+    key: str
+    ext: str
+    multi: bool
+    make: Callable
+
+
+FORMATS = {f.key: f for f in (
+    Format("gpkg", "gpkg", True, GpkgWriter),
+    Format("geojson", "geojson", False, GeoJsonWriter),
+    Format("fgb", "fgb", False, lambda p, c: OgrWriter(p, c, "FlatGeobuf")),
+    Format("shp", "shp", False, lambda p, c: OgrWriter(p, c, "ESRI Shapefile")),
+    Format("kml", "kml", True, KmlWriter),
+    Format("csv", "csv", False, CsvWriter),
+)}
+FORMAT_ALIASES = {"geopackage": "gpkg", "flatgeobuf": "fgb", "shapefile": "shp", "json": "geojson"}
+
+
+class EmptyExport(LayerError):
+    """Nothing to export: every chosen layer is empty for these filters."""
+
+    status = 422
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: layer names, format key, CRS text, filters."""
+
+    layers: tuple[str, ...]
+    format: str = "gpkg"
+    crs: str = "EPSG:4490"
+    query: Query = field(default_factory=Query)
+
+    def validated(self) -> "ExportRequest":
+        """The same request with names checked and normalised; ``LayerError`` says what is wrong."""
+        if not self.layers:
+            raise LayerError("choose at least one layer")
+        for name in self.layers:
+            registry.get(name)
+        if len(set(self.layers)) != len(self.layers):
+            raise LayerError("a layer is listed twice")
+        fmt = FORMAT_ALIASES.get(self.format.lower(), self.format.lower())
+        if fmt not in FORMATS:
+            raise LayerError(f"unknown format {self.format!r}; choose one of: {', '.join(FORMATS)}")
+        try:
+            crs = crses.get(self.crs)
+        except crses.UnknownCrs as exc:
+            raise LayerError(str(exc)) from None
+        if fmt == "kml" and crs.projected:
+            raise LayerError("KML is longitude/latitude only: choose EPSG:4326, EPSG:4490 or GCJ-02")
+        return ExportRequest(self.layers, fmt, crs.key, self.query)
+
+    def filename(self) -> str:
+        """A file name for the download: the layer names, the CRS, the extension (zip when several files)."""
+        fmt = FORMATS[self.format]
+        stem = "_".join(self.layers) + "_" + self.crs.replace(":", "").replace("-", "").lower()
+        zipped = fmt.key == "shp" or (not fmt.multi and len(self.layers) > 1)
+        return f"{stem}.{'zip' if zipped else fmt.ext}"
+
+
+def _reader(dsn: str):
+    conn = connect(dsn)
+    conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
+    return conn
+
+
+def plan(dsn: str, actor, req: ExportRequest, now: datetime | None = None) -> dict[str, int]:
+    """Features per layer that ``actor`` would export (the count the page shows before download)."""
+    req = req.validated()
+    conn = _reader(dsn)
+    try:
+        return {name: registry.count(conn, registry.get(name), actor, req.query, now) for name in req.layers}
+    finally:
+        conn.close()
+
+
+def data_dictionary(layer_names) -> str:
+    """CSV text mapping each Shapefile alias to its Chinese name (and key and type), per layer."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["layer", "alias", "中文名称", "key", "type", "note"])
+    for name in layer_names:
+        for f in registry.get(name).export_fields:
+            note = "masked unless the role may see people" if f.personal else (
+                "1-4 suppressed" if f.small_count else "")
+            w.writerow([name, f.alias, f.zh, f.key, f.type, note])
+    return "\ufeff" + out.getvalue()
+
+
+def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str, int, int], None] | None = None,
+        now: datetime | None = None, audit_dsn: str | None = None) -> dict[str, int]:
+    """Write the export to ``out`` and audit it; returns features per layer written.
+
+    ``progress(layer, done, total)`` is called after every chunk. Raises ``LayerError`` (bad input,
+    ``EmptyExport``) before anything is written.
+    """
+    req = req.validated()
+    fmt, crs = FORMATS[req.format], crses.get(req.crs)
+    out = Path(out)
+    conn = _reader(dsn)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        counts = {name: registry.count(conn, registry.get(name), actor, req.query, now) for name in req.layers}
+        if not any(counts.values()):
+            raise EmptyExport("no features match: every chosen layer is empty for these filters "
+                              "in your jurisdiction; nothing was written")
+        written = {}
+        writer = fmt.make(work / f"export.{fmt.ext}", crs) if fmt.multi else None
+        for name in req.layers:
+            layer = registry.get(name)
+            if not counts[name]:
+                written[name] = 0
+                continue
+            w = writer or fmt.make(work / f"{name}.{fmt.ext}", crs)
+            w.begin(name, layer.title, layer.geometry, layer.export_fields)
+            done = 0
+            for chunk in registry.stream(conn, layer, actor, req.query, crs.srid, CHUNK, now):
+                geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
+                if crs.gcj02:
+                    geoms = wgs84_to_gcj02_geom(geoms)
+                w.write([r[0] for r in chunk], geoms, [r[2:] for r in chunk])
+                done += len(chunk)
+                if progress:
+                    progress(name, done, counts[name])
+            w.end()
+            if writer is None:
+                w.close()
+            written[name] = done
+        if writer is not None:
+            writer.close()
+        conn.rollback()  # end the read transaction before the audit write
+        _finish(work, out, req, fmt)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        conn.close()
+    shutil.rmtree(work, ignore_errors=True)
+    _audit(audit_dsn or dsn, actor, req, written, out)
+    return written
+
+
+def _finish(work: Path, out: Path, req: ExportRequest, fmt: Format) -> None:
+    """Move the finished file (or a zip of the files) to ``out`` with one atomic rename."""
+    files = sorted(p for p in work.iterdir() if p.is_file())
+    if fmt.multi or (len(files) == 1 and fmt.key != "shp"):
+        os.replace(files[0], out)
+        return
+    part = work / "bundle.zip"
+    with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in files:
+            z.write(p, p.name)
+        if fmt.key == "shp":
+            z.writestr("data_dictionary.csv", data_dictionary(req.layers))
+    os.replace(part, out)
+
+
+def _audit(dsn: str, actor, req: ExportRequest, written: dict[str, int], out: Path) -> None:
+    conn = connect(dsn)
+    try:
+        with conn:
+            audit(conn, actor, "export", "layers", ",".join(req.layers),
+                  {"format": req.format, "crs": req.crs, "filters": req.query.describe(), "counts": written,
+                   "file": out.name, "role": actor.role, "unit": actor.unit_code}, sum(written.values()))
+    finally:
+        conn.close()
