@@ -356,6 +356,55 @@ def users_token(username: str, name: str, days: int | None, read_only: bool) -> 
     click.echo(token)
 
 
+@cli.command("export")
+@click.argument("layers", nargs=-1, required=True)
+@click.option("--format", "fmt", default="gpkg", show_default=True,
+              help="gpkg, geojson, fgb, shp (zipped), kml or csv (WKT, UTF-8 BOM)")
+@click.option("--crs", default="EPSG:4490", show_default=True, help="EPSG:4326, EPSG:4490, EPSG:4545 or GCJ-02")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="output file (default: named after the layers, in the current directory)")
+@click.option("--since", default=None, help="from this date/time (ISO; China time unless an offset is given)")
+@click.option("--until", default=None, help="before this date/time")
+@click.option("--category", "categories", multiple=True, help="incident category code (repeatable)")
+@click.option("--state", "states", multiple=True, help="incident state, or open/closed (repeatable)")
+@click.option("--unit", default=None, help="only this grid unit (inside the account's jurisdiction)")
+@click.option("--bbox", default=None, help="west,south,east,north in degrees")
+@click.option("--user", "username", default=None,
+              help="run as this account (its role and jurisdiction); default: masked, whole region")
+def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, username) -> None:
+    """Export map layers to a GIS file, streamed with a progress bar, limited and audited."""
+    import getpass
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from layers import export as ex
+    from layers.base import LayerError, Query, parse_bbox, parse_time, split
+
+    settings = _settings()
+    try:
+        query = Query(since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+                      categories=split(categories), states=split(states), unit=unit, bbox=parse_bbox(bbox))
+        req = ex.ExportRequest(tuple(layers), fmt, crs, query).validated()
+        actor = ex.cli_actor(settings.dsn, settings.region_code, username, getpass.getuser())
+        out = out or Path(req.filename())
+        if out.exists():
+            raise click.ClickException(f"{out} exists; choose another --out or remove it")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            written = ex.run(settings.dsn, actor, req, out, progress)
+    except LayerError as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = ", ".join(f"{k} {v:,}" for k, v in written.items())
+    console.print(f"[green]wrote[/] {out} ({req.format}, {req.crs}): {summary}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="onemap")

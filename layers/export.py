@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -87,7 +87,16 @@ class ExportRequest:
             raise LayerError(str(exc)) from None
         if fmt == "kml" and crs.projected:
             raise LayerError("KML is longitude/latitude only: choose EPSG:4326, EPSG:4490 or GCJ-02")
+        for name in ("since", "until", "categories", "states"):
+            if getattr(self.query, name) and not any(name in registry.get(n).filters for n in self.layers):
+                raise LayerError(f"no chosen layer can be filtered by {name}")
         return ExportRequest(self.layers, fmt, crs.key, self.query)
+
+    def query_for(self, name: str) -> Query:
+        """The filters that apply to layer ``name``: each layer takes those it understands."""
+        filters = registry.get(name).filters
+        return replace(self.query, **{k: None for k in ("since", "until", "categories", "states")
+                                      if k not in filters})
 
     def filename(self) -> str:
         """A file name for the download: the layer names, the CRS, the extension (zip when several files)."""
@@ -108,7 +117,8 @@ def plan(dsn: str, actor, req: ExportRequest, now: datetime | None = None) -> di
     req = req.validated()
     conn = _reader(dsn)
     try:
-        return {name: registry.count(conn, registry.get(name), actor, req.query, now) for name in req.layers}
+        return {name: registry.count(conn, registry.get(name), actor, req.query_for(name), now)
+                for name in req.layers}
     finally:
         conn.close()
 
@@ -139,7 +149,8 @@ def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str,
     conn = _reader(dsn)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
     try:
-        counts = {name: registry.count(conn, registry.get(name), actor, req.query, now) for name in req.layers}
+        counts = {name: registry.count(conn, registry.get(name), actor, req.query_for(name), now)
+                for name in req.layers}
         if not any(counts.values()):
             raise EmptyExport("no features match: every chosen layer is empty for these filters "
                               "in your jurisdiction; nothing was written")
@@ -153,7 +164,7 @@ def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str,
             w = writer or fmt.make(work / f"{name}.{fmt.ext}", crs)
             w.begin(name, layer.title, layer.geometry, layer.export_fields)
             done = 0
-            for chunk in registry.stream(conn, layer, actor, req.query, crs.srid, CHUNK, now):
+            for chunk in registry.stream(conn, layer, actor, req.query_for(name), crs.srid, CHUNK, now):
                 geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
                 if crs.gcj02:
                     geoms = wgs84_to_gcj02_geom(geoms)
@@ -203,3 +214,25 @@ def _audit(dsn: str, actor, req: ExportRequest, written: dict[str, int], out: Pa
                    "file": out.name, "role": actor.role, "unit": actor.unit_code}, sum(written.values()))
     finally:
         conn.close()
+
+
+def cli_actor(dsn: str, region_code: str, username: str | None, os_user: str):
+    """Who a command-line export runs as: the named account (its role and jurisdiction), or else an
+    analyst over the whole region (masked), recorded in the audit log as ``cli:<os user>``."""
+    from data.db import dict_cursor, sql
+    from data.users import Actor, _actor, normalize_username
+
+    if username is None:
+        return Actor(user_id=None, username=f"cli:{os_user}", role="analyst", unit_code=region_code,
+                     region_code=region_code)
+    conn = connect(dsn)
+    try:
+        with dict_cursor(conn) as cur:
+            cur.execute(sql("user_by_username"), {"username": normalize_username(username)})
+            row = cur.fetchone()
+        conn.rollback()
+    finally:
+        conn.close()
+    if row is None or row["disabled"]:
+        raise LayerError(f"no active account {username!r}")
+    return _actor(row)
