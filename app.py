@@ -405,6 +405,87 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
     console.print(f"[green]wrote[/] {out} ({req.format}, {req.crs}): {summary}")
 
 
+@cli.group()
+def roads() -> None:
+    """Road network: import from OpenStreetMap, service-reach isochrones, coverage."""
+
+
+@roads.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def roads_import(file: Path, region: str | None) -> None:
+    """Replace a region's road network with the highways of an OSM XML (or, with osmium, PBF) file."""
+    from data.db import DatabaseError, connect
+    from data.osm_import import ImportRefused, import_osm
+
+    settings = _settings()
+    _upgrade(settings)
+    region = region or settings.region_code
+    try:
+        conn = connect(settings.dsn)
+        try:
+            report = import_osm(conn, file, region)
+        finally:
+            conn.close()
+    except ImportRefused as exc:
+        click.echo(f"refused: {exc}", err=True)
+        raise SystemExit(2) from exc
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"region {region}: road network replaced; isochrones rebuild on their next read")
+
+
+@roads.command("isochrones")
+@click.option("--refresh", is_flag=True, help="rebuild all, not only those whose network or facilities changed")
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def roads_isochrones(refresh: bool, region: str | None) -> None:
+    """Build the 10- and 30-minute isochrones of every facility kind."""
+    from data.db import connect
+    from data.routing.reach import refresh_all
+
+    settings = _settings()
+    _upgrade(settings)
+    conn = connect(settings.dsn)
+    try:
+        for kind, minutes, rebuilt in refresh_all(conn, region or settings.region_code, force=refresh):
+            click.echo(f"{kind:<18} {minutes:>3} min  {'rebuilt' if rebuilt else 'up to date'}")
+    finally:
+        conn.close()
+
+
+@roads.command("coverage")
+@click.option("--kind", default="governance_centre", show_default=True, help="facility kind that serves")
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def roads_coverage(kind: str, region: str | None) -> None:
+    """Share of residents inside the 10-minute (town) / 30-minute (pastoral) circle, and the gaps."""
+    from types import SimpleNamespace
+
+    from data.db import connect
+    from data.routing import IncidentError
+    from data.routing.reach import coverage
+
+    settings = _settings()
+    _upgrade(settings)
+    region = region or settings.region_code
+    conn = connect(settings.dsn)
+    try:
+        result = coverage(conn, SimpleNamespace(region_code=region, unit_code=region), kind)
+    except IncidentError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        conn.close()
+    k = result["kpi"]
+    share = "n/a" if k["share"] is None else f"{k['share']:.1%}"
+    click.echo(f"{kind}: {k['covered']:.0f} of {k['residents']} residents covered ({share}); "
+               f"{k['gap_cells']} of {k['cells']} cells under {result['threshold']:.0%}, "
+               f"gap population {k['gap_population']:.0f}")
+    for c in sorted((c for c in result["cells"] if c["gap"]), key=lambda c: -c["gap_population"])[:10]:
+        click.echo(f"  {c['code']} {c['village']}/{c['name']} ({c['type']}, {c['minutes']} min): "
+                   f"{c['share']:.0%} of {c['residents']}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="onemap")

@@ -22,6 +22,7 @@ def install_api(server: Flask, dsn: str) -> None:
     install_error_handlers(server)
     server.register_blueprint(create_blueprint())
     from api.open311 import create_blueprint as open311; server.register_blueprint(open311())  # noqa: E702
+    from api.routing import create_blueprint as routing; server.register_blueprint(routing())  # noqa: E702
 
 
 def start_escalator(dsn: str, every_s: float) -> threading.Event:

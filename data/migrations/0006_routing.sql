@@ -52,9 +52,11 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH g AS (
         SELECT e.id, e.source, e.target, e.cost, e.reverse_cost
         FROM road_edge e
+        LEFT JOIN (SELECT DISTINCT s.edge FROM json_to_recordset(p_snaps) AS s(edge bigint)) split
+               ON split.edge = e.id  -- an anti-join the planner can hash: thousands of snaps stay cheap
         WHERE e.region_code = p_region
           AND (p_bbox IS NULL OR e.geom && p_bbox)
-          AND NOT EXISTS (SELECT 1 FROM json_to_recordset(p_snaps) AS s(edge bigint) WHERE s.edge = e.id)
+          AND split.edge IS NULL
         UNION ALL
         SELECT p.id, p.source, p.target, p.cost, p.reverse_cost FROM route_pieces(p_snaps) p
         UNION ALL

@@ -6,12 +6,12 @@ WITH g AS (
     SELECT ST_Subdivide(i.geom, 128) AS geom FROM isochrone i
     WHERE i.region_code = %(region)s AND i.kind = %(kind)s AND i.minutes = %(iso_minutes)s
       AND i.geom IS NOT NULL
-), u AS (
+), u AS MATERIALIZED (
     SELECT g.code, g.minutes, g.pop, area_m2(c.geom) AS cell_area,
            coalesce(ST_Difference(c.geom, (SELECT ST_Union(p.geom) FROM pieces p WHERE p.geom && c.geom)),
                     c.geom) AS open
     FROM g JOIN grid_unit c ON c.code = g.code
-), cut AS (
+), cut AS MATERIALIZED (
     SELECT u.code, u.minutes, u.pop, u.cell_area, ST_Intersection(u.open, sq.geom) AS piece
     FROM u CROSS JOIN LATERAL ST_SquareGrid(%(step_deg)s, u.open) sq
     WHERE sq.geom && u.open

@@ -1,0 +1,104 @@
+"""Routing and service reach under /api/v1: routes, dispatch suggestions, isochrones, coverage.
+
+Views only adapt HTTP to ``data.routing``; jurisdiction is the caller's unit (incidents through
+``data.incidents.get``, areas clipped or filtered to the unit's subtree).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from api.auth import current_actor
+from api.errors import error_body
+from api.v1 import RateLimiter
+from data.db import pooled, writer
+from data.routing import Invalid
+from data.routing import reach
+from data.routing import route as routes
+
+
+def _dsn() -> str:
+    return current_app.config["ONEMAP_DSN"]
+
+
+def _int(name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ValueError
+    except ValueError:
+        raise Invalid("invalid query parameters", {name: f"an integer from {lo} to {hi}"}) from None
+    return value
+
+
+def _kind(default: str = "governance_centre") -> str:
+    kind = request.args.get("kind", default)
+    if kind not in reach.FACILITY_KINDS:
+        raise Invalid("invalid query parameters", {"kind": f"one of {', '.join(reach.FACILITY_KINDS)}"})
+    return kind
+
+
+def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint:
+    """The routing blueprint (mounted under /api/v1 beside the field-app API)."""
+    bp = Blueprint("api_routing", __name__, url_prefix="/api/v1")
+    limiter = RateLimiter(rate_limit, window_s)  # routes cost more than reads: a tighter budget
+
+    @bp.before_request
+    def authenticate():
+        actor = current_actor()
+        if actor is None:
+            return error_body(401, "unauthorized", "send 'Authorization: Bearer <token>' (onemap users token)")
+        if not limiter.allow(actor.username):
+            return error_body(429, "rate_limited", f"more than {limiter.limit} requests in {limiter.window:g} s")
+        request.environ["onemap.actor"] = actor
+        return None
+
+    def actor():
+        return request.environ["onemap.actor"]
+
+    @bp.get("/routes")
+    def route():
+        with pooled(_dsn()) as conn:
+            return jsonify(routes.route_for(conn, actor(), request.args.get("from"), request.args.get("to")))
+
+    @bp.get("/incidents/<uuid:incident_id>/route")
+    def incident_route(incident_id):
+        with pooled(_dsn()) as conn:
+            return jsonify(routes.route_for(conn, actor(), request.args.get("from"), f"incident:{incident_id}"))
+
+    @bp.get("/incidents/<uuid:incident_id>/responders")
+    def responders(incident_id):
+        limit = _int("limit", 10, 1, 100)
+        with pooled(_dsn()) as conn:
+            return jsonify(routes.responders(conn, actor(), incident_id, limit=limit))
+
+    @bp.get("/isochrones")
+    def isochrones():
+        kind = _kind("police_station")
+        minutes = _int("minutes", reach.TOWN_MINUTES, 1, 240)
+        with writer(_dsn()) as conn:  # a stale cache is rebuilt on read
+            return jsonify(reach.isochrone_feature(conn, actor(), kind, minutes))
+
+    @bp.get("/coverage")
+    def coverage():
+        kind = _kind()
+        with writer(_dsn()) as conn:
+            return jsonify(reach.coverage(conn, actor(), kind))
+
+    @bp.get("/coverage/gaps")
+    def coverage_gaps():
+        kind = _kind()
+        with writer(_dsn()) as conn:
+            return jsonify(reach.coverage_gaps(conn, actor(), kind))
+
+    @bp.get("/coverage/suggest")
+    def coverage_suggest():
+        kind = _kind()
+        minutes = _int("minutes", None, 1, 240)
+        picks = _int("picks", 1, 1, 5)
+        with writer(_dsn()) as conn:
+            return jsonify(reach.suggest(conn, actor(), kind, minutes=minutes, picks=picks))
+
+    return bp

@@ -1,0 +1,1 @@
+INSERT INTO road_vertex (id, region_code, geom) VALUES %s
