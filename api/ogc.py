@@ -1,0 +1,236 @@
+"""OGC API – Features (Part 1: Core, GeoJSON) at ``/ogc`` for every layer of the registry.
+
+Written by hand, after looking at both candidates (both are on PyPI here):
+- pygeoapi serves providers from a static YAML config; a provider sees no user, so per-user
+  jurisdiction (a different WHERE per caller), role-based masking and audit rows would mean a
+  custom provider that re-implements our layers anyway, plus a second web app to authenticate.
+- tipg publishes PostGIS tables/functions as they are, with no notion of the caller either, and
+  it is a FastAPI app (we serve Flask under Dash). It caps at 10,000 items per tile (REFERENCE §5).
+What we took: pygeoapi's shape (the API as small functions from a request to a response, one
+module per OGC API) and tipg's habit of named SQL and one table from domain errors to statuses.
+The layer registry already produces masked, jurisdiction-limited rows, so the API is only paging,
+links and JSON here.
+
+Authentication: a bearer token (``GDAL_HTTP_HEADERS="Authorization: Bearer …"``) or HTTP basic
+auth (``GDAL_HTTP_AUTH=BASIC`` + ``GDAL_HTTP_USERPWD``), which QGIS and GDAL both send up front.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, request
+
+from api.auth import current_actor
+from data.audit import audit
+from data.db import pooled, writer
+from data.users import AuthError, authenticate
+from layers import registry
+from layers.base import LayerError, Query, parse_bbox, parse_time
+
+GEOJSON = "application/geo+json"
+DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+RESERVED = {"f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs"}
+CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+               "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core"]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def _json(body, status: int = 200, mimetype: str = "application/json") -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=mimetype)
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    response = _json({"code": code, "description": message}, status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="onemap", charset="UTF-8"'
+    return response
+
+
+def _base() -> str:
+    return request.host_url.rstrip("/") + "/ogc"
+
+
+def _basic_login(endpoint, values) -> None:
+    """Before the login gate runs: turn HTTP basic credentials into this request's actor."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return
+    g.onemap_actor = None
+    try:
+        username, _, password = base64.b64decode(encoded.strip()).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return
+    with writer(current_app.config["ONEMAP_DSN"]) as conn:
+        try:
+            g.onemap_actor = authenticate(conn, username, password)
+        except AuthError:
+            pass
+        conn.commit()  # the failure counter is what locks a guessed account
+
+
+def _actor_or_401():
+    actor = current_actor()
+    if actor is None:
+        return None, _error(401, "unauthorized", "send 'Authorization: Bearer <token>' or HTTP basic auth")
+    return actor, None
+
+
+def create_blueprint() -> Blueprint:
+    """The /ogc blueprint."""
+    bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+    bp.url_value_preprocessor(_basic_login)
+
+    @bp.errorhandler(LayerError)
+    def layer_error(exc: LayerError):
+        return _error(exc.status, type(exc).__name__, str(exc))
+
+    @bp.get("/")
+    @bp.get("")
+    def landing():
+        actor, denied = _actor_or_401()
+        if denied:
+            return denied
+        base = _base()
+        return _json({"title": "OneMap 一图指挥 — OGC API Features",
+                      "description": "Map layers of the county, limited to your jurisdiction",
+                      "links": [{"href": base + "/", "rel": "self", "type": "application/json"},
+                                {"href": base + "/conformance", "rel": "conformance", "type": "application/json"},
+                                {"href": base + "/collections", "rel": "data", "type": "application/json"}]})
+
+    @bp.get("/conformance")
+    def conformance():
+        actor, denied = _actor_or_401()
+        return denied or _json({"conformsTo": CONFORMANCE})
+
+    def collection(name: str, extent) -> dict:
+        layer = registry.get(name)
+        url = f"{_base()}/collections/{name}"
+        out = {"id": name, "title": layer.title, "description": layer.title_en, "itemType": "feature",
+               "crs": [CRS84], "links": [{"href": url, "rel": "self", "type": "application/json"},
+                                         {"href": url + "/items", "rel": "items", "type": GEOJSON}]}
+        if extent:
+            (s, w), (n, e) = extent
+            out["extent"] = {"spatial": {"bbox": [[w, s, e, n]], "crs": CRS84}}
+        return out
+
+    def extent_of(actor):
+        return registry.extent(current_app.config["ONEMAP_DSN"], actor.region_code, actor.unit_code)
+
+    @bp.get("/collections")
+    def collections():
+        actor, denied = _actor_or_401()
+        if denied:
+            return denied
+        ext = extent_of(actor)
+        return _json({"collections": [collection(n, ext) for n in registry.LAYERS],
+                      "links": [{"href": _base() + "/collections", "rel": "self", "type": "application/json"}]})
+
+    @bp.get("/collections/<name>")
+    def one_collection(name: str):
+        actor, denied = _actor_or_401()
+        return denied or _json(collection(registry.get(name).name, extent_of(actor)))
+
+    @bp.get("/collections/<name>/items")
+    def items(name: str):
+        actor, denied = _actor_or_401()
+        if denied:
+            return denied
+        layer = registry.get(name)
+        args = request.args
+        limit = _int(args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
+        offset = _int(args.get("offset"), 0, 0, None, "offset")
+        query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime")),
+                      props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
+        with pooled(current_app.config["ONEMAP_DSN"]) as conn:
+            rows, matched = registry.page(conn, layer, actor, query, limit, offset)
+        features = [_feature(layer, r) for r in rows]
+        _audit_personal(actor, layer, query, len(rows), "ogc_items")
+        base = f"{_base()}/collections/{name}/items"
+        keep = {k: v for k, v in args.items() if k not in ("offset", "limit")}
+        links = [{"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset}), "rel": "self",
+                  "type": GEOJSON}]
+        if offset + len(rows) < matched:
+            links.append({"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset + limit}),
+                          "rel": "next", "type": GEOJSON})
+        if offset > 0:
+            links.append({"href": base + "?" + urlencode({**keep, "limit": limit,
+                                                         "offset": max(offset - limit, 0)}),
+                          "rel": "prev", "type": GEOJSON})
+        return _collection_response(features, matched, links)
+
+    @bp.get("/collections/<name>/items/<fid>")
+    def item(name: str, fid: str):
+        actor, denied = _actor_or_401()
+        if denied:
+            return denied
+        layer = registry.get(name)
+        with pooled(current_app.config["ONEMAP_DSN"]) as conn:
+            rows, _ = registry.page(conn, layer, actor, Query(fid=fid), 1, 0)
+        if not rows:
+            return _error(404, "not_found", f"no feature {fid!r} in {name} within your jurisdiction")
+        _audit_personal(actor, layer, Query(fid=fid), 1, "ogc_item")
+        body = _feature(layer, rows[0])
+        url = f"{_base()}/collections/{name}/items/{fid}"
+        body = body[:-1] + ', "links": ' + json.dumps([
+            {"href": url, "rel": "self", "type": GEOJSON},
+            {"href": f"{_base()}/collections/{name}", "rel": "collection", "type": "application/json"}]) + "}"
+        return Response(body, mimetype=GEOJSON)
+
+    return bp
+
+
+def _int(text, default: int, lo: int, hi: int | None, name: str) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise LayerError(f"{name} must be a whole number, not {text!r}") from None
+    if value < lo or (hi is not None and value > hi):
+        raise LayerError(f"{name} must be between {lo} and {hi}" if hi else f"{name} must be ≥ {lo}")
+    return value
+
+
+def _datetime(layer, text: str | None) -> dict:
+    """OGC ``datetime`` (an instant, or ``start/end`` with ``..`` open) as since/until."""
+    if not text:
+        return {}
+    if not {"since", "until"} <= layer.filters:
+        raise LayerError(f"collection {layer.name} has no time to filter on")
+    start, sep, end = text.partition("/")
+    since = None if start in ("", "..") else parse_time(start, "datetime")
+    until = None if end in ("", "..") else parse_time(end, "datetime")
+    if not sep:  # an instant: the half-open range [t, t + 1 µs)
+        until = since + timedelta(microseconds=1)
+    return {"since": since, "until": until}
+
+
+def _feature(layer, row) -> str:
+    fid, geometry, *values = row
+    props = {f.key: (v.isoformat() if isinstance(v, datetime) else v) for f, v in zip(layer.export_fields, values)}
+    return ('{"type": "Feature", "id": ' + json.dumps(fid) + ', "geometry": ' + (geometry or "null")
+            + ', "properties": ' + json.dumps(props, ensure_ascii=False, default=str) + "}")
+
+
+def _collection_response(features: list[str], matched: int, links: list) -> Response:
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    body = ('{"type": "FeatureCollection", "features": [' + ",".join(features) + '], "numberMatched": '
+            + str(matched) + ', "numberReturned": ' + str(len(features)) + ', "timeStamp": "' + stamp
+            + '", "links": ' + json.dumps(links) + "}")
+    return Response(body, mimetype=GEOJSON)
+
+
+def _audit_personal(actor, layer, query: Query, count: int, action: str) -> None:
+    """Audit a read that returned personal data: a layer about people, or unmasked personal fields."""
+    unmasked = any(f.personal and actor.role in f.unmasked_roles for f in layer.export_fields)
+    if not count or not (layer.personal or unmasked):
+        return
+    with writer(current_app.config["ONEMAP_DSN"]) as conn:
+        audit(conn, actor, action, "layer", layer.name,
+              {"filters": query.describe(), "unmasked": unmasked, "path": request.full_path}, count)
+        conn.commit()
