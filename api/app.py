@@ -24,6 +24,7 @@ def install_api(server: Flask, dsn: str) -> None:
     from api.open311 import create_blueprint as open311; server.register_blueprint(open311())  # noqa: E702
     from api.routing import create_blueprint as routing; server.register_blueprint(routing())  # noqa: E702
     from api.ogc import create_blueprint as ogc; server.register_blueprint(ogc())  # noqa: E702
+    from api.exports import create_blueprint as exports; server.register_blueprint(exports())  # noqa: E702
 
 
 def start_escalator(dsn: str, every_s: float) -> threading.Event:

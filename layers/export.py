@@ -236,3 +236,53 @@ def cli_actor(dsn: str, region_code: str, username: str | None, os_user: str):
     if row is None or row["disabled"]:
         raise LayerError(f"no active account {username!r}")
     return _actor(row)
+
+
+def start(dsn: str, actor, req: ExportRequest, directory: Path | None = None) -> str:
+    """Count, queue and run an export in a background thread; returns the job id to poll.
+
+    Bad input and empty results are refused here, before any thread starts."""
+    import threading
+
+    from data.exports import jobs
+
+    req = req.validated()
+    counts = plan(dsn, actor, req)
+    if not any(counts.values()):
+        raise EmptyExport("no features match: every chosen layer is empty for these filters in your jurisdiction")
+    job_id = jobs.create(dsn, actor, req.layers, req.format, req.crs, req.query.describe(), sum(counts.values()))
+    folder = Path(directory or jobs.DEFAULT_DIR) / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    offsets, acc = {}, 0
+    for name in req.layers:  # progress counts features written across all layers
+        offsets[name], acc = acc, acc + counts[name]
+    last = [0.0]
+
+    def progress(name: str, done: int, total: int) -> None:
+        import time
+
+        if time.monotonic() - last[0] > 1:  # one row update a second is plenty for a progress bar
+            last[0] = time.monotonic()
+            jobs.update(dsn, job_id, "running", offsets[name] + done)
+
+    def work() -> None:
+        try:
+            jobs.update(dsn, job_id, "running", 0)
+            written = run(dsn, actor, req, folder / req.filename(), progress)
+            jobs.update(dsn, job_id, "done", sum(written.values()), req.filename())
+        except Exception as exc:  # the job row carries the failure to the page; nothing half-written stays
+            jobs.update(dsn, job_id, "failed", error=str(exc)[:500])
+
+    threading.Thread(target=work, name=f"export-{job_id}", daemon=True).start()
+    return job_id
+
+
+def job_file(dsn: str, actor, job_id: str, directory: Path | None = None) -> Path | None:
+    """The finished file of ``actor``'s job, or None."""
+    from data.exports import jobs
+
+    job = jobs.get(dsn, actor, job_id)
+    if not job or job["state"] != "done" or not job["file_name"]:
+        return None
+    path = Path(directory or jobs.DEFAULT_DIR) / job["id"] / job["file_name"]
+    return path if path.is_file() else None

@@ -1,0 +1,78 @@
+"""Exports over HTTP at /api/exports: count before download, start a background job, poll it,
+fetch the file. Only the user who started a job can see it or download it."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+
+from api.auth import current_actor, require_actor
+from api.errors import error_body
+from layers import export as ex
+from layers.base import LayerError, Query, parse_bbox, parse_time, split
+
+ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
+
+
+def request_from(body: dict) -> ex.ExportRequest:
+    """An ``ExportRequest`` from JSON: layers, format, crs, and filters since/until/categories/states/unit/bbox."""
+    if not isinstance(body, dict):
+        raise LayerError("send a JSON object")
+    layers = body.get("layers")
+    if isinstance(layers, str):
+        layers = split(layers)
+    if not isinstance(layers, (list, tuple)) or not all(isinstance(n, str) for n in layers):
+        raise LayerError("layers: a list of layer names")
+    bbox = body.get("bbox")
+    query = Query(since=parse_time(body.get("since"), "since"), until=parse_time(body.get("until"), "until"),
+                  categories=split(body.get("categories")), states=split(body.get("states")),
+                  unit=body.get("unit") or None,
+                  bbox=parse_bbox(",".join(map(str, bbox)) if isinstance(bbox, list) else bbox))
+    return ex.ExportRequest(tuple(layers), body.get("format") or "gpkg", body.get("crs") or "EPSG:4490", query)
+
+
+def create_blueprint() -> Blueprint:
+    """The /api/exports blueprint."""
+    bp = Blueprint("exports", __name__, url_prefix="/api/exports")
+
+    @bp.errorhandler(LayerError)
+    def layer_error(exc: LayerError):
+        return error_body(exc.status, type(exc).__name__, str(exc))
+
+    def dsn() -> str:
+        return current_app.config["ONEMAP_DSN"]
+
+    @bp.post("/plan")
+    @require_actor(ROLES)
+    def plan():
+        req = request_from(request.get_json(silent=True))
+        counts = ex.plan(dsn(), current_actor(), req)
+        return jsonify({"counts": counts, "total": sum(counts.values()), "file": req.validated().filename()})
+
+    @bp.post("")
+    @require_actor(ROLES)
+    def start():
+        job_id = ex.start(dsn(), current_actor(), request_from(request.get_json(silent=True)))
+        response = jsonify({"id": job_id, "status_url": f"/api/exports/{job_id}"})
+        response.status_code = 202
+        return response
+
+    @bp.get("/<job_id>")
+    @require_actor(ROLES)
+    def status(job_id: str):
+        from data.exports import jobs
+
+        job = jobs.get(dsn(), current_actor(), job_id)
+        if job is None:
+            return error_body(404, "not_found", "no such export of yours")
+        if job["state"] == "done":
+            job["file_url"] = f"/api/exports/{job_id}/file"
+        return jsonify(job)
+
+    @bp.get("/<job_id>/file")
+    @require_actor(ROLES)
+    def download(job_id: str):
+        path = ex.job_file(dsn(), current_actor(), job_id)
+        if path is None:
+            return error_body(404, "not_found", "no finished export of yours with that id")
+        return send_file(path, as_attachment=True, download_name=path.name)
+
+    return bp
