@@ -51,3 +51,15 @@ def get(dsn: str, actor, job_id: str) -> dict | None:
             return cur.fetchone()
     finally:
         conn.close()
+
+
+def recent(dsn: str, actor, limit: int = 10) -> list[dict]:
+    """``actor``'s latest jobs, newest first."""
+    conn = connect(dsn)
+    try:
+        with dict_cursor(conn) as cur:
+            cur.execute(sql("export_job_list"), {"username": actor.username, "region_code": actor.region_code,
+                                                 "limit": limit})
+            return cur.fetchall()
+    finally:
+        conn.close()

@@ -1,0 +1,140 @@
+"""The analysts' page (/analyst): choose layers, filters, CRS and format, see the feature count,
+run the export in the background and come back for the file. Callbacks are thin: they read the
+caller from the request (never from inputs) and call ``layers.export``."""
+from __future__ import annotations
+
+from dash import Input, Output, State, dcc, html, no_update
+
+from api.auth import current_actor
+from data.exports import jobs
+from data.exports.crs import CRSES
+from layers import export as ex
+from layers import registry
+from layers.base import LayerError, Query, parse_bbox, parse_time, split
+from layers.incidents import CLOSED, OPEN
+
+ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
+FORMAT_TITLES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "fgb": "FlatGeobuf", "shp": "Shapefile (zip)",
+                 "kml": "KML", "csv": "CSV (WKT, Excel)"}
+TEXT = {
+    "zh": {"title": "数据导出", "layers": "图层", "format": "格式", "crs": "坐标系", "since": "开始日期",
+           "until": "结束日期（不含）", "categories": "事件类别", "states": "事件状态", "unit": "网格单元代码",
+           "bbox": "范围 西,南,东,北", "count": "统计要素数", "start": "开始导出", "jobs": "我的导出",
+           "total": "共 {n} 个要素", "download": "下载", "failed": "失败", "running": "进行中"},
+    "en": {"title": "Export data", "layers": "Layers", "format": "Format", "crs": "CRS", "since": "From date",
+           "until": "Until date (exclusive)", "categories": "Categories", "states": "States", "unit": "Grid unit code",
+           "bbox": "Extent west,south,east,north", "count": "Count features", "start": "Start export",
+           "jobs": "My exports", "total": "{n} features in all", "download": "Download", "failed": "failed",
+           "running": "running"},
+}
+
+
+def layout(lang: str = "zh") -> html.Div:
+    """The page's components; data arrives through the callbacks."""
+    t = TEXT.get(lang, TEXT["zh"])
+    title = (lambda ly: ly.title) if lang == "zh" else (lambda ly: ly.title_en)
+    field = lambda label, comp: html.Label([html.Span(label, className="analyst-label"), comp],  # noqa: E731
+                                           className="analyst-field")
+    return html.Div([
+        html.H2(t["title"]),
+        dcc.Store(id="analyst-lang", data=lang), dcc.Store(id="analyst-job"),
+        dcc.Interval(id="analyst-poll", interval=1000, disabled=True),
+        field(t["layers"], dcc.Checklist(id="analyst-layers", value=["incidents"], inline=True,
+                                         options=[{"label": title(ly), "value": n} for n, ly in registry.LAYERS.items()])),
+        field(t["format"], dcc.Dropdown(id="analyst-format", value="gpkg", clearable=False,
+                                        options=[{"label": v, "value": k} for k, v in FORMAT_TITLES.items()])),
+        field(t["crs"], dcc.Dropdown(id="analyst-crs", value="EPSG:4490", clearable=False,
+                                     options=[{"label": f"{k} {c.title}", "value": k} for k, c in CRSES.items()])),
+        field(t["since"], dcc.Input(id="analyst-since", type="date")),
+        field(t["until"], dcc.Input(id="analyst-until", type="date")),
+        field(t["categories"], dcc.Input(id="analyst-categories", type="text", placeholder="grassland_dispute,…")),
+        field(t["states"], dcc.Dropdown(id="analyst-states", multi=True,
+                                        options=["open", "closed", *OPEN, *CLOSED])),
+        field(t["unit"], dcc.Input(id="analyst-unit", type="text")),
+        field(t["bbox"], dcc.Input(id="analyst-bbox", type="text")),
+        html.Div([html.Button(t["count"], id="analyst-count", n_clicks=0),
+                  html.Button(t["start"], id="analyst-start", n_clicks=0)], className="analyst-buttons"),
+        html.Div(id="analyst-counts", className="analyst-counts"),
+        html.Div(id="analyst-message", role="alert", className="analyst-message"),
+        html.Progress(id="analyst-progress", value="0", max="1", style={"width": "100%"}),
+        html.Div(id="analyst-status"),
+        html.H3(t["jobs"]), html.Ul(id="analyst-jobs"),
+    ], id="analyst-page", className="analyst-page")
+
+
+def request_for(layers, fmt, crs, since, until, categories, states, unit, bbox) -> ex.ExportRequest:
+    """The export the form describes; ``LayerError`` names a bad value."""
+    query = Query(since=parse_time(since, "since"), until=parse_time(until, "until"), categories=split(categories),
+                  states=tuple(states) if states else None, unit=(unit or "").strip() or None, bbox=parse_bbox(bbox))
+    return ex.ExportRequest(tuple(layers or ()), fmt or "gpkg", crs or "EPSG:4490", query)
+
+
+def _job_items(dsn: str, actor, t: dict) -> list:
+    items = []
+    for job in jobs.recent(dsn, actor):
+        label = f"{job['created_at']:%Y-%m-%d %H:%M} · {', '.join(job['layers'])} · {job['format']} · {job['crs']}"
+        if job["state"] == "done":
+            items.append(html.Li([label, " · ", html.A(t["download"], href=f"/api/exports/{job['id']}/file")]))
+        else:
+            extra = t["failed"] + ": " + (job["error"] or "") if job["state"] == "failed" else \
+                f"{t['running']} {job['done']}/{job['total']}"
+            items.append(html.Li(f"{label} · {extra}"))
+    return items
+
+
+def register(app, dsn: str) -> None:
+    """Register the page's callbacks on ``app``."""
+    form = [State("analyst-layers", "value"), State("analyst-format", "value"), State("analyst-crs", "value"),
+            State("analyst-since", "value"), State("analyst-until", "value"),
+            State("analyst-categories", "value"), State("analyst-states", "value"),
+            State("analyst-unit", "value"), State("analyst-bbox", "value")]
+
+    def allowed():
+        actor = current_actor()
+        return actor if actor is not None and actor.role in ROLES else None
+
+    @app.callback(Output("analyst-counts", "children"), Output("analyst-message", "children", allow_duplicate=True),
+                  Input("analyst-count", "n_clicks"), State("analyst-lang", "data"), *form,
+                  prevent_initial_call=True)
+    def count(_n, lang, *values):
+        t, actor = TEXT.get(lang, TEXT["zh"]), allowed()
+        if actor is None:
+            return no_update, "403"
+        try:
+            counts = ex.plan(dsn, actor, request_for(*values))
+        except LayerError as exc:
+            return "", str(exc)
+        lines = [html.Div(f"{registry.get(n).title if lang == 'zh' else registry.get(n).title_en}: {c:,}")
+                 for n, c in counts.items()]
+        return [*lines, html.Strong(t["total"].format(n=f"{sum(counts.values()):,}"))], ""
+
+    @app.callback(Output("analyst-job", "data"), Output("analyst-poll", "disabled"),
+                  Output("analyst-message", "children"),
+                  Input("analyst-start", "n_clicks"), *form, prevent_initial_call=True)
+    def start(_n, *values):
+        actor = allowed()
+        if actor is None:
+            return no_update, True, "403"
+        try:
+            return ex.start(dsn, actor, request_for(*values)), False, ""
+        except LayerError as exc:
+            return None, True, str(exc)
+
+    @app.callback(Output("analyst-progress", "value"), Output("analyst-progress", "max"),
+                  Output("analyst-status", "children"), Output("analyst-poll", "disabled", allow_duplicate=True),
+                  Output("analyst-jobs", "children"),
+                  Input("analyst-poll", "n_intervals"), Input("analyst-job", "data"), State("analyst-lang", "data"),
+                  prevent_initial_call="initial_duplicate")
+    def poll(_n, job_id, lang):
+        t, actor = TEXT.get(lang, TEXT["zh"]), allowed()
+        if actor is None:
+            return "0", "1", "", True, []
+        items = _job_items(dsn, actor, t)
+        job = jobs.get(dsn, actor, job_id) if job_id else None
+        if job is None:
+            return "0", "1", "", True, items
+        finished = job["state"] in ("done", "failed")
+        status = (html.A(f"{t['download']} {job['file_name']}", href=f"/api/exports/{job_id}/file")
+                  if job["state"] == "done" else f"{t['failed']}: {job['error']}" if job["state"] == "failed"
+                  else f"{t['running']} {job['done']:,}/{job['total']:,}")
+        return str(job["done"]), str(max(job["total"], 1)), status, finished, items
