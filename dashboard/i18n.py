@@ -28,7 +28,8 @@ TEXT = {
         "facilities": {"governance_centre": "综治中心", "police_station": "派出所/警务站", "school": "学校",
                        "clinic": "医疗机构", "mediation_station": "调解室", "department_base": "职能部门"},
         "layers": {"incidents": "事件", "cells": "网格", "villages": "嘎查村", "towns": "乡镇", "banner": "旗界",
-                   "roads": "道路", "facilities": "服务设施", "workers": "网格员位置"},
+                   "roads": "道路", "facilities": "服务设施", "workers": "网格员位置", "gaps": "服务圈覆盖缺口"},
+        "responders": "就近处置力量（按路程时间）", "route_to": "路线", "minutes": "分钟", "coverage": "服务圈覆盖率",
     },
     "en": {
         "title": "Otog Front Banner · One-Map Command", "sub": "Grid governance command centre",
@@ -60,7 +61,10 @@ TEXT = {
         "facilities": {"governance_centre": "Governance centre", "police_station": "Police", "school": "School",
                        "clinic": "Clinic", "mediation_station": "Mediation", "department_base": "Department"},
         "layers": {"incidents": "Incidents", "cells": "Cells", "villages": "Villages", "towns": "Towns",
-                   "banner": "Banner", "roads": "Roads", "facilities": "Facilities", "workers": "Workers"},
+                   "banner": "Banner", "roads": "Roads", "facilities": "Facilities", "workers": "Workers",
+                   "gaps": "Coverage gaps"},
+        "responders": "Nearest responders (by travel time)", "route_to": "Route", "minutes": "min",
+        "coverage": "Service-circle coverage",
     },
 }
 CLASS_COLORS = {"new": "#ff4d6d", "in_hand": "#ffd166", "overdue": "#ff0000", "solved": "#5ad1a4", "rejected": "#8d99ae"}

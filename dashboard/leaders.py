@@ -11,7 +11,11 @@ import json
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash_extensions import EventSource
 
+from api.auth import current_actor
 from dashboard import charts
+from data import incidents
+from data.routing import route as routing
+from data.db import pooled
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
 from dashboard.mapview import METRICS, cell_hideout, command_map, layer_url
 from layers import aggregates as agg
@@ -94,19 +98,30 @@ def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, la
             "cells": cell_hideout(metric, values, lang)}
 
 
-def incident_detail(dsn: str, incident_id: str) -> dict:
-    """One incident with its timeline, as the signed-in user may see it (else NotFound)."""
-    from api.auth import current_actor
-    from data import incidents
-    from data.db import pooled
-
+def incident_detail(dsn: str, incident_id: str) -> tuple[dict, list[dict]]:
+    """One incident with its timeline and its nearest responders by road, as the signed-in user
+    may see them (NotFound outside their jurisdiction)."""
     with pooled(dsn) as conn:
-        return incidents.get(conn, current_actor(), incident_id)
+        item = incidents.get(conn, current_actor(), incident_id)
+        try:
+            ranked = routing.responders(conn, current_actor(), incident_id, limit=5)["items"]
+        except incidents.IncidentError:  # far from any road, say: the panel still shows the case
+            ranked = []
+    return item, ranked
 
 
-def incident_panel(item: dict, lang: str) -> list:
-    """The detail panel: category, place, state, deadline and the timeline, newest last."""
+def route_to(dsn: str, origin: str, incident_id: str) -> dict:
+    """The road route from a responder (``facility:12``, ``department:…``, ``worker:…``) to an incident."""
+    with pooled(dsn) as conn:
+        return routing.route_for(conn, current_actor(), origin, f"incident:{incident_id}")
+
+
+def incident_panel(item: dict, ranked: list[dict], lang: str) -> list:
+    """The detail panel: category, place, state, deadline, the timeline, and who is nearest by road."""
     w = t(lang)
+    responders = [html.Li([html.Button(f"{w['route_to']} {r['minutes']} {w['minutes']}",
+                                       id={"type": "resp", "from": r["from"], "incident": item["id"]}),
+                           f" {r['name'] or r['ref']}"]) for r in ranked]
     due = item["due_at"][:16].replace("T", " ")
     steps = [html.Li(f"{e['at'][5:16].replace('T', ' ')} {w['actions'].get(e['action'], e['action'])}"
                      f" · {w['levels'].get(e['level'], '')} · {e['actor'] or ''} {('· ' + e['note']) if e['note'] else ''}")
@@ -118,7 +133,8 @@ def incident_panel(item: dict, lang: str) -> list:
                      f"{'⚠ ' + w['overdue'] if item['overdue'] else ''} {due}",
                      style={"color": "#ff6b6b" if item["overdue"] else "#9fb3c8"}),
             html.Div(item["cell_code"], className="om-note"),
-            html.Div(w["timeline"], className="om-h"), html.Ol(steps)]
+            html.Div(w["timeline"], className="om-h"), html.Ol(steps),
+            html.Div(w["responders"], className="om-h"), html.Ol(responders), html.Div(id="m-route-info")]
 
 
 def register(app, dsn: str, region_code: str, actor_unit, department_names) -> None:
@@ -225,8 +241,25 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
     def detail(click, _close, lang):
         if ctx.triggered_id != "m-layer-incidents" or not click or click["properties"].get("cluster"):
             return no_update, {"display": "none"}
-        item = incident_detail(dsn, click["properties"]["id"])
-        return incident_panel(item, lang), {"display": "block"}
+        item, ranked = incident_detail(dsn, click["properties"]["id"])
+        return incident_panel(item, ranked, lang), {"display": "block"}
+
+    @app.callback(Output("m-route", "data"), Output("m-route-info", "children"),
+                  Input({"type": "resp", "from": ALL, "incident": ALL}, "n_clicks"), State("lang", "value"),
+                  prevent_initial_call=True)
+    def draw_route(_clicks, lang):
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
+            return no_update, no_update
+        try:
+            feature = route_to(dsn, trigger["from"], trigger["incident"])
+        except incidents.IncidentError as exc:
+            return None, html.Div(exc.message, className="om-note")
+        p = feature["properties"]
+        w = t(lang)
+        head = f"{p['minutes']} {w['minutes']} · {p['length_m'] / 1000:.1f} km"
+        return feature, [html.Div(head, style={"fontWeight": 700, "color": "#00f5d4"}),
+                         html.Ol([html.Li(step["text"] if isinstance(step, dict) else step) for step in p["steps"]])]
 
     @app.callback(Output("m-layer-incidents", "hideout"), Input("m-flash", "data"))
     def flash_new(flash):

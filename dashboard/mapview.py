@@ -12,8 +12,10 @@ from dashboard.i18n import CLASS_COLORS, t
 
 NS = Namespace("onemap", "map")
 # Each layer draws in its own pane, so the stacking stays put when a layer is re-rendered.
-PANES = {"cells": 410, "villages": 420, "roads": 430, "towns": 440, "banner": 450, "facilities": 460,
-         "workers": 470, "incidents": 480}
+PANES = {"cells": 410, "reach": 415, "gaps": 418, "villages": 420, "roads": 430, "towns": 440, "banner": 450,
+         "route": 455, "facilities": 460, "workers": 470, "incidents": 480}
+# service circles on the map: (facility kind, minutes) — the seed's 10-minute town and 30-minute pastoral reach
+REACH_LAYERS = [("governance_centre", 10), ("governance_centre", 30), ("police_station", 10), ("police_station", 30)]
 METRICS = {  # choropleth: class breaks and colours, low to high
     "density": ([0, 1, 5, 20, 100, 500, 2000],
                 ["#16324f", "#1d4e6e", "#21698a", "#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261"]),
@@ -22,6 +24,20 @@ METRICS = {  # choropleth: class breaks and colours, low to high
     "overdue": ([0, 1, 2, 4, 8], ["#16324f", "#e9c46a", "#f4a261", "#e76f51", "#ff0000"]),
     "in_grid": ([0, 40, 55, 65, 75, 85], ["#16324f", "#9b2226", "#e76f51", "#e9c46a", "#8ab17d", "#2a9d8f"]),
 }
+
+
+REACH_COLORS = {("governance_centre", 10): "#ef476f", ("governance_centre", 30): "#f78c6b",
+                ("police_station", 10): "#118ab2", ("police_station", 30): "#73d2de"}
+OFF_BY_DEFAULT = {"workers", "gaps"}
+
+
+def layer_title(name: str, lang: str) -> str:
+    """A layer's name in the layer control (service circles read e.g. '综治中心 10分钟圈')."""
+    w = t(lang)
+    if name.startswith("reach:"):
+        _, kind, minutes = name.split(":")
+        return f"{w['facilities'][kind]} {minutes}{' min' if lang == 'en' else '分钟圈'}"
+    return w["layers"][name]
 
 
 def layer_url(name: str, unit: str | None, **params) -> str:
@@ -59,16 +75,27 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
                                  pointToLayer=NS("incidentPoint"),
                                  hideout={"colors": CLASS_COLORS, "flash": []})),
     ]
+    for kind, minutes in REACH_LAYERS:
+        layers.append((f"reach:{kind}:{minutes}", dl.GeoJSON(
+            id=f"{prefix}-layer-reach-{kind}-{minutes}", url=f"/api/v1/isochrones?kind={kind}&minutes={minutes}",
+            pane="pane-reach", style={"color": REACH_COLORS[(kind, minutes)], "weight": 1.5,
+                                      "fillColor": REACH_COLORS[(kind, minutes)], "fillOpacity": 0.18})))
+    layers.append(("gaps", dl.GeoJSON(id=f"{prefix}-layer-gaps", url="/api/v1/coverage/gaps", pane="pane-gaps",
+                                      style={"color": "#ff006e", "weight": 1, "fillColor": "#ff006e",
+                                             "fillOpacity": 0.35, "dashArray": "4 3"})))
+    route = dl.GeoJSON(id=f"{prefix}-route", data=None, pane="pane-route",
+                       style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]
-    children = [*panes]
+    children = [*panes, route]
     tiles = os.environ.get("ONEMAP_TILE_URL")  # e.g. a local MBTiles server or a Tianditu WMTS template
     if tiles:
         children.append(dl.TileLayer(url=tiles, attribution=os.environ.get("ONEMAP_TILE_ATTRIBUTION", "")))
     if with_control:
-        children.append(dl.LayersControl([dl.Overlay(comp, name=words[name], checked=name != "workers")
+        children.append(dl.LayersControl([dl.Overlay(comp, name=layer_title(name, lang),
+                                                     checked=name not in OFF_BY_DEFAULT and not name.startswith("reach"))
                                           for name, comp in layers], collapsed=False))
     else:
-        children.extend(comp for _, comp in layers)
+        children.extend(comp for name, comp in layers if not name.startswith("reach") and name != "gaps")
     children += [dl.ScaleControl(position="bottomleft"), dl.FullScreenControl()]
     (s, w), (n, e) = bounds
     # center/zoom are given with the viewport because dash-leaflet's viewport tracking reads them

@@ -17,6 +17,7 @@ from data.demo.roads import build_network
 from data.demo.users import create_demo_users
 
 DEFAULT_INCIDENTS = 50_000  # about a year of reports from 474 workers
+MAP_REACH = [("governance_centre", 10), ("governance_centre", 30), ("police_station", 10), ("police_station", 30)]
 
 
 class DemoError(RuntimeError):
@@ -86,6 +87,13 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                     counts["incident"] = load_incidents(conn, REGION_CODE, n_incidents, seed, now,
                                                         progress=progress)
             conn.commit()
+            # the service circles the map shows, computed now so the first page load is fast
+            task = progress.add_task("service reach (10/30-minute isochrones)", total=len(MAP_REACH))
+            from data.routing import reach
+
+            for kind, minutes in MAP_REACH:
+                reach.ensure(conn, REGION_CODE, kind, minutes)
+                progress.advance(task)
     except Exception as exc:
         conn.rollback()
         if isinstance(exc, (KeyboardInterrupt,)):
