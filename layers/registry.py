@@ -11,13 +11,13 @@ from typing import Iterator
 from psycopg2 import sql as psql
 
 from data.db import pooled, sql
-from layers import grid_units, heat, incidents, places, workers
+from layers import grid_units, heat, incidents, places, routing, workers
 from layers.base import Layer, LayerError, OutsideJurisdiction, Query, UnknownLayer, check, params, select
 
 __all__ = ["LAYERS", "Layer", "LayerError", "OutsideJurisdiction", "Query", "UnknownLayer", "get",
            "geojson", "summary", "extent", "count", "stream", "page", "MapActor"]
 
-LAYERS: dict[str, Layer] = {layer.name: layer for module in (grid_units, places, incidents, workers, heat)
+LAYERS: dict[str, Layer] = {layer.name: layer for module in (grid_units, places, incidents, workers, heat, routing)
                             for layer in module.LAYERS}
 MAP_ONLY: set[str] = set()  # every layer is exportable today; keep a name here to hide one from exports
 
