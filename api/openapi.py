@@ -80,6 +80,35 @@ def openapi_document() -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/PositionsIn"}}}},
                 "responses": {"201": {"description": "stored"}, **{k: ERRORS[k] for k in ("400", "401", "403", "422")}}}},
+            "/routes": {"get": {
+                "summary": "Road route between two ends, both snapped mid-edge; Chinese turn list",
+                "parameters": [{"name": "from", "in": "query", "required": True, "schema": {"type": "string"},
+                                "description": "lon,lat | facility:<id> | department:<code> | worker:<id>"},
+                               {"name": "to", "in": "query", "required": True, "schema": {"type": "string"},
+                                "description": "lon,lat | incident:<uuid>"}],
+                "responses": {"200": {"description": "GeoJSON Feature (LineString) with length_m, travel_s, "
+                                                     "offroad_s, total_s, minutes, steps"},
+                              **{k: ERRORS[k] for k in ("401", "404", "422", "429")}}}},
+            "/incidents/{incident_id}/route": {"get": {
+                "summary": "Route from a responder to the incident", "parameters": [
+                    incident_id, {"name": "from", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "GeoJSON Feature"}, **{k: ERRORS[k] for k in ("401", "404", "422")}}}},
+            "/incidents/{incident_id}/responders": {"get": {
+                "summary": "Candidate responders ranked by travel time (dispatch suggestion)",
+                "parameters": [incident_id, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "items sorted by total_s"}, **{k: ERRORS[k] for k in ("401", "404")}}}},
+            "/isochrones": {"get": {
+                "summary": "Area reachable within N minutes from every facility of a kind",
+                "parameters": [{"name": "kind", "in": "query", "schema": {"type": "string"}},
+                               {"name": "minutes", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "GeoJSON Feature (MultiPolygon)"}, **{k: ERRORS[k] for k in ("401", "422")}}}},
+            "/coverage": {"get": {"summary": "Share of residents inside the 10-minute (town) or 30-minute (pastoral) circle, per cell",
+                                  "responses": {"200": {"description": "kpi and cells"}, "401": ERRORS["401"]}}},
+            "/coverage/gaps": {"get": {"summary": "Cells short of coverage, as GeoJSON",
+                                       "responses": {"200": {"description": "FeatureCollection"}, "401": ERRORS["401"]}}},
+            "/coverage/suggest": {"get": {"summary": "Where one more station would close the most gap",
+                                          "responses": {"200": {"description": "picks, alternatives, kpi_after"},
+                                                        "401": ERRORS["401"]}}},
             "/patrol-coverage": {"get": {
                 "summary": "Cells of your jurisdiction visited by a worker since a time",
                 "parameters": [{"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}}],
