@@ -13,7 +13,7 @@ from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
 from api.auth import current_actor
-from dashboard import leaders, live, wall
+from dashboard import leaders, live, pages_analyst, wall
 from dashboard.auth import user_badge
 from data.db import pooled, sql
 from layers import aggregates as agg
@@ -71,6 +71,10 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
         return html.Div(f"jurisdiction {actor.unit_code} not found", className="om-note")
     if path.rstrip("/") == "/wall":
         return wall.layout(actor, info, lang)
+    if path.rstrip("/") == "/analyst":
+        return html.Div([html.Div([html.A("← " + ("一图指挥" if lang == "zh" else "Command map"), href="/",
+                                          className="om-user-logout")], className="om-header"),
+                         pages_analyst.layout(lang)], className="om-analyst")
     page = leaders.layout(actor, info, lang)
     return page
 
@@ -129,6 +133,7 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
         return "?lang=en" if lang == "en" else ""
 
     leaders.register(app, dsn, region_code, actor_unit, lambda: department_names(dsn, region_code))
+    pages_analyst.register(app, dsn)
     wall.register(app, dsn, region_code, actor_unit)
     return app
 
