@@ -84,6 +84,7 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
     app = dash.Dash(__name__, title="OneMap 一图指挥", update_title=None, serve_locally=True,
                     assets_folder="assets", suppress_callback_exceptions=True)
     broker = live.Broker(dsn)
+    app.server.extensions["onemap_broker"] = broker  # so a server can drain live streams before it stops
 
     def page():
         lang = "en" if has_request_context() and request.args.get("lang") == "en" else "zh"

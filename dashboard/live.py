@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import select
 import threading
@@ -25,8 +26,10 @@ HEARTBEAT_S = 15.0
 class Broker:
     """Fans notifications from one LISTEN connection out to subscriber queues."""
 
-    def __init__(self, dsn: str):
+    def __init__(self, dsn: str, heartbeat_s: float | None = None):
         self.dsn = dsn
+        # how often an idle stream writes a comment: it is also how soon a closed page is noticed
+        self.heartbeat_s = heartbeat_s or float(os.environ.get("ONEMAP_SSE_HEARTBEAT_S", HEARTBEAT_S))
         self.subscribers: set[queue.Queue] = set()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
@@ -40,6 +43,11 @@ class Broker:
                 self.thread = threading.Thread(target=self._listen, name="onemap-listen", daemon=True)
                 self.thread.start()
         return q
+
+    def open_streams(self) -> int:
+        """How many pages are subscribed right now (a server drains these before it stops)."""
+        with self.lock:
+            return len(self.subscribers)
 
     def unsubscribe(self, q: queue.Queue) -> None:
         """Stop delivering to ``q``."""
@@ -108,7 +116,7 @@ def stream(broker: Broker, region_code: str, scope: str) -> Response:
             yield f"data: {json.dumps({'hello': True})}\n\n"
             while True:
                 try:
-                    event = q.get(timeout=HEARTBEAT_S)
+                    event = q.get(timeout=broker.heartbeat_s)
                 except queue.Empty:
                     yield ": keep-alive\n\n"
                     continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,19 +25,35 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="module")
-def server(quiet_dsn):
+def server(quiet_dsn, monkeypatch_module):
     """The app on a free local port, in a background thread (quiet_dsn: tests here write)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = create_server(create_app(Settings(dsn=quiet_dsn)), host="127.0.0.1", port=port, threads=16)
+    app = create_app(Settings(dsn=quiet_dsn))
+    srv = create_server(app, host="127.0.0.1", port=port, threads=16)
     threading.Thread(target=srv.run, daemon=True).start()
     yield f"http://127.0.0.1:{port}"
+    # Let the live streams notice their closed pages before the sockets go: a stream still
+    # writing after close() could write into a file descriptor a new connection has reused.
+    broker = app.extensions["onemap_broker"]
+    deadline = time.monotonic() + 10
+    while broker.open_streams() and time.monotonic() < deadline:
+        time.sleep(0.2)
     srv.close()
 
 
 @pytest.fixture(scope="module")
-def browser():
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ONEMAP_SSE_HEARTBEAT_S", "1")  # closed pages are noticed within a second
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    """Chromium; it closes (and with it every page's live stream) before the server stops."""
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
