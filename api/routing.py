@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from api.auth import current_actor
-from api.errors import error_body
-from api.v1 import RateLimiter
+from api.v1 import RateLimiter, gate
 from data.db import pooled, writer
 from data.routing import Invalid
 from data.routing import reach
@@ -45,15 +43,7 @@ def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint
     bp = Blueprint("api_routing", __name__, url_prefix="/api/v1")
     limiter = RateLimiter(rate_limit, window_s)  # routes cost more than reads: a tighter budget
 
-    @bp.before_request
-    def authenticate():
-        actor = current_actor()
-        if actor is None:
-            return error_body(401, "unauthorized", "send 'Authorization: Bearer <token>' (onemap users token)")
-        if not limiter.allow(actor.username):
-            return error_body(429, "rate_limited", f"more than {limiter.limit} requests in {limiter.window:g} s")
-        request.environ["onemap.actor"] = actor
-        return None
+    bp.before_request(gate(limiter))
 
     def actor():
         return request.environ["onemap.actor"]

@@ -46,14 +46,12 @@ class RateLimiter:
             return True
 
 
-def create_blueprint(rate_limit: int = 600, window_s: float = 60.0) -> Blueprint:
-    """The /api/v1 blueprint."""
-    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-    limiter = RateLimiter(rate_limit, window_s)
+def gate(limiter: RateLimiter, public_endpoints: frozenset[str] = frozenset()):
+    """A before_request hook for API blueprints: a caller (token or session), read-only callers
+    only reading, within the rate limit; the caller is kept in the request environ."""
 
-    @bp.before_request
     def authenticate():
-        if request.endpoint == "api_v1.openapi":
+        if request.endpoint in public_endpoints:
             return None
         actor = current_actor()
         if actor is None:
@@ -64,6 +62,16 @@ def create_blueprint(rate_limit: int = 600, window_s: float = 60.0) -> Blueprint
             return error_body(429, "rate_limited", f"more than {limiter.limit} requests in {limiter.window:g} s")
         request.environ["onemap.actor"] = actor
         return None
+
+    return authenticate
+
+
+def create_blueprint(rate_limit: int = 600, window_s: float = 60.0) -> Blueprint:
+    """The /api/v1 blueprint."""
+    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+    limiter = RateLimiter(rate_limit, window_s)
+
+    bp.before_request(gate(limiter, frozenset({"api_v1.openapi"})))
 
     def actor():
         return request.environ["onemap.actor"]
