@@ -5,6 +5,7 @@ Views only adapt HTTP to ``data.incidents``; the rules live there and in the dat
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -66,9 +67,10 @@ def gate(limiter: RateLimiter, public_endpoints: frozenset[str] = frozenset()):
     return authenticate
 
 
-def create_blueprint(rate_limit: int = 600, window_s: float = 60.0) -> Blueprint:
-    """The /api/v1 blueprint."""
+def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> Blueprint:
+    """The /api/v1 blueprint; ``rate_limit`` requests per caller per minute (``ONEMAP_API_RATE``, 600)."""
     bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+    rate_limit = rate_limit or int(os.environ.get("ONEMAP_API_RATE", "600"))
     limiter = RateLimiter(rate_limit, window_s)
 
     bp.before_request(gate(limiter, frozenset({"api_v1.openapi"})))

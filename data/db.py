@@ -106,16 +106,48 @@ def dict_cursor(conn):
     return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
 
 
-_POOLS: dict[str, "psycopg2.pool.ThreadedConnectionPool"] = {}
+class BlockingPool:
+    """A thread-safe pool that makes a thread wait for a free connection instead of failing
+    (psycopg2's own pool raises when exhausted: a burst of requests would become 500s)."""
+
+    def __init__(self, dsn: str, maxconn: int, wait_s: float = 30.0):
+        import psycopg2.pool
+        import threading
+
+        self._pool = psycopg2.pool.ThreadedConnectionPool(1, maxconn, dsn, application_name="onemap-web")
+        self._slots = threading.BoundedSemaphore(maxconn)
+        self.wait_s = wait_s
+
+    def getconn(self):
+        """A connection, waiting up to ``wait_s`` for one to be free."""
+        if not self._slots.acquire(timeout=self.wait_s):
+            raise DatabaseError(f"all database connections stayed busy for {self.wait_s:g} s; try again")
+        try:
+            return self._pool.getconn()
+        except Exception:
+            self._slots.release()
+            raise
+
+    def putconn(self, conn) -> None:
+        """Give a connection back (closed ones are replaced on the next getconn)."""
+        try:
+            self._pool.putconn(conn, close=conn.closed != 0)
+        finally:
+            self._slots.release()
 
 
-def pool(dsn: str, maxconn: int = 10):
-    """A process-wide thread-safe connection pool for ``dsn`` (created on first use)."""
-    import psycopg2.pool
+_POOLS: dict[str, BlockingPool] = {}
+_POOLS_LOCK = __import__("threading").Lock()
 
-    if dsn not in _POOLS:
-        _POOLS[dsn] = psycopg2.pool.ThreadedConnectionPool(1, maxconn, dsn, application_name="onemap-web")
-    return _POOLS[dsn]
+
+def pool(dsn: str, maxconn: int | None = None) -> BlockingPool:
+    """The process-wide pool for ``dsn`` (``ONEMAP_DB_POOL`` connections, default 20)."""
+    import os
+
+    with _POOLS_LOCK:  # two first requests at once must not build two pools
+        if dsn not in _POOLS:
+            _POOLS[dsn] = BlockingPool(dsn, maxconn or int(os.environ.get("ONEMAP_DB_POOL", "20")))
+        return _POOLS[dsn]
 
 
 @contextlib.contextmanager
