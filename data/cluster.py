@@ -38,8 +38,35 @@ def pg_bindir() -> Path:
     )
 
 
-def _port() -> int:
-    return int(os.environ.get("ONEMAP_PG_PORT", DEFAULT_PORT))
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _port(pgdata: Path, running: bool) -> int:
+    """``ONEMAP_PG_PORT`` if set; the port a running cluster listens on; else the one it used
+    before (``<pgdata>.port``), 55432, or any free port when another server holds those."""
+    if os.environ.get("ONEMAP_PG_PORT"):
+        return int(os.environ["ONEMAP_PG_PORT"])
+    if running:  # postmaster.pid's fourth line is the port it listens on
+        return int((pgdata / "postmaster.pid").read_text().splitlines()[3])
+    remembered = pgdata.with_suffix(".port")
+    candidates = [int(remembered.read_text())] if remembered.exists() else []
+    port = next((p for p in [*candidates, DEFAULT_PORT] if _port_free(p)), None)
+    if port is None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    remembered.write_text(f"{port}\n")
+    return port
 
 
 def _run_as() -> str | None:
@@ -84,7 +111,6 @@ def ensure_running() -> str:
     bindir = pg_bindir()
     user = _run_as()
     pgdata = data_dir()
-    port = _port()
     if not (pgdata / "PG_VERSION").exists():
         pgdata.mkdir(parents=True, exist_ok=True)
         if user:
@@ -95,7 +121,9 @@ def ensure_running() -> str:
             capture_output=True, text=True)
         if res.returncode != 0:
             raise ClusterError(f"initdb failed in {pgdata}:\n{res.stderr.strip()}")
-    if not _is_running(bindir, pgdata, user):
+    running = _is_running(bindir, pgdata, user)
+    port = _port(pgdata, running)
+    if not running:
         logfile = pgdata / "server.log"
         opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {pgdata} "
                 "-c shared_buffers=512MB -c max_wal_size=4GB -c fsync=on -c synchronous_commit=off")
