@@ -105,3 +105,33 @@ def quiet_dsn(server_dsn):
     yield dsn
     if not os.environ.get("ONEMAP_KEEP_TEST_DB"):
         _drop(admin, name)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_dsn):
+    """The whole app over the demo county on a free local port, served by waitress in a thread."""
+    import socket
+    import threading
+
+    from waitress.server import create_server
+
+    from app import Settings, create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = create_server(create_app(Settings(dsn=demo_dsn)), host="127.0.0.1", port=port, threads=4)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield f"http://127.0.0.1:{port}"
+    srv.close()
+
+
+def scalar(dsn: str, query: str, params=()):
+    """The single value a query returns, on a connection of its own."""
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()

@@ -10,6 +10,7 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
+from conftest import scalar as _scalar
 from data.db import connect
 from data.users import Actor
 from layers.base import LayerError, Query
@@ -22,14 +23,6 @@ ANALYST = Actor(user_id=None, username="test-analyst", role="analyst", unit_code
 WEEK = Query(since=datetime(2026, 6, 8, tzinfo=timezone.utc), until=datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc))
 
 
-def _scalar(dsn, query, params=()):
-    conn = connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def _info(path: str) -> str:

@@ -1,29 +1,19 @@
 """Background exports over HTTP: count first, start a job, poll its progress, fetch the file."""
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 import time
 
 import pytest
 import requests
-from waitress.server import create_server
 
-from app import Settings, create_app
 from data.db import connect
 from data.users import issue_token
 
 
 @pytest.fixture(scope="module")
-def server(demo_dsn):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = create_server(create_app(Settings(dsn=demo_dsn)), host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield f"http://127.0.0.1:{port}"
-    srv.close()
+def server(demo_server):
+    return demo_server
 
 
 @pytest.fixture(scope="module")

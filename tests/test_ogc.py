@@ -4,15 +4,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import threading
 
 import pytest
 import requests
-from waitress.server import create_server
 
-from app import Settings, create_app
+from conftest import scalar as _scalar
 from data.db import connect
 from data.users import issue_token
 
@@ -20,15 +17,8 @@ TOWN = "150623002"
 
 
 @pytest.fixture(scope="module")
-def server(demo_dsn):
-    """The whole app on a free local port, in a background thread."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = create_server(create_app(Settings(dsn=demo_dsn)), host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield f"http://127.0.0.1:{port}"
-    srv.close()
+def server(demo_server):
+    return demo_server
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +30,6 @@ def tokens(demo_dsn):
     return out
 
 
-def _scalar(dsn, query, params=()):
-    conn = connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
 
 
 def _ogrinfo(args, **env):
