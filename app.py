@@ -28,7 +28,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         """Resolve the database (``DATABASE_URL`` or the local cluster) and the region."""
-        from data.cluster import resolve_dsn
+        from db.cluster import resolve_dsn
 
         return cls(dsn=resolve_dsn(), region_code=os.environ.get("ONEMAP_REGION", DEFAULT_REGION),
                    escalate_every_s=float(os.environ.get("ONEMAP_ESCALATE_EVERY_S", "60")))
@@ -37,7 +37,7 @@ class Settings:
 def create_app(settings: Settings):
     """The WSGI application: the Dash dashboard and the API on one Flask server."""
     from api.app import install_api, start_escalator
-    from api.auth import install_auth
+    from web.auth import install_auth
     from dashboard.app import build_dash
 
     server = build_dash(settings.dsn, settings.region_code).server
@@ -49,8 +49,8 @@ def create_app(settings: Settings):
 
 
 def _settings() -> Settings:
-    from data.cluster import ClusterError
-    from data.db import DatabaseError
+    from db.cluster import ClusterError
+    from db.core import DatabaseError
 
     try:
         return Settings.from_env()
@@ -59,7 +59,7 @@ def _settings() -> Settings:
 
 
 def _upgrade(settings: Settings) -> list[str]:
-    from data.db import DatabaseError, connect, upgrade
+    from db.core import DatabaseError, connect, upgrade
 
     try:
         conn = connect(settings.dsn)
@@ -92,7 +92,7 @@ def db_upgrade() -> None:
 @db.command("status")
 def db_status() -> None:
     """Show the database in use and its applied migrations."""
-    from data.db import applied, connect, migrations, redact
+    from db.core import applied, connect, migrations, redact
 
     settings = _settings()
     conn = connect(settings.dsn)
@@ -109,7 +109,7 @@ def db_status() -> None:
 @db.command("stop")
 def db_stop() -> None:
     """Stop the project-local PostgreSQL cluster (not used when DATABASE_URL is set)."""
-    from data.cluster import stop
+    from db.cluster import stop
 
     click.echo("stopped" if stop() else "local cluster was not running")
 
@@ -122,7 +122,7 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
     """Bring OneMap up on the demo county: upgrade, load if empty, serve."""
     if ctx.invoked_subcommand:
         return
-    from data.demo.loader import is_loaded, load_demo
+    from demo.loader import is_loaded, load_demo
 
     settings = _settings()
     _upgrade(settings)
@@ -130,7 +130,7 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
         console.print("demo county already loaded (use `onemap demo load --replace` to rebuild it)")
     else:
         load_demo(settings.dsn, seed=1, incidents=None, console=console)
-    from data.demo.users import login_hint
+    from demo.users import login_hint
 
     console.print(login_hint(), highlight=False, markup=False)
     console.print(f"Wall display: http://{host}:{port}/wall   API: http://{host}:{port}/api/v1/openapi.json   "
@@ -148,7 +148,7 @@ def demo_load(incidents: int | None, seed: int, now_text: str | None, replace: b
     """Generate and load the demo county (grid, facilities, roads, workers, incidents)."""
     from datetime import datetime
 
-    from data.demo.loader import DemoError, is_loaded, load_demo
+    from demo.loader import DemoError, is_loaded, load_demo
 
     settings = _settings()
     _upgrade(settings)
@@ -220,7 +220,7 @@ def escalate(now_text: str | None, region: str | None) -> None:
     """Escalate every incident past its deadline, once per level (the server also does this)."""
     from datetime import datetime, timezone
 
-    from data.db import connect
+    from db.core import connect
     from data.incidents import escalate_due
 
     settings = _settings()
@@ -267,7 +267,7 @@ class _UserErrors:
         return self
 
     def __exit__(self, kind, exc, tb):
-        from data.db import DatabaseError
+        from db.core import DatabaseError
         from data.users import UserError
 
         if isinstance(exc, (UserError, DatabaseError)):
@@ -288,7 +288,7 @@ class _UserErrors:
 def users_add(username: str, role: str, unit_code: str | None, department_code: str | None,
               worker_code: str | None, display_name: str, password_stdin: bool) -> None:
     """Create an account (the password is prompted for unless --password-stdin)."""
-    from data.db import transaction
+    from db.core import transaction
     from data.users import create_user
 
     if password_stdin:
@@ -307,7 +307,7 @@ def users_add(username: str, role: str, unit_code: str | None, department_code: 
 @click.option("--region", default=None, help="only this region (default: all)")
 def users_list(region: str | None) -> None:
     """List accounts: role, jurisdiction, state, live tokens."""
-    from data.db import connect
+    from db.core import connect
     from data.users import list_users
 
     settings = _settings()
@@ -328,7 +328,7 @@ def users_list(region: str | None) -> None:
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Disable an account and revoke its tokens (its sessions end on their next request)."""
-    from data.db import transaction
+    from db.core import transaction
     from data.users import disable_user
 
     settings = _settings()
@@ -345,7 +345,7 @@ def users_disable(username: str) -> None:
 @click.option("--read-only", is_flag=True, help="a kiosk token: may read, never change anything")
 def users_token(username: str, name: str, days: int | None, read_only: bool) -> None:
     """Issue a bearer token and print it once (only its hash is stored)."""
-    from data.db import transaction
+    from db.core import transaction
     from data.users import issue_token
 
     settings = _settings()
@@ -377,7 +377,7 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from layers import export as ex
+    from exports import service as ex
     from layers.base import LayerError, Query, parse_bbox, parse_time, split
 
     settings = _settings()
@@ -415,7 +415,7 @@ def roads() -> None:
 @click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
 def roads_import(file: Path, region: str | None) -> None:
     """Replace a region's road network with the highways of an OSM XML (or, with osmium, PBF) file."""
-    from data.db import DatabaseError, connect
+    from db.core import DatabaseError, connect
     from data.osm_import import ImportRefused, import_osm
 
     settings = _settings()
@@ -442,7 +442,7 @@ def roads_import(file: Path, region: str | None) -> None:
 @click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
 def roads_isochrones(refresh: bool, region: str | None) -> None:
     """Build the 10- and 30-minute isochrones of every facility kind."""
-    from data.db import connect
+    from db.core import connect
     from data.routing.reach import refresh_all
 
     settings = _settings()
@@ -462,7 +462,7 @@ def roads_coverage(kind: str, region: str | None) -> None:
     """Share of residents inside the 10-minute (town) / 30-minute (pastoral) circle, and the gaps."""
     from types import SimpleNamespace
 
-    from data.db import connect
+    from db.core import connect
     from data.routing import IncidentError
     from data.routing.reach import coverage
 

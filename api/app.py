@@ -6,10 +6,10 @@ import threading
 
 from flask import Flask
 
-from api.errors import install_error_handlers
+from web.errors import install_error_handlers
 from api.v1 import create_blueprint
 from data import incidents
-from data.db import writer
+from db.core import writer
 
 log = logging.getLogger("onemap.escalation")
 MAX_BODY_BYTES = 12 * 1024 * 1024  # a 10 MB photo plus headroom; larger bodies get a 413

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 
-from api.auth import current_actor, require_actor
-from api.errors import error_body
-from layers import export as ex
+from web.auth import current_actor, require_actor
+from web.errors import error_body
+from exports import service as ex
 from layers.base import LayerError, Query, parse_bbox, parse_time, split
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
@@ -58,7 +58,7 @@ def create_blueprint() -> Blueprint:
     @bp.get("/<job_id>")
     @require_actor(ROLES)
     def status(job_id: str):
-        from data.exports import jobs
+        from exports import jobs
 
         job = jobs.get(dsn(), current_actor(), job_id)
         if job is None:

@@ -23,9 +23,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
-from api.auth import current_actor
+from web.auth import current_actor
 from data.audit import audit
-from data.db import pooled, writer
+from db.core import pooled, writer
 from data.users import AuthError, authenticate
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time

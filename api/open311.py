@@ -36,7 +36,7 @@ from api import open311_params as p
 from api import open311_render as render
 from api.open311_params import Open311Error
 from data import incidents
-from data.db import dict_cursor, pooled, sql, writer
+from db.core import dict_cursor, pooled, sql, writer
 from data.users import BadCredentials, actor_for_token
 
 log = logging.getLogger("onemap.open311")

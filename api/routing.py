@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from api.v1 import RateLimiter, gate
-from data.db import pooled, writer
+from db.core import pooled, writer
 from data.routing import Invalid
 from data.routing import reach
 from data.routing import route as routes

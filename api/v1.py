@@ -13,11 +13,11 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from api.auth import current_actor
-from api.errors import error_body
+from web.auth import current_actor
+from web.errors import error_body
 from api.openapi import openapi_document
 from data import incidents
-from data.db import pooled, writer
+from db.core import pooled, writer
 
 JSON_MAX_BYTES = 1024 * 1024
 

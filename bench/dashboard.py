@@ -21,8 +21,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from data.db import connect
-from layers import aggregates as agg
+from db.core import connect
+from data import stats as agg
 
 
 def timed(fn, repeat: int = 5):

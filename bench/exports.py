@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.exports --incidents 1000000
 
-1. incidents → GeoPackage (EPSG:4490): ``layers.export.run`` vs ``ogr2ogr`` reading the very same
+1. incidents → GeoPackage (EPSG:4490): ``exports.service.run`` vs ``ogr2ogr`` reading the very same
    SQL (our composed layer query, parameters bound) from PostGIS into a GeoPackage.
 2. incidents → GeoJSON: our streaming rate in features/s (and MB/s).
 3. 5,000 OGC API items in one request: our /ogc vs pygeoapi serving the same table, if pygeoapi is
@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.load_incidents import drop_database
-from data.cluster import resolve_dsn
-from data.db import connect
-from data.demo.loader import load_demo
+from db.cluster import resolve_dsn
+from db.core import connect
+from demo.loader import load_demo
 from data.users import Actor
 
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)
@@ -36,7 +36,7 @@ def make_database_with(server: str, incidents: int) -> tuple[str, str]:
     import psycopg2
 
     from bench.load_incidents import _with_db
-    from data.db import upgrade
+    from db.core import upgrade
 
     name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(_with_db(server, "postgres"))
@@ -82,7 +82,7 @@ def _pg_conn_string(dsn: str) -> str:
 
 
 def bench_gpkg(dsn: str, actor, work: Path) -> None:
-    from layers.export import ExportRequest, run
+    from exports.service import ExportRequest, run
 
     t = time.perf_counter()
     written = run(dsn, actor, ExportRequest(("incidents",), "gpkg", "EPSG:4490"), work / "ours.gpkg", now=NOW)
@@ -97,7 +97,7 @@ def bench_gpkg(dsn: str, actor, work: Path) -> None:
 
 
 def bench_geojson(dsn: str, actor, work: Path) -> None:
-    from layers.export import ExportRequest, run
+    from exports.service import ExportRequest, run
 
     t = time.perf_counter()
     written = run(dsn, actor, ExportRequest(("incidents",), "geojson", "EPSG:4326"), work / "ours.geojson", now=NOW)

@@ -7,7 +7,7 @@ Makes a throwaway database holding the demo county (no incidents), then measures
 1. floor  — the very same CSV text (regenerated chunk by chunk, generation untimed) COPYed into
    copies of ``incident`` / ``incident_event`` with no index, trigger, constraint or key: what
    PostgreSQL needs just to parse and store the rows; also the time our Python spends generating.
-2. ours   — ``data.demo.incidents.load_incidents`` end to end (generate + COPY into the real tables
+2. ours   — ``demo.incidents.load_incidents`` end to end (generate + COPY into the real tables
    with the cell-assignment trigger, foreign keys, GiST and btree indexes).
 
 ``--breakdown`` adds the cost of each table feature by loading the first chunks into bare copies
@@ -25,11 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import psycopg2
 
-from data.bulk import TimeText, copy_rows
-from data.cluster import resolve_dsn
-from data.db import connect, upgrade
-from data.demo import incidents as gen
-from data.demo import timelines as tl
+from db.bulk import TimeText, copy_rows
+from db.cluster import resolve_dsn
+from db.core import connect, upgrade
+from demo import incidents as gen
+from demo import timelines as tl
 
 REGION = "150623"
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)  # fixed: same rows in every run
@@ -42,7 +42,7 @@ def _with_db(dsn: str, name: str) -> str:
 
 def make_database(server_dsn: str) -> tuple[str, str]:
     """Create and migrate a throwaway database holding the demo county; return (name, dsn)."""
-    from data.demo.loader import load_demo
+    from demo.loader import load_demo
 
     name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(_with_db(server_dsn, "postgres"))

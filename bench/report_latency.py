@@ -23,7 +23,7 @@ from urllib.request import Request, urlopen
 
 import numpy as np
 
-from data.db import connect
+from db.core import connect
 from data.users import issue_token
 
 SEAT = (107.4751, 38.1798)

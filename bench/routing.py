@@ -26,8 +26,8 @@ import psycopg2
 from psycopg2.extras import execute_values
 
 from bench.load_incidents import _with_db, make_database
-from data.cluster import resolve_dsn
-from data.db import connect
+from db.cluster import resolve_dsn
+from db.core import connect
 from data.routing import reach
 from data.routing import route as R
 

@@ -2,7 +2,7 @@
 
 Layers load by ``url=`` from ``/layers/<name>.geojson``; nothing comes from the internet. Every
 route and callback reads the signed-in user on the server and clamps what it shows to their
-jurisdiction (``api.auth`` keeps anonymous requests out before they get here).
+jurisdiction (``web.auth`` keeps anonymous requests out before they get here).
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import dash
 from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
-from api.auth import current_actor
+from web.auth import current_actor
 from dashboard import leaders, live, pages_analyst, wall
 from dashboard.auth import user_badge
-from data.db import pooled, sql
-from layers import aggregates as agg
+from db.core import pooled, sql
+from data import stats as agg
 from layers import registry
 
 STATIC_LAYERS = ("banner", "towns", "villages", "cells", "facilities", "roads")

@@ -1,6 +1,6 @@
 """Dash pieces for the logged-in user: a badge with name, role, jurisdiction and a logout link.
 
-Authentication itself lives in ``api.auth`` (plain Flask); the layout function calls
+Authentication itself lives in ``web.auth`` (plain Flask); the layout function calls
 ``user_badge(current_actor(), lang)`` while it renders, inside the request.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plotly figures for the leaders' page, from the plain dicts of ``layers.aggregates``."""
+"""Plotly figures for the leaders' page, from the plain dicts of ``data.stats``."""
 from __future__ import annotations
 
 import plotly.graph_objects as go

@@ -11,14 +11,14 @@ import json
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash_extensions import EventSource
 
-from api.auth import current_actor
+from web.auth import current_actor
 from dashboard import charts
 from data import incidents
 from data.routing import route as routing
-from data.db import pooled
+from db.core import pooled
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
 from dashboard.mapview import METRICS, cell_hideout, command_map, layer_url
-from layers import aggregates as agg
+from data import stats as agg
 
 RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
 KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]

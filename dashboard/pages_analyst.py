@@ -1,14 +1,14 @@
 """The analysts' page (/analyst): choose layers, filters, CRS and format, see the feature count,
 run the export in the background and come back for the file. Callbacks are thin: they read the
-caller from the request (never from inputs) and call ``layers.export``."""
+caller from the request (never from inputs) and call ``exports.service``."""
 from __future__ import annotations
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from api.auth import current_actor
-from data.exports import jobs
-from data.exports.crs import CRSES
-from layers import export as ex
+from web.auth import current_actor
+from exports import jobs
+from geo.crs import CRSES
+from exports import service as ex
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time, split
 from layers.incidents import CLOSED, OPEN

@@ -12,7 +12,7 @@ from dash_extensions import EventSource
 
 from dashboard.i18n import t
 from dashboard.mapview import command_map, layer_url
-from layers import aggregates as agg
+from data import stats as agg
 
 ROTATE_S = 20
 WALL_KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from data.db import sql
+from db.core import sql
 
 
 def audit(conn, actor, action: str, object_type: str | None = None, object_id: str | int | None = None,

@@ -24,7 +24,7 @@ from psycopg2.extras import Json
 from pyproj.exceptions import CRSError
 from rich.markup import escape
 
-from data.db import DatabaseError, sql, transaction
+from db.core import DatabaseError, sql, transaction
 from geo.datum import gcj02_to_wgs84_geom
 from geo.gridcheck import LEVELS, Problem, Unit, check_units
 

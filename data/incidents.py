@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg2
 from psycopg2.extras import execute_values
 
-from data.db import sql
+from db.core import sql
 from geo.datum import gcj02_to_wgs84
 
 DESCRIPTION_MAX = 4000  # Open311's limit, and plenty for a field note

@@ -26,7 +26,7 @@ import shapely
 from psycopg2.extras import execute_values
 from pyproj import Geod
 
-from data.db import sql
+from db.core import sql
 
 GEOD = Geod(ellps="WGS84")
 # highway tag -> (OneMap road class, default km/h). Classes follow the demo's (and the map's

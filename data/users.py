@@ -6,7 +6,7 @@ subtree: grid codes are hierarchical prefixes, so "within the jurisdiction" is
 
 Functions take a psycopg2 connection and never commit: the caller owns the transaction. Login
 failures change the failure counter, so a caller that wants lockout to work must commit after
-``BadCredentials`` too (``api.auth`` does).
+``BadCredentials`` too (``web.auth`` does).
 
 Who may see personal data (``Actor.can_see_people``): admins, and grid workers inside their own
 cell (they collect and visit those households). Leaders, dispatchers, analysts and department
@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import psycopg2
 
-from data.db import dict_cursor, sql
+from db.core import dict_cursor, sql
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department", "worker")
 MAX_FAILURES = 5

@@ -1,6 +1,6 @@
 """What a layer is: its fields (Chinese names, Shapefile aliases, privacy), its SQL, its filters.
 
-A layer's SQL file (``data/sql/layer_<name>.sql``) returns one row per feature with a text ``fid``,
+A layer's SQL file (``db/sql/layer_<name>.sql``) returns one row per feature with a text ``fid``,
 a ``geom`` in EPSG:4326 and one column per field key. It receives every parameter of ``Query``
 (NULL when not given) and applies the jurisdiction ``scope`` itself, because only it knows which
 column ties a row to the grid. Everything generic — masking, small-count suppression, bbox,
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from psycopg2 import sql as psql
 
-from data.db import sql
+from db.core import sql
 
 FIELD_TYPES = ("str", "int", "float", "bool", "datetime")
 PEOPLE_ROLES = ("admin", "worker")  # data.users.Actor.can_see_people: the roles that see people

@@ -10,7 +10,7 @@ from typing import Iterator
 
 from psycopg2 import sql as psql
 
-from data.db import pooled, sql
+from db.core import pooled, sql
 from layers import grid_units, heat, incidents, places, routing, workers
 from layers.base import Layer, LayerError, OutsideJurisdiction, Query, UnknownLayer, check, params, select
 

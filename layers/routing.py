@@ -1,4 +1,4 @@
-"""Routing's layers: cached service-reach isochrones (data/migrations/0006_routing.sql)."""
+"""Routing's layers: cached service-reach isochrones (db/migrations/0006_routing.sql)."""
 from __future__ import annotations
 
 from layers.base import Field, Layer

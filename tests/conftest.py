@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from data.cluster import resolve_dsn
-from data.db import connect, upgrade
+from db.cluster import resolve_dsn
+from db.core import connect, upgrade
 
 # A fixed "now" keeps the demo deterministic inside the tests.
 DEMO_NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)
@@ -68,7 +68,7 @@ def empty_dsn(server_dsn):
 @pytest.fixture(scope="session")
 def demo_dsn(server_dsn):
     """A migrated database holding the demo county (seed 1, fixed now, a small history)."""
-    from data.demo.loader import load_demo
+    from demo.loader import load_demo
 
     admin, name, dsn = _fresh_database(server_dsn, "demo")
     load_demo(dsn, seed=1, incidents=DEMO_INCIDENTS, now=DEMO_NOW)
@@ -98,7 +98,7 @@ def empty_conn(empty_dsn):
 @pytest.fixture(scope="session")
 def quiet_dsn(server_dsn):
     """The demo county with no incident history: for tests that run escalation over a region."""
-    from data.demo.loader import load_demo
+    from demo.loader import load_demo
 
     admin, name, dsn = _fresh_database(server_dsn, "quiet")
     load_demo(dsn, seed=1, incidents=0, now=DEMO_NOW)

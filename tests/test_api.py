@@ -9,7 +9,7 @@ import pytest
 
 from api.v1 import RateLimiter
 from app import Settings, create_app
-from data.db import connect
+from db.core import connect
 from data.users import issue_token
 
 SEAT = (107.4751, 38.1798)          # banner seat, in 敖勒召其镇 150623001

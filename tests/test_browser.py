@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 from app import Settings, create_app
-from data.db import connect
+from db.core import connect
 from data.users import issue_token
 
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"

@@ -3,7 +3,7 @@ import psycopg2
 import pytest
 import shapely
 
-from data.demo.county import POPULATION, build_county
+from demo.county import POPULATION, build_county
 
 AREA_KM2 = "ST_Area(geom::geography) / 1e6"
 

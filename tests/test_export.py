@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import scalar as _scalar
-from data.db import connect
+from db.core import connect
 from data.users import Actor
 from layers.base import LayerError, Query
-from layers.export import EmptyExport, ExportRequest, plan, run
+from exports.service import EmptyExport, ExportRequest, plan, run
 
 TOWN = "150623002"
 LEADER = Actor(user_id=None, username="test-town-leader", role="leader", unit_code=TOWN, region_code="150623")

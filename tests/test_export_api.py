@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from data.db import connect
+from db.core import connect
 from data.users import issue_token
 
 

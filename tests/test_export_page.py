@@ -4,8 +4,8 @@ from __future__ import annotations
 import dash
 import pytest
 
-from api.auth import install_auth
-from data.db import connect
+from web.auth import install_auth
+from db.core import connect
 from data.users import issue_token
 from dashboard import pages_analyst
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from shapely.geometry import Polygon, box
 
 import app
-from data.db import connect
+from db.core import connect
 from data.grid_import import ImportRefused, check_stored, import_grid_file
 from geo.datum import wgs84_to_gcj02_geom
 

@@ -265,7 +265,7 @@ def test_real_banner_cut_into_towns_and_villages_is_clean():
     # The shipped boundary has ~1,200 vertices; children cut from it share long edges with
     # vertices in different places. Projecting vertices to an equal-area CRS once turned the
     # zero-width slivers between such edges into "gaps" of several thousand m².
-    path = Path(__file__).resolve().parent.parent / "data" / "sources" / "150623_gcj02.geojson"
+    path = Path(__file__).resolve().parent.parent / "demo" / "sources" / "150623_gcj02.geojson"
     banner = Unit(REGION, 1, "鄂托克前旗", None,
                   gcj02_to_wgs84_geom(shapely.from_geojson(path.read_text(encoding="utf-8"))))
     town_units = cut(banner, 2, 2)

@@ -10,8 +10,8 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from data.db import connect
-from data.demo.incidents import load_incidents
+from db.core import connect
+from demo.incidents import load_incidents
 from conftest import DEMO_NOW, _drop, _fresh_database
 
 REGION = "150623"
@@ -293,7 +293,7 @@ def test_backlog_at_now_has_open_and_overdue_cases():
     """On a county-sized year (no database), the cut at ``now`` leaves a real overdue backlog."""
     import numpy as np
 
-    from data.demo import timelines as tl
+    from demo import timelines as tl
 
     now = int(DEMO_NOW.timestamp())
     rng = np.random.default_rng(3)

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from data.db import connect
+from db.core import connect
 from data.routing import reach
 from test_routing import REGION, Roads, fresh_db, make_region
 

@@ -1,5 +1,5 @@
 """The production migrations build the schema on a real PostGIS with pgRouting."""
-from data.db import applied, migrations, upgrade
+from db.core import applied, migrations, upgrade
 
 
 def test_extensions_present(empty_conn):

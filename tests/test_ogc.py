@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from conftest import scalar as _scalar
-from data.db import connect
+from db.core import connect
 from data.users import issue_token
 
 TOWN = "150623002"

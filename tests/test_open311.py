@@ -15,7 +15,7 @@ import pytest
 
 import app as onemap
 from data import incidents
-from data.db import connect
+from db.core import connect
 from data.users import actor_for_token, create_user, issue_token
 
 REGION = "150623"

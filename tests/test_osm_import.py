@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from data.db import connect
+from db.core import connect
 from data.osm_import import ImportRefused, import_osm, parse_speed
 from data.routing import route as R
 from test_routing import REGION, fresh_db, make_graph, make_region

@@ -19,7 +19,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from data.db import connect, upgrade
+from db.core import connect, upgrade
 from data.routing import Invalid, NotFound, Unreachable
 from data.routing import route as R
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from app import Settings, create_app
-from data.db import connect
+from db.core import connect
 from data.users import issue_token
 
 USERS = ["demo-admin", "demo-dispatcher", "demo-leader-shanghaimiao", "demo-analyst"]

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from data.audit import audit
-from data.demo.users import DEMO_USERS, TOWN_LEADER_UNIT, create_demo_users
+from demo.users import DEMO_USERS, TOWN_LEADER_UNIT, create_demo_users
 from data.users import (AccountDisabled, AccountLocked, Actor, BadCredentials, UserError,
                         actor_for_token, authenticate, create_user, disable_user, hash_password,
                         issue_token, revoke_tokens, verify_password)

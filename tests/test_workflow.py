@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data import incidents
-from data.db import connect
+from db.core import connect
 from geo.datum import wgs84_to_gcj02
 
 SHANGHAI = timezone(timedelta(hours=8))

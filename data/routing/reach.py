@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 import numpy as np
 import shapely
 
-from data.db import sql
+from db.core import sql
 from data.routing import OFFROAD_KMH, Invalid
 from data.routing.route import edges_sql, snap
 from geo.isochrone import local_transformers, reach_polygon, reached_part

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from data import incidents
-from data.db import sql
+from db.core import sql
 from data.routing import MAX_SNAP_M, OFFROAD_KMH, Invalid, NotFound, Unreachable
 from data.routing.turns import Piece, instructions
 

@@ -5,7 +5,7 @@ system, never for real data. Re-running (``load_demo(..., replace=True)``) reset
 """
 from __future__ import annotations
 
-from data.db import sql
+from db.core import sql
 from data.users import hash_password
 
 TOWN_LEADER_UNIT = "150623002"  # 上海庙镇 Shanghaimiao Town

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from data.db import pooled, sql
+from db.core import pooled, sql
 
 SHANGHAI = timezone(timedelta(hours=8))  # no daylight saving since 1991: a fixed offset is exact
 POINTS_ZOOM = 13       # from this zoom on, the map shows incidents as points

@@ -5,7 +5,7 @@ import json
 import uuid
 from pathlib import Path
 
-from data.db import connect, dict_cursor, sql
+from db.core import connect, dict_cursor, sql
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "var" / "exports"
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import shapely
 
-from data.demo import names
-from data.demo.county import County, Unit
+from demo import names
+from demo.county import County, Unit
 from geo import tiling
 
 # One department per kind (the kinds the incident categories are routed to).

@@ -17,13 +17,13 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from data.demo import names
+from demo import names
 from geo import tiling
 from geo.datum import gcj02_to_wgs84_geom
 
 REGION_CODE = "150623"
 REGION_NAME, REGION_NAME_EN = "鄂托克前旗", "Otog Front Banner"
-BOUNDARY_FILE = Path(__file__).resolve().parent.parent / "sources" / "150623_gcj02.geojson"
+BOUNDARY_FILE = Path(__file__).resolve().parent / "sources" / "150623_gcj02.geojson"
 POPULATION = 80_000
 CELLS = 401
 

@@ -16,9 +16,9 @@ from datetime import datetime
 import numpy as np
 import shapely
 
-from data.db import sql
-from data.bulk import TimeText, copy_rows, csv_text, ewkb_hex, uuid4_hex
-from data.demo import timelines as tl
+from db.core import sql
+from db.bulk import TimeText, copy_rows, csv_text, ewkb_hex, uuid4_hex
+from demo import timelines as tl
 
 CHUNK = 100_000
 POPULATION_FLOOR = 0.05  # of the mean cell population: empty steppe cells still see a few cases

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from data.exports.crs import Crs
-from data.exports.writers import iso
+from geo.crs import Crs
+from exports.writers import iso
 
 SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN", "datetime": "DATETIME"}
 GCJ02_SRS_ID = 990002  # a private srs_id for GCJ-02 (no EPSG code); organization "NONE"

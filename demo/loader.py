@@ -10,11 +10,11 @@ from psycopg2.extras import execute_values
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from data.db import connect, sql
-from data.demo import places as demo_places
-from data.demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, build_county
-from data.demo.roads import build_network
-from data.demo.users import create_demo_users
+from db.core import connect, sql
+from demo import places as demo_places
+from demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, build_county
+from demo.roads import build_network
+from demo.users import create_demo_users
 
 DEFAULT_INCIDENTS = 50_000  # about a year of reports from 474 workers
 MAP_REACH = [("governance_centre", 10), ("governance_centre", 30), ("police_station", 10), ("police_station", 30)]
@@ -82,7 +82,7 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                 counts["road_edge"] = _insert_roads(cur, nodes, edges, progress)
                 counts["app_user"] = len(create_demo_users(cur, REGION_CODE))
                 if n_incidents:
-                    from data.demo.incidents import load_incidents
+                    from demo.incidents import load_incidents
 
                     counts["incident"] = load_incidents(conn, REGION_CODE, n_incidents, seed, now,
                                                         progress=progress)

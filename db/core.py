@@ -48,12 +48,12 @@ def transaction(dsn: str) -> Iterator:
 
 @lru_cache(maxsize=None)
 def sql(name: str) -> str:
-    """The text of ``data/sql/<name>.sql``."""
+    """The text of ``db/sql/<name>.sql``."""
     return (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def migrations() -> list[tuple[str, str]]:
-    """(version, SQL) for every file in ``data/migrations``, in order."""
+    """(version, SQL) for every file in ``db/migrations``, in order."""
     files = sorted((HERE / "migrations").glob("*.sql"))
     return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
 

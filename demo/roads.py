@@ -16,8 +16,8 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, MultiPoint
 
-from data.demo.county import County
-from data.demo.places import Place
+from demo.county import County
+from demo.places import Place
 from geo import tiling
 
 # road class -> (speed km/h, Chinese label): the speeds routing uses when a road has no limit

@@ -36,7 +36,7 @@ from flask import Flask, current_app, g, jsonify, redirect, render_template_stri
 from flask.sessions import SecureCookieSessionInterface
 
 from data.audit import audit
-from data.db import pooled, writer
+from db.core import pooled, writer
 from data.users import (ROLES, AccountDisabled, AccountLocked, Actor, BadCredentials,
                         MAX_FAILURES, actor_by_id, actor_for_token, authenticate)
 

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import shapely
 
-from data.exports.crs import Crs
+from geo.crs import Crs
 
 
 def iso(value) -> str | None:

@@ -23,10 +23,10 @@ import psycopg2.extensions
 import shapely
 
 from data.audit import audit
-from data.db import connect
-from data.exports import crs as crses
-from data.exports.gpkg import GpkgWriter
-from data.exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
+from db.core import connect
+from geo import crs as crses
+from exports.gpkg import GpkgWriter
+from exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
 from geo.datum import wgs84_to_gcj02_geom
 from layers import registry
 from layers.base import LayerError, Query
@@ -219,7 +219,7 @@ def _audit(dsn: str, actor, req: ExportRequest, written: dict[str, int], out: Pa
 def cli_actor(dsn: str, region_code: str, username: str | None, os_user: str):
     """Who a command-line export runs as: the named account (its role and jurisdiction), or else an
     analyst over the whole region (masked), recorded in the audit log as ``cli:<os user>``."""
-    from data.db import dict_cursor, sql
+    from db.core import dict_cursor, sql
     from data.users import Actor, _actor, normalize_username
 
     if username is None:
@@ -244,7 +244,7 @@ def start(dsn: str, actor, req: ExportRequest, directory: Path | None = None) ->
     Bad input and empty results are refused here, before any thread starts."""
     import threading
 
-    from data.exports import jobs
+    from exports import jobs
 
     req = req.validated()
     counts = plan(dsn, actor, req)
@@ -279,7 +279,7 @@ def start(dsn: str, actor, req: ExportRequest, directory: Path | None = None) ->
 
 def job_file(dsn: str, actor, job_id: str, directory: Path | None = None) -> Path | None:
     """The finished file of ``actor``'s job, or None."""
-    from data.exports import jobs
+    from exports import jobs
 
     job = jobs.get(dsn, actor, job_id)
     if not job or job["state"] != "done" or not job["file_name"]:

@@ -1,0 +1,1 @@
+"""Database infrastructure: connections and pool, migrations, named SQL files, the local cluster."""

@@ -1,0 +1,1 @@
+"""Pure domain rules: incident phases, roles, errors, time; no I/O, no web framework."""
