@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test deps venv db bench clean-db help
+.PHONY: demo test lint deps venv db bench clean-db help
 
 help:
 	@echo "make demo   bring OneMap up on the demo county (prints where to open it)"
@@ -14,8 +14,12 @@ help:
 demo: deps venv
 	$(BIN)/onemap demo
 
-test: deps venv
+test: deps venv lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the layout's arrows (import-linter contract in pyproject.toml)
+lint: venv
+	$(BIN)/lint-imports --no-cache
 
 deps:
 	@bash scripts/system-deps.sh
