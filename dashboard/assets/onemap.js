@@ -46,7 +46,8 @@ window.onemap = Object.assign({}, window.onemap, {
                 const n = p.count + (p.overdue || 0);
                 const r = Math.max(6, Math.min(34, 4 + Math.sqrt(p.count) * 1.6));
                 const color = p.overdue > 0 ? colors.overdue : (p.open > 0 ? colors.in_hand : colors.solved);
-                const label = p.count >= 1000 ? (p.count / 1000).toFixed(1) + "k" : String(p.count);
+                const count = Number(p.count) || 0;  // goes into markup below: a number, never a string
+                const label = count >= 1000 ? (count / 1000).toFixed(1) + "k" : String(count);
                 const icon = L.divIcon({className: "om-cluster" + (p.overdue > 0 ? " om-alarm" : ""),
                     iconSize: [2 * r, 2 * r],
                     html: '<div style="width:' + 2 * r + 'px;height:' + 2 * r + 'px;line-height:' + 2 * r +
@@ -67,7 +68,11 @@ window.onemap = Object.assign({}, window.onemap, {
             const name = (h.lang === "en" && p.name_en) ? p.name_en : p.name;
             if (!name) { return; }
             const permanent = !!h.permanent;
-            layer.bindTooltip(name, {permanent: permanent, direction: "center",
+            // A string given to Leaflet becomes innerHTML: names come from data (an imported grid
+            // unit may be called "<img onerror=…>"), so they go in as a text node, never markup.
+            const text = document.createElement("span");
+            text.textContent = String(name);
+            layer.bindTooltip(text, {permanent: permanent, direction: "center",
                                      className: permanent ? "onemap-label" : "onemap-tip"});
         }
     }
