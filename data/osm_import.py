@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import shapely
 from psycopg2.extras import execute_values
 from pyproj import Geod
@@ -163,6 +164,15 @@ def build_edges(nodes, ways, report: Report) -> list[dict]:
     return edges
 
 
+def edge_lines(nodes, edges):
+    """One LineString per edge through all its nodes, bends included (edges differ in length)."""
+    if not edges:
+        return np.empty(0, dtype=object)
+    coords = np.array([nodes[n] for e in edges for n in e["nodes"]], dtype=np.float64)
+    index = np.repeat(np.arange(len(edges)), [len(e["nodes"]) for e in edges])
+    return shapely.linestrings(coords, indices=index)
+
+
 def import_osm(conn, path: Path, region: str) -> Report:
     """Replace the region's road network with the highways of an OSM file; commits, or refuses."""
     path = Path(path)
@@ -184,9 +194,10 @@ def import_osm(conn, path: Path, region: str) -> Report:
         raise ImportRefused(f"region {region} has no level-1 boundary to clip to; import its grid first")
     boundary = shapely.from_wkb(bytes(row[0]))
     shapely.prepare(boundary)
-    lines = shapely.linestrings([[nodes[n] for n in e["nodes"]] for e in edges]) if edges else []
-    keep = [e for e, g in zip(edges, lines) if boundary.intersects(g)]
-    kept_lines = [g for e, g in zip(edges, lines) if boundary.intersects(g)]
+    lines = edge_lines(nodes, edges)
+    inside = boundary.intersects(lines) if len(lines) else []
+    keep = [e for e, ok in zip(edges, inside) if ok]
+    kept_lines = [g for g, ok in zip(lines, inside) if ok]
     report.outside_edges = len(edges) - len(keep)
     if not keep:
         raise ImportRefused(f"none of the {len(edges)} road edges in {path.name} lies inside region {region}; "

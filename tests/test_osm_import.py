@@ -79,3 +79,49 @@ def test_import_replaces_the_network(osm_dsn):
         assert [s["road"] for s in r["steps"] if s["road"]] == ["测试一路", "X611"]
     finally:
         conn.close()
+
+
+def test_bend_nodes_become_line_vertices(osm_dsn):
+    """A real-shaped extract: most nodes are bends; each edge keeps them as vertices, the length
+    follows the curve, and the network routes along it."""
+    from test_routing import geod_m
+
+    conn = connect(osm_dsn)
+    try:
+        report = import_osm(conn, DATA / "osm_bends.osm", REGION)
+        with conn.cursor() as cur:
+            cur.execute("SELECT name, road_class, ST_NPoints(geom), length_m, "
+                        "ST_AsText(ST_StartPoint(geom)), ST_AsText(ST_EndPoint(geom)), "
+                        "(SELECT array_agg(ARRAY[ST_X(d.geom), ST_Y(d.geom)]) FROM ST_DumpPoints(e.geom) d) "
+                        "FROM road_edge e WHERE region_code = %s ORDER BY ST_NPoints(geom), name", (REGION,))
+            edges = cur.fetchall()
+        # way 100 splits at node 12 (where the track starts): 1-11-12 and 12-13-2; way 101 keeps
+        # its two bends (4 vertices), the track its three (5 vertices)
+        assert report.edges == len(edges) == 4 and report.vertices == 5
+        assert [(e[0], e[2]) for e in edges] == [("弯道路", 3), ("弯道路", 3), ("X612", 4), (None, 5)]
+        track = next(e for e in edges if e[1] == "track")
+        assert track[2] == 5 and track[6][1] == [100.009, 40.01]  # bend node 31, in order
+        for e in edges:  # the stored length is the curve's, longer than the chord
+            assert e[3] == pytest.approx(geod_m(e[6]), rel=1e-6)
+            assert e[3] > geod_m([e[6][0], e[6][-1]])
+        assert report.ignored_tags == {"footway": 1}
+        r = R.route(conn, REGION, R.End(100.0, 40.0, "起点"), R.End(100.012, 40.025, "浩特"))["properties"]
+        assert [s["road"] for s in r["steps"] if s["road"]][:1] == ["弯道路"]
+        assert r["length_m"] == pytest.approx(sum(e[3] for e in edges if e[2] == 3 and e[0] == "弯道路"
+                                                  and e[6][0] == [100.0, 40.0]) + track[3], rel=0.01)
+    finally:
+        conn.close()
+
+
+def test_cli_roads_import_exit_codes(osm_dsn, monkeypatch):
+    """`onemap roads import`: a real-shaped extract imports (exit 0); a refusal exits 2 with its reason."""
+    from click.testing import CliRunner
+
+    from app import cli
+
+    monkeypatch.setenv("DATABASE_URL", osm_dsn)
+    r = CliRunner().invoke(cli, ["roads", "import", str(DATA / "osm_bends.osm"), "--region", REGION])
+    assert r.exit_code == 0, r.output
+    assert "4 edges" in r.output
+    r = CliRunner().invoke(cli, ["roads", "import", str(DATA / "osm_outside.osm"), "--region", REGION])
+    assert r.exit_code == 2 and "refused" in r.output and "inside region" in r.output
