@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from geo import crs as crses
 from geo.crs import Crs
 from exports.writers import iso
 
@@ -64,6 +65,16 @@ BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD.fid; END;
 """
 
 
+def srs_rows(crs: Crs, srs_id: int) -> list[tuple]:
+    """The spatial reference rows besides the two undefined ones: the spec's mandatory EPSG:4326
+    (GeoPackage 1.2 Req 11, whatever CRS the layers use) and the export's own CRS."""
+    rows = [("WGS 84 geodetic", 4326, "EPSG", 4326, crses.get("EPSG:4326").wkt(),
+             "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid")]
+    if srs_id != 4326:
+        rows.append((crs.title, srs_id, "NONE" if crs.gcj02 else "EPSG", srs_id, crs.wkt(), crs.title))
+    return rows
+
+
 def _ident(name: str) -> str:
     """A quoted SQLite identifier (our own layer and field names; quotes doubled all the same)."""
     return '"' + name.replace('"', '""') + '"'
@@ -88,9 +99,8 @@ class GpkgWriter:
                               "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
         self.db.executescript(META)
         self.db.execute("BEGIN")
-        self.db.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)",
-                        (crs.title, self.srs_id, "NONE" if crs.gcj02 else "EPSG",
-                         self.srs_id, crs.wkt(), crs.title))
+        for row in srs_rows(crs, self.srs_id):
+            self.db.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def begin(self, layer, title, geometry_type, columns):
         self.layer, self.columns, self.points = layer, columns, geometry_type == "Point"
