@@ -5,33 +5,15 @@ Nothing imports this module; it wires ``data``/``geo``/``layers``/``dashboard`` 
 """
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from config import Settings  # tests and benches build Settings(dsn=...) from here
+
 console = Console(stderr=True)
-DEFAULT_REGION = "150623"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Runtime settings, read from the environment when the command runs (never at import)."""
-
-    dsn: str
-    region_code: str = DEFAULT_REGION
-    escalate_every_s: float = 0  # 0: no escalation runner inside this process (tests, CLI)
-
-    @classmethod
-    def from_env(cls) -> "Settings":
-        """Resolve the database (``DATABASE_URL`` or the local cluster) and the region."""
-        from db.cluster import resolve_dsn
-
-        return cls(dsn=resolve_dsn(), region_code=os.environ.get("ONEMAP_REGION", DEFAULT_REGION),
-                   escalate_every_s=float(os.environ.get("ONEMAP_ESCALATE_EVERY_S", "60")))
 
 
 def create_app(settings: Settings):
@@ -49,11 +31,17 @@ def create_app(settings: Settings):
 
 
 def _settings() -> Settings:
-    from db.cluster import ClusterError
+    from pydantic import ValidationError
+
+    from db.cluster import ClusterError, resolve_dsn
     from db.core import DatabaseError
 
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
+    except ValidationError as exc:
+        raise click.ClickException(f"bad configuration (see README, Configuration): {exc}") from exc
+    try:  # without DATABASE_URL: the project-local cluster, started on demand
+        return settings if settings.dsn else settings.model_copy(update={"dsn": resolve_dsn()})
     except (ClusterError, DatabaseError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -251,7 +239,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  (Ctrl-C to stop)")
     # each open page holds one thread for its live stream (SSE), so leave plenty for the rest
-    waitress_serve(app, host=host, port=port, threads=int(os.environ.get("ONEMAP_THREADS", "48")),
+    waitress_serve(app, host=host, port=port, threads=settings.threads,
                    ident="onemap", channel_timeout=300)
 
 

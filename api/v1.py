@@ -5,7 +5,6 @@ Views only adapt HTTP to ``data.incidents``; the rules live there and in the dat
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -13,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from config import Settings
 from web.auth import current_actor
 from web.errors import error_body
 from api.openapi import openapi_document
@@ -68,9 +68,9 @@ def gate(limiter: RateLimiter, public_endpoints: frozenset[str] = frozenset()):
 
 
 def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> Blueprint:
-    """The /api/v1 blueprint; ``rate_limit`` requests per caller per minute (``ONEMAP_API_RATE``, 600)."""
+    """The /api/v1 blueprint; ``rate_limit`` requests per caller per minute (``Settings.api_rate``)."""
     bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-    rate_limit = rate_limit or int(os.environ.get("ONEMAP_API_RATE", "600"))
+    rate_limit = rate_limit or Settings().api_rate
     limiter = RateLimiter(rate_limit, window_s)
 
     bp.before_request(gate(limiter, frozenset({"api_v1.openapi"})))

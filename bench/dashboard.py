@@ -61,7 +61,7 @@ def browser_paint(dsn: str) -> dict[str, float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = create_server(create_app(Settings(dsn=dsn)), host="127.0.0.1", port=port, threads=16)
+    srv = create_server(create_app(Settings(dsn=dsn, escalate_every_s=0)), host="127.0.0.1", port=port, threads=16)
     threading.Thread(target=srv.run, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     out = {}

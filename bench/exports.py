@@ -116,7 +116,7 @@ def bench_ogc(dsn: str, actor) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = create_server(create_app(Settings(dsn=dsn)), host="127.0.0.1", port=port, threads=4)
+    srv = create_server(create_app(Settings(dsn=dsn, escalate_every_s=0)), host="127.0.0.1", port=port, threads=4)
     threading.Thread(target=srv.run, daemon=True).start()
     conn = connect(dsn)
     with conn:

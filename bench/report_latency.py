@@ -100,7 +100,7 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = create_server(create_app(Settings(dsn=args.dsn)), host="127.0.0.1", port=port,
+    srv = create_server(create_app(Settings(dsn=args.dsn, escalate_every_s=0)), host="127.0.0.1", port=port,
                         threads=args.clients + 8, connection_limit=args.clients + 50)
     threading.Thread(target=srv.run, daemon=True).start()
     url = f"http://127.0.0.1:{port}/api/v1/incidents"

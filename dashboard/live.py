@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import select
 import threading
@@ -17,6 +16,8 @@ import time
 
 import psycopg2
 from flask import Response, stream_with_context
+
+from config import Settings
 
 log = logging.getLogger("onemap.live")
 CHANNEL = "onemap_events"
@@ -29,7 +30,7 @@ class Broker:
     def __init__(self, dsn: str, heartbeat_s: float | None = None):
         self.dsn = dsn
         # how often an idle stream writes a comment: it is also how soon a closed page is noticed
-        self.heartbeat_s = heartbeat_s or float(os.environ.get("ONEMAP_SSE_HEARTBEAT_S", HEARTBEAT_S))
+        self.heartbeat_s = heartbeat_s or Settings().sse_heartbeat_s
         self.subscribers: set[queue.Queue] = set()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None

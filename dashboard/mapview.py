@@ -2,12 +2,12 @@
 by default (an intranet tile source is configuration: ``ONEMAP_TILE_URL``)."""
 from __future__ import annotations
 
-import os
 from urllib.parse import urlencode
 
 import dash_leaflet as dl
 from dash_extensions.javascript import Namespace
 
+from config import Settings
 from dashboard.i18n import CLASS_COLORS, t
 
 NS = Namespace("onemap", "map")
@@ -87,9 +87,9 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
                        style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]
     children = [*panes, route]
-    tiles = os.environ.get("ONEMAP_TILE_URL")  # e.g. a local MBTiles server or a Tianditu WMTS template
-    if tiles:
-        children.append(dl.TileLayer(url=tiles, attribution=os.environ.get("ONEMAP_TILE_ATTRIBUTION", "")))
+    settings = Settings()  # tile_url: e.g. a local MBTiles server or a Tianditu WMTS template
+    if settings.tile_url:
+        children.append(dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution))
     if with_control:
         children.append(dl.LayersControl([dl.Overlay(comp, name=layer_title(name, lang),
                                                      checked=name not in OFF_BY_DEFAULT and not name.startswith("reach"))

@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from config import Settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 55432
 DEFAULT_DB = "onemap"
@@ -52,8 +54,9 @@ def _port_free(port: int) -> bool:
 def _port(pgdata: Path, running: bool) -> int:
     """``ONEMAP_PG_PORT`` if set; the port a running cluster listens on; else the one it used
     before (``<pgdata>.port``), 55432, or any free port when another server holds those."""
-    if os.environ.get("ONEMAP_PG_PORT"):
-        return int(os.environ["ONEMAP_PG_PORT"])
+    configured = Settings().pg_port
+    if configured:
+        return configured
     if running:  # postmaster.pid's fourth line is the port it listens on
         return int((pgdata / "postmaster.pid").read_text().splitlines()[3])
     remembered = pgdata.with_suffix(".port")
@@ -175,5 +178,5 @@ def stop() -> bool:
 
 def resolve_dsn() -> str:
     """``DATABASE_URL`` when set; otherwise the project-local cluster, started on demand."""
-    url = os.environ.get("DATABASE_URL")
+    url = Settings().dsn
     return url if url else ensure_running()

@@ -141,12 +141,12 @@ _POOLS_LOCK = __import__("threading").Lock()
 
 
 def pool(dsn: str, maxconn: int | None = None) -> BlockingPool:
-    """The process-wide pool for ``dsn`` (``ONEMAP_DB_POOL`` connections, default 20)."""
-    import os
+    """The process-wide pool for ``dsn`` (``Settings.db_pool`` connections unless ``maxconn``)."""
+    from config import Settings
 
     with _POOLS_LOCK:  # two first requests at once must not build two pools
         if dsn not in _POOLS:
-            _POOLS[dsn] = BlockingPool(dsn, maxconn or int(os.environ.get("ONEMAP_DB_POOL", "20")))
+            _POOLS[dsn] = BlockingPool(dsn, maxconn or Settings().db_pool)
         return _POOLS[dsn]
 
 

@@ -19,6 +19,8 @@ from db.core import connect, upgrade
 # A fixed "now" keeps the demo deterministic inside the tests.
 DEMO_NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)
 DEMO_INCIDENTS = 3000
+# Apps built here run no escalation thread (Settings defaults to 60 s); tests escalate explicitly.
+os.environ["ONEMAP_ESCALATE_EVERY_S"] = "0"
 
 
 def _with_db(dsn: str, name: str) -> str:

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, jsonify, redirect, render_template_string, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from config import Settings
 from data.audit import audit
 from db.core import pooled, writer
 from data.users import (ROLES, AccountDisabled, AccountLocked, Actor, BadCredentials,
@@ -61,17 +62,11 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 # -- configuration --------------------------------------------------------------------------
 
-def _env_flag(name: str) -> bool | None:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return None
-    return value.strip().lower() not in ("0", "false", "no", "off")
-
-
 def load_secret_key(path: Path = DEFAULT_SECRET_FILE) -> str:
     """``ONEMAP_SECRET_KEY``, else the key in ``path``, created once with mode 0600."""
-    if os.environ.get("ONEMAP_SECRET_KEY"):
-        return os.environ["ONEMAP_SECRET_KEY"]
+    configured = Settings().secret_key
+    if configured:
+        return configured.get_secret_value()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -103,7 +98,7 @@ def install_auth(server: Flask, dsn: str, secret_key: str | None = None) -> None
     server.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
                          SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME)
     server.session_interface = _SessionInterface()
-    server.extensions[EXTENSION] = {"dsn": dsn, "secure": _env_flag("ONEMAP_COOKIE_SECURE")}
+    server.extensions[EXTENSION] = {"dsn": dsn, "secure": Settings().cookie_secure}
     server.before_request(_gate)
     server.after_request(_set_csrf_cookie)
     server.add_url_rule("/login", "onemap_login", _login, methods=["GET", "POST"])

@@ -48,6 +48,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (at AT TIME ZONE tz)::date
 $$;
 
+-- An instant as ISO 8601 in a zone, with that zone's offset at that instant ("2026-06-15T18:30:00+08:00";
+-- fractional seconds only when there are any): how every JSON surface writes times, the same text
+-- as domain/clock.iso_local (tests/test_phase.py compares them). STABLE: to_char reads settings.
+CREATE FUNCTION iso_local(at timestamptz, tz text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT to_char(at AT TIME ZONE tz, CASE WHEN extract(microseconds FROM at)::bigint % 1000000 = 0
+                                            THEN 'YYYY-MM-DD"T"HH24:MI:SS' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US' END)
+           || CASE WHEN off < interval '0' THEN '-' || to_char(-off, 'HH24:MI') ELSE '+' || to_char(off, 'HH24:MI') END
+    FROM (SELECT (at AT TIME ZONE tz) - (at AT TIME ZONE 'UTC') AS off) o
+$$;
+
 -- The states for Python and the UI: order, phase (computed by the function, so it cannot differ)
 -- and labels. domain/phase.py holds the same definition; tests/test_phase.py proves them equal.
 CREATE TABLE incident_state (

@@ -1,0 +1,46 @@
+"""Every setting of OneMap in one pydantic-settings class, read from the environment.
+
+Environment names are ``ONEMAP_<FIELD>`` unless a field names its own (``DATABASE_URL``,
+``ONEMAP_REGION``). The README's "Configuration" table lists each field with its environment
+name and default; ``tests/test_settings.py`` keeps the two in step. To add a setting, add one
+line here (a typed field with ``Field(default, description=...)``) and one row to that table.
+"""
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REGION = "150623"
+
+
+class Settings(BaseSettings):
+    """Runtime settings: read from the environment when constructed (never at import)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", populate_by_name=True, frozen=True,
+                                      env_ignore_empty=True, extra="ignore")
+
+    dsn: str = Field("", validation_alias="DATABASE_URL",
+                     description="a PostgreSQL with PostGIS 3 and pgRouting 3; empty: the local cluster")
+    pg_port: int | None = Field(None, description="port of the local cluster (127.0.0.1 only)")
+    region_code: str = Field(DEFAULT_REGION, validation_alias="ONEMAP_REGION",
+                             description="the county (6-digit adcode) the dashboard shows")
+    secret_key: SecretStr | None = Field(None, description="signs session cookies")
+    cookie_secure: bool | None = Field(None, description="Secure cookies; None: on except on localhost")
+    escalate_every_s: float = Field(60.0, ge=0, description="the in-server escalation runner (0 = off)")
+    tile_url: str | None = Field(None, description="an optional intranet base-tile URL template")
+    tile_attribution: str = Field("", description="the attribution shown for tile_url")
+    threads: int = Field(48, ge=1, description="waitress threads")
+    db_pool: int = Field(20, ge=1, description="database connections per process and database")
+    api_rate: int = Field(600, ge=1, description="API requests per caller per minute")
+    sse_heartbeat_s: float = Field(15.0, gt=0, description="seconds between an idle live stream's heartbeats")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """The settings the environment gives now (``dsn`` stays empty without ``DATABASE_URL``)."""
+        return cls()
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets ``field``."""
+        alias = cls.model_fields[field].validation_alias
+        return alias if isinstance(alias, str) else f"ONEMAP_{field.upper()}"
