@@ -7,11 +7,11 @@ The zone always comes from the database (``region.timezone``), never from a cons
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @lru_cache(maxsize=64)

@@ -1,12 +1,12 @@
 """The phase of an incident and the local-time text are defined once in the database
 (0010_phase.sql); domain/phase.py and domain/clock.py must say exactly the same."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain import clock, phase
 
-AT = datetime(2026, 6, 15, 16, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 6, 15, 16, 0, tzinfo=UTC)
 
 
 def _all(conn, query, params=()):
@@ -56,7 +56,7 @@ def test_filter_words_expand_to_states():
 
 
 @pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kolkata", "America/New_York", "UTC", "Europe/Berlin"])
-@pytest.mark.parametrize("at", [AT, AT.replace(month=1, microsecond=123400), datetime(2026, 3, 8, 7, 0, tzinfo=timezone.utc)])
+@pytest.mark.parametrize("at", [AT, AT.replace(month=1, microsecond=123400), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)])
 def test_iso_local_in_sql_and_python_write_the_same_text(empty_conn, tz, at):
     (got,) = _all(empty_conn, "SELECT iso_local(%s, %s)", (at, tz))[0]
     assert got == clock.iso_local(at, tz)
@@ -66,6 +66,6 @@ def test_iso_local_in_sql_and_python_write_the_same_text(empty_conn, tz, at):
 def test_local_formatting_uses_the_zone_given():
     assert clock.fmt_local("2026-06-15T06:19:00+00:00", "Asia/Shanghai") == "2026-06-15 14:19"
     assert clock.fmt_local(AT, "Asia/Kolkata", "%H:%M") == "21:30"
-    assert clock.day_start(AT.date(), "Asia/Shanghai") == datetime(2026, 6, 14, 16, 0, tzinfo=timezone.utc)
+    assert clock.day_start(AT.date(), "Asia/Shanghai") == datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="offset"):
         clock.as_instant("2026-06-15T06:19:00")
