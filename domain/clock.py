@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-UTC = UTC
 
 
 @lru_cache(maxsize=64)
