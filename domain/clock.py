@@ -12,7 +12,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
-
 @lru_cache(maxsize=64)
 def zone(tz: str) -> ZoneInfo:
     """The ``ZoneInfo`` called ``tz`` (an IANA name such as the region row's)."""
