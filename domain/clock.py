@@ -7,7 +7,7 @@ The zone always comes from the database (``region.timezone``), never from a cons
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
