@@ -315,15 +315,40 @@ def users_list(region: str | None) -> None:
 @users.command("disable")
 @click.argument("username")
 def users_disable(username: str) -> None:
-    """Disable an account and revoke its tokens (its sessions end on their next request)."""
+    """Disable an account, revoke its tokens and end its sessions and live streams at once."""
     from db.core import transaction
+    from data.audit import audit
     from data.users import disable_user
 
     settings = _settings()
     _upgrade(settings)
     with _UserErrors(), transaction(settings.dsn) as conn:
         revoked = disable_user(conn, username)
-    console.print(f"[yellow]disabled[/] {username.lower()}; {revoked} token(s) revoked")
+        audit(conn, None, "user_disabled", "app_user", username.lower(), {"by": "cli"},
+              region_code=settings.region_code)
+    console.print(f"[yellow]disabled[/] {username.lower()}; {revoked} token(s) revoked, sessions ended")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the new password from standard input")
+def users_passwd(username: str, password_stdin: bool) -> None:
+    """Set an account's password and end every session and live stream it has (tokens stay)."""
+    from db.core import transaction
+    from data.audit import audit
+    from data.users import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    _upgrade(settings)
+    with _UserErrors(), transaction(settings.dsn) as conn:
+        ended = set_password(conn, username, password)
+        audit(conn, None, "password_set", "app_user", username.lower(), {"by": "cli", "sessions_ended": ended},
+              region_code=settings.region_code)
+    console.print(f"[green]password set[/] for {username.lower()}; {ended} session(s) ended")
 
 
 @users.command("token")

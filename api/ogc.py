@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
-from web.auth import current_actor
+from web.auth import current_actor, password_actor
 from data.audit import audit
 from db.core import pooled, writer
-from data.users import AuthError, authenticate
+from data.users import AccountLocked, AuthError
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time
 
@@ -67,10 +67,12 @@ def _basic_login(endpoint, values) -> None:
         return
     with writer(current_app.config["ONEMAP_DSN"]) as conn:
         try:
-            g.onemap_actor = authenticate(conn, username, password)
+            g.onemap_actor = password_actor(conn, username, password, "basic")
+        except AccountLocked as exc:
+            g.onemap_throttled = exc  # the login gate answers 429 before any view runs
         except AuthError:
             pass
-        conn.commit()  # the failure counter is what locks a guessed account
+        conn.commit()  # the failure's audit record and throttling count
 
 
 def _actor_or_401():

@@ -37,7 +37,8 @@ from api import open311_render as render
 from api.open311_params import Open311Error
 from data import incidents
 from db.core import dict_cursor, pooled, sql, writer
-from data.users import BadCredentials, actor_for_token
+from data.users import AccountLocked, BadCredentials
+from web.auth import token_actor
 
 log = logging.getLogger("onemap.open311")
 CHANGESET = "2026-11-28T00:00:00+08:00"  # when this API's behaviour last changed (discovery)
@@ -103,8 +104,11 @@ def _actor(body: dict | None = None):
                                 "administrator for an API token (onemap users token USERNAME).")
     with writer(_dsn()) as conn:
         try:
-            actor = actor_for_token(conn, token)
+            actor = token_actor(conn, token, "api_key")
+        except AccountLocked:
+            raise Open311Error(429, "too many failed logins from your address; try again later") from None
         except BadCredentials:
+            conn.commit()  # the failure's audit record and throttling count
             raise Open311Error(401, "the api_key is invalid, expired or revoked") from None
         conn.commit()  # the token's last_used_at
     jurisdiction = (body or {}).get("jurisdiction_id") or request.args.get("jurisdiction_id")

@@ -85,6 +85,7 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
                     assets_folder="assets", suppress_callback_exceptions=True)
     broker = live.Broker(dsn)
     app.server.extensions["onemap_broker"] = broker  # so a server can drain live streams before it stops
+    app.server.extensions["onemap_dash"] = app  # web.security hashes its inline scripts for the CSP
 
     def page():
         lang = "en" if has_request_context() and request.args.get("lang") == "en" else "zh"

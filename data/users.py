@@ -5,8 +5,14 @@ subtree: grid codes are hierarchical prefixes, so "within the jurisdiction" is
 ``code.startswith(actor.unit_code)`` in Python and ``code LIKE unit_code || '%'`` in SQL.
 
 Functions take a psycopg2 connection and never commit: the caller owns the transaction. Login
-failures change the failure counter, so a caller that wants lockout to work must commit after
-``BadCredentials`` too (``web.auth`` does).
+failures are recorded (``login_failure`` and the audit log), so a caller that wants throttling
+to work must commit after ``BadCredentials`` too (``web.auth`` does).
+
+Throttling (see ``login_throttle.sql``) counts failures per (account, address), per address and
+per account; the per-account limit never applies to an address the owner signed in from in the
+last 30 days, so nobody can lock someone else out from another machine. Browser sessions are
+rows in ``user_session`` (``start_session``/``actor_for_session``/``end_session``): logout,
+``disable_user`` and ``set_password`` end them at once.
 
 Who may see personal data (``Actor.can_see_people``): admins, and grid workers inside their own
 cell (they collect and visit those households). Leaders, dispatchers, analysts and department
@@ -30,8 +36,14 @@ import psycopg2
 from db.core import dict_cursor, sql
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department", "worker")
-MAX_FAILURES = 5
+MAX_FAILURES = 5          # per (account, address) within WINDOW_MINUTES
+ADDRESS_FAILURES = 20     # per address, any accounts, within WINDOW_MINUTES
+ACCOUNT_FAILURES = 50     # per account from addresses it never signed in from, within WINDOW_MINUTES
+WINDOW_MINUTES = 15
 LOCK_MINUTES = 15
+LOGIN_PATHS = ("form", "basic", "bearer", "api_key", "kiosk")
+SESSION_IDLE = timedelta(hours=12)   # a session unused this long has ended
+SESSION_MAX = timedelta(days=7)      # and every session ends this long after login
 MIN_PASSWORD = 8
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # scrypt at n=2**14, r=8, p=1 uses 16 MiB and ~50 ms: the interactive-login parameters of RFC 7914.
@@ -47,11 +59,16 @@ class BadCredentials(AuthError):
 
 
 class AccountLocked(AuthError):
-    """Too many failed logins: the account is locked until ``until``."""
+    """Too many failed logins: attempts are refused until ``until``.
 
-    def __init__(self, until: datetime):
-        super().__init__(f"account locked until {until.isoformat()}")
+    ``scope`` says what is throttled: ``pair`` (this account from this address), ``address``
+    (any account from this address) or ``account`` (this account from unfamiliar addresses).
+    """
+
+    def __init__(self, until: datetime, scope: str = "pair"):
+        super().__init__(f"too many failed logins ({scope}): refused until {until.isoformat()}")
         self.until = until
+        self.scope = scope
 
 
 class AccountDisabled(AuthError):
@@ -202,31 +219,81 @@ def create_user(conn, username: str, password: str, role: str, unit_code: str | 
     return user_id
 
 
-def authenticate(conn, username: str, password: str, now: datetime | None = None) -> Actor:
+def _clean(text: str | None, limit: int = 64) -> str | None:
+    """Typed text made safe to store and log: no NUL, no lone surrogate, bounded length."""
+    if text is None:
+        return None
+    return text[:limit].replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def login_throttle(conn, username: str | None, address: str | None, now: datetime | None = None) -> None:
+    """Raise ``AccountLocked`` when attempts for ``username`` from ``address`` are throttled."""
+    now = _now(now)
+    row = _one(conn, "user_login_throttle", {
+        "username": _clean(normalize_username(username)) if username else None, "address": address,
+        "now": now, "window_s": WINDOW_MINUTES * 60, "lock_s": LOCK_MINUTES * 60,
+        "pair_limit": MAX_FAILURES, "address_limit": ADDRESS_FAILURES, "account_limit": ACCOUNT_FAILURES})
+    for scope in ("pair", "address", "account"):
+        until = row[f"{scope}_until"]
+        if until is not None and until > now:
+            raise AccountLocked(until, scope)
+
+
+def _default_region(conn) -> str:
+    row = _one(conn, "user_default_region", {})
+    return row["code"] if row else "000000"
+
+
+def record_login_failure(conn, username: str | None, address: str | None, path: str, reason: str,
+                         user_row: dict | None = None, now: datetime | None = None,
+                         counts: bool = True) -> None:
+    """Audit a failed login (any path) and, when ``counts``, add it to the throttling record."""
+    from data.audit import audit  # same layer; imported here to keep the module's import light
+
+    if path not in LOGIN_PATHS:
+        raise ValueError(f"unknown login path {path!r}; one of {LOGIN_PATHS}")
+    now = _now(now)
+    name = _clean(normalize_username(username)) if username else None
+    if counts:
+        with conn.cursor() as cur:
+            cur.execute(sql("user_login_failure_insert"), {
+                "now": now, "address": address, "username": name,
+                "user_id": user_row["id"] if user_row else None, "path": path})
+    region = user_row["region_code"] if user_row else _default_region(conn)
+    audit(conn, None, "login_failed", "app_user", user_row["id"] if user_row else None,
+          {"username": name, "address": address, "path": path, "reason": reason},
+          region_code=region, at=now)
+
+
+def authenticate(conn, username: str, password: str, now: datetime | None = None, *,
+                 address: str | None = None, path: str = "form") -> Actor:
     """The Actor for a correct password; else ``BadCredentials``/``AccountLocked``/``AccountDisabled``.
 
-    ``MAX_FAILURES`` wrong passwords in a row lock the account for ``LOCK_MINUTES``; while locked
-    even the right password is refused. Unknown usernames cost one scrypt like known ones and
-    raise the same ``BadCredentials``. Disabled is only revealed to someone with the password.
+    ``MAX_FAILURES`` wrong passwords for one account from one ``address`` within
+    ``WINDOW_MINUTES`` refuse that pair for ``LOCK_MINUTES`` (see the module docstring for the
+    address and account limits); while refused even the right password is, and refusals are
+    neither counted nor made to cost a password hash. Every failure is audited. Unknown
+    usernames cost one scrypt like known ones and raise the same ``BadCredentials``. Disabled
+    is only revealed to someone with the password.
     """
     now = _now(now)
-    row = _one(conn, "user_by_username", {"username": normalize_username(username)})
+    name = normalize_username(username)
+    login_throttle(conn, name, address, now)
+    row = None if "\x00" in name else _one(conn, "user_by_username", {"username": name})
     if row is None:
         verify_password(password, _dummy_hash())
+        record_login_failure(conn, name, address, path, "unknown_user", None, now)
+        login_throttle(conn, name, address, now)
         raise BadCredentials("wrong username or password")
-    if row["locked_until"] is not None and row["locked_until"] > now:
-        raise AccountLocked(row["locked_until"])
     if not verify_password(password, row["password_hash"]):
-        failed = _one(conn, "user_login_failed", {
-            "user_id": row["id"], "now": now, "max_failures": MAX_FAILURES,
-            "lock_seconds": LOCK_MINUTES * 60})
-        if failed["locked_until"] is not None and failed["locked_until"] > now:
-            raise AccountLocked(failed["locked_until"])
+        record_login_failure(conn, name, address, path, "wrong_password", row, now)
+        login_throttle(conn, name, address, now)
         raise BadCredentials("wrong username or password")
     if row["disabled"]:
+        record_login_failure(conn, name, address, path, "disabled", row, now, counts=False)
         raise AccountDisabled("account disabled")
     with conn.cursor() as cur:
-        cur.execute(sql("user_login_ok"), {"user_id": row["id"]})
+        cur.execute(sql("user_login_failure_clear"), {"username": name, "address": address, "now": now})
     return _actor(row)
 
 
@@ -245,12 +312,80 @@ def list_users(conn, region_code: str | None = None) -> list[dict]:
         return cur.fetchall()
 
 
-def disable_user(conn, username: str) -> int:
-    """Disable an account and revoke its tokens; return the number revoked (``UserError`` if unknown)."""
-    row = _one(conn, "user_disable", {"username": normalize_username(username)})
+def disable_user(conn, username: str, now: datetime | None = None) -> int:
+    """Disable an account, revoke its tokens and end its sessions; return the number of tokens
+    revoked (``UserError`` if unknown)."""
+    row = _one(conn, "user_disable", {"username": normalize_username(username), "now": _now(now)})
     if row is None:
         raise UserError(f"unknown user {username!r}")
     return row["tokens_revoked"]
+
+
+def set_password(conn, username: str, password: str, now: datetime | None = None,
+                 keep_session: str | None = None) -> int:
+    """Give ``username`` a new password and end its browser sessions (but ``keep_session``);
+    return how many ended. ``UserError`` for an unknown user or a too-short password."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    row = _one(conn, "user_password_set", {"username": normalize_username(username),
+                                           "password_hash": hash_password(password)})
+    if row is None:
+        raise UserError(f"unknown user {username!r}")
+    return end_sessions(conn, row["id"], "password", keep=keep_session, now=now)
+
+
+# -- browser sessions -----------------------------------------------------------------------
+
+def _session_digest(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode()).digest()
+
+
+def start_session(conn, user_id: int, address: str | None = None, read_only: bool = False,
+                  now: datetime | None = None) -> str:
+    """A new session for ``user_id``; returns its random id (the cookie holds it; the table its hash)."""
+    session_id = secrets.token_urlsafe(32)
+    with conn.cursor() as cur:
+        cur.execute(sql("user_session_insert"), {
+            "id_sha256": _session_digest(session_id), "user_id": user_id, "read_only": read_only,
+            "now": _now(now), "idle_s": int(SESSION_IDLE.total_seconds()),
+            "max_s": int(SESSION_MAX.total_seconds()), "address": address})
+        if cur.rowcount != 1:
+            raise UserError(f"unknown user id {user_id}")
+    return session_id
+
+
+def actor_for_session(conn, session_id: str, now: datetime | None = None) -> Actor | None:
+    """The Actor of a live session (not ended, idle or expired; account enabled), else None.
+
+    Slides the idle timeout at most once a minute (the caller commits).
+    """
+    if not session_id or not isinstance(session_id, str):
+        return None
+    now = _now(now)
+    digest = _session_digest(session_id)
+    row = _one(conn, "user_session_actor", {"id_sha256": digest, "now": now})
+    if row is None:
+        return None
+    if row["last_seen_at"] < now - timedelta(minutes=1):
+        with conn.cursor() as cur:
+            cur.execute(sql("user_session_touch"), {"id_sha256": digest, "now": now})
+    return _actor(row, read_only=row["read_only"])
+
+
+def end_session(conn, session_id: str, why: str = "logout", now: datetime | None = None) -> int | None:
+    """End one session; return its user's id (None when it was not live)."""
+    row = _one(conn, "user_session_end", {"id_sha256": _session_digest(session_id), "why": why,
+                                          "now": _now(now)})
+    return row["user_id"] if row else None
+
+
+def end_sessions(conn, user_id: int, why: str, keep: str | None = None, now: datetime | None = None) -> int:
+    """End every live session of ``user_id`` except ``keep``; return how many ended."""
+    with conn.cursor() as cur:
+        cur.execute(sql("user_session_end_all"), {
+            "user_id": user_id, "why": why, "now": _now(now),
+            "keep": psycopg2.Binary(_session_digest(keep)) if keep else None})
+        return cur.rowcount
 
 
 # -- bearer tokens --------------------------------------------------------------------------
@@ -277,13 +412,20 @@ def issue_token(conn, username: str, name: str = "", days: int | None = None,
     return token
 
 
-def actor_for_token(conn, token: str, now: datetime | None = None) -> Actor:
-    """The Actor behind a live bearer token; ``BadCredentials`` when revoked, expired or disabled."""
-    if not token:
+def actor_for_token(conn, token: str, now: datetime | None = None, *, address: str | None = None,
+                    path: str = "bearer") -> Actor:
+    """The Actor behind a live bearer token; ``BadCredentials`` when revoked, expired or disabled.
+
+    A miss is audited and counted against ``address``; an address over its failure limit gets
+    ``AccountLocked`` (scope ``address``) instead, without another record.
+    """
+    if not token or not isinstance(token, str):
         raise BadCredentials("missing token")
     now = _now(now)
     row = _one(conn, "user_token_actor", {"token_sha256": _token_digest(token), "now": now})
     if row is None:
+        login_throttle(conn, None, address, now)
+        record_login_failure(conn, None, address, path, "unknown_token", None, now)
         raise BadCredentials("invalid or expired token")
     with conn.cursor() as cur:
         cur.execute(sql("user_token_touch"), {"token_id": row["token_id"], "now": now})

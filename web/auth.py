@@ -5,6 +5,18 @@ request, and ``@require_actor(roles=...)`` on JSON views. Every route needs a lo
 unless it is listed in ``PUBLIC_PATHS``/``PUBLIC_PREFIXES`` (deny by default, so a new Dash
 route or layer endpoint is protected without anyone remembering to).
 
+Sessions are held by the server (``user_session``, migration 0013): the signed cookie carries a
+random session id and the CSRF token, nothing else. Every request looks the id up, so logout,
+a password change (``/account/password`` or ``onemap users passwd``) and ``onemap users
+disable`` end a session at once, saved copies of the cookie included; ``stream_guard()`` lets a
+live stream notice within seconds. Sessions end after 12 h unused and 7 days after login.
+
+Failed logins on every path (form, HTTP basic on /ogc, bearer token, Open311 api_key, kiosk
+token) go through ``password_actor``/``token_actor``: audited, and throttled per (account,
+address), per address and per account (``data.users``), so an anonymous caller cannot lock an
+account's owner out of their own machine; a throttled caller gets 429 before any password hash
+is computed.
+
 Cookies: the session cookie is signed (Flask), HttpOnly and SameSite=Strict, and Secure unless
 the request's host is this machine (127.0.0.1/localhost/::1), where browsers accept plain HTTP.
 ``ONEMAP_COOKIE_SECURE=1``/``0`` overrides that guess; behind a TLS-terminating proxy keep it
@@ -20,13 +32,12 @@ by themselves.
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import hmac
 import logging
 import os
 import secrets
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from pathlib import Path
 from urllib.parse import urlencode
@@ -36,10 +47,12 @@ from flask import Flask, current_app, g, jsonify, redirect, render_template_stri
 from flask.sessions import SecureCookieSessionInterface
 
 from config import Settings
+from web.security import install_security
 from data.audit import audit
-from db.core import pooled, writer
-from data.users import (ROLES, AccountDisabled, AccountLocked, Actor, BadCredentials,
-                        MAX_FAILURES, actor_by_id, actor_for_token, authenticate)
+from db.core import writer
+from data.users import (MAX_FAILURES, MIN_PASSWORD, ROLES, AccountDisabled, AccountLocked, Actor,
+                        AuthError, BadCredentials, UserError, actor_for_session, actor_for_token,
+                        authenticate, end_session, set_password, start_session)
 
 log = logging.getLogger("onemap.auth")
 
@@ -50,6 +63,7 @@ CSRF_FIELD = "csrf_token"
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; refreshed on every request
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+PASSWORD_PATH = "/account/password"  # checks its CSRF token itself (a plain form cannot send headers)
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/kiosk", "/healthz", "/favicon.ico", "/_favicon.ico"})
 # /api/ and /open311/ authenticate per view (bearer tokens, API keys) and answer in JSON.
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/")
@@ -101,16 +115,39 @@ def install_auth(server: Flask, dsn: str, secret_key: str | None = None) -> None
     server.extensions[EXTENSION] = {"dsn": dsn, "secure": Settings().cookie_secure}
     server.before_request(_gate)
     server.after_request(_set_csrf_cookie)
+    install_security(server)
     server.add_url_rule("/login", "onemap_login", _login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "onemap_logout", _logout, methods=["GET", "POST"])
     server.add_url_rule("/kiosk", "onemap_kiosk", _kiosk, methods=["GET"])
+    server.add_url_rule(PASSWORD_PATH, "onemap_password", _password, methods=["GET", "POST"])
 
 
 # -- who is asking --------------------------------------------------------------------------
 
-def _fingerprint(password_hash: str) -> str:
-    """A short digest of the password hash: a password change ends the other sessions."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def client_address() -> str | None:
+    """The caller's address as this server sees it (a proxy in front must set REMOTE_ADDR)."""
+    return request.remote_addr or None
+
+
+def password_actor(conn, username: str, password: str, path: str) -> Actor:
+    """``authenticate`` for this request's address (throttled and audited per path); the caller
+    commits, on failure too."""
+    return authenticate(conn, username, password, address=client_address(), path=path)
+
+
+def token_actor(conn, token: str, path: str) -> Actor:
+    """``actor_for_token`` for this request's address (a miss is throttled and audited); the
+    caller commits, on failure too."""
+    return actor_for_token(conn, token, address=client_address(), path=path)
+
+
+def throttled_response(exc: AccountLocked):
+    """429 JSON with ``Retry-After`` for a throttled login attempt."""
+    retry = max(1, int((exc.until - datetime.now(timezone.utc)).total_seconds()) + 1)
+    response = _json_error(429, "too_many_failed_logins",
+                           f"too many failed logins from your address; try again in {retry} s")
+    response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def _bearer() -> str | None:
@@ -139,22 +176,65 @@ def _resolve_actor() -> Actor | None:
             return None  # another scheme: not ours, and no falling back to the cookie
         with writer(dsn) as conn:
             try:
-                actor = actor_for_token(conn, token)
+                actor = token_actor(conn, token, "bearer")
+            except AccountLocked as exc:
+                g.onemap_throttled = exc
+                return None
             except BadCredentials:
+                conn.commit()  # the failure's audit and throttling record
                 return None
             conn.commit()  # last_used_at
         return actor
-    user_id = session.get("uid")
-    if user_id is None:
+    session_id = session.get("sid")
+    if not session_id:
+        if session.get("uid"):  # a cookie from before server-side sessions: no longer valid
+            session.clear()
         return None
-    with pooled(dsn) as conn:
-        found = actor_by_id(conn, user_id)
-    if found is None or not hmac.compare_digest(session.get("pw", ""), _fingerprint(found[1])):
+    with writer(dsn) as conn:
+        actor = actor_for_session(conn, session_id)
+        conn.commit()  # the idle timeout slides
+    if actor is None:  # logged out, expired, password changed or account disabled
         session.clear()
-        return None
-    if session.get("read_only"):  # a kiosk's session stays as read-only as its token
-        return dataclasses.replace(found[0], read_only=True)
-    return found[0]
+    return actor
+
+
+def stream_guard(check_every_s: float = 2.0):
+    """A callable for a long response (a live stream): True while this request's credential
+    (session or bearer token) is still live, re-checked at most every ``check_every_s``.
+
+    Call it in the request; the returned function needs no request context, so a stream's loop
+    can call it between events and stop when it returns False (logout, password change,
+    disabled account, revoked token).
+    """
+    dsn = current_app.extensions[EXTENSION]["dsn"]
+    token, session_id = _bearer(), session.get("sid")
+    state = {"checked": time.monotonic(), "alive": current_actor() is not None}
+
+    def alive() -> bool:
+        if not state["alive"]:
+            return False
+        now = time.monotonic()
+        if now - state["checked"] < check_every_s:
+            return True
+        state["checked"] = now
+        try:
+            with writer(dsn) as conn:
+                if token:
+                    try:
+                        actor_for_token(conn, token)
+                        found = True
+                    except AuthError:
+                        found = False
+                else:
+                    found = actor_for_session(conn, session_id) is not None if session_id else False
+                conn.commit()
+        except Exception:  # the database is away: keep the stream, check again next time
+            log.warning("could not re-check a live stream's session", exc_info=True)
+            return True
+        state["alive"] = found
+        return found
+
+    return alive
 
 
 def _json_error(status: int, code: str, message: str):
@@ -214,8 +294,13 @@ def _wants_html() -> bool:
 def _gate():
     """before_request: CSRF on cookie-authenticated writes, then a logged-in actor for non-public routes."""
     path = request.path
-    if (request.method in UNSAFE_METHODS and session.get("uid") and _bearer() is None
-            and path not in ("/login", "/logout") and not path.startswith(NO_CSRF_PREFIXES)
+    if g.get("onemap_throttled") is None and request.headers.get("Authorization") \
+            and not path.startswith(NO_CSRF_PREFIXES):
+        current_actor()  # resolve credentials now, so a throttled address gets its 429 below
+    if g.get("onemap_throttled") is not None:
+        return throttled_response(g.onemap_throttled)
+    if (request.method in UNSAFE_METHODS and session.get("sid") and _bearer() is None
+            and path not in ("/login", "/logout", PASSWORD_PATH) and not path.startswith(NO_CSRF_PREFIXES)
             and not _csrf_ok(request.headers.get(CSRF_HEADER))):
         return _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
     if _is_public(path) or current_actor() is not None:
@@ -279,27 +364,35 @@ def _try_login(t: dict) -> tuple[int, str | None]:
     username, password = request.form.get("username", ""), request.form.get("password", "")
     with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
         try:
-            actor = authenticate(conn, username, password)
+            actor = password_actor(conn, username, password, "form")
         except AccountLocked as exc:
             conn.commit()
             until = exc.until.astimezone(CHINA_TZ).strftime("%H:%M")
-            log.warning("login refused, account locked: %r", username)
-            return 429, t["locked"].format(n=MAX_FAILURES, until=until)
+            log.warning("login refused (%s throttled) from %s", exc.scope, client_address())
+            key = "locked" if exc.scope == "pair" else "throttled"
+            return 429, t[key].format(n=MAX_FAILURES, until=until)
         except AccountDisabled:
-            conn.commit()
+            conn.commit()  # audited
             return 403, t["disabled"]
         except BadCredentials:
-            conn.commit()  # keep the failure count: that is what locks a guessed account
-            log.warning("login failed: %r", username)
+            conn.commit()  # the audit record and the throttling count
+            log.warning("login failed from %s", client_address())
             return 401, t["bad"]
-        audit(conn, actor, "login", "app_user", actor.user_id, {"ip": request.remote_addr})
-        password_hash = actor_by_id(conn, actor.user_id)[1]
+        audit(conn, actor, "login", "app_user", actor.user_id, {"ip": client_address()})
+        session_id = start_session(conn, actor.user_id, client_address())
         conn.commit()
-    session.clear()  # a new session on every login: no fixation
-    session.permanent = True
-    session.update(uid=actor.user_id, pw=_fingerprint(password_hash), csrf=secrets.token_urlsafe(32))
+    _begin_session(session_id)
     g.onemap_actor = actor
     return 303, None
+
+
+def _begin_session(session_id: str, read_only: bool = False) -> None:
+    """Put a fresh server-side session in the cookie (a new id on every login: no fixation)."""
+    session.clear()
+    session.permanent = True
+    session.update(sid=session_id, csrf=secrets.token_urlsafe(32))
+    if read_only:
+        session["read_only"] = True
 
 
 def _kiosk():
@@ -309,19 +402,18 @@ def _kiosk():
     dsn = current_app.extensions[EXTENSION]["dsn"]
     with writer(dsn) as conn:
         try:
-            actor = actor_for_token(conn, token)
+            actor = token_actor(conn, token, "kiosk")
+        except AccountLocked as exc:
+            return throttled_response(exc)
         except BadCredentials:
-            conn.commit()
+            conn.commit()  # audited and counted
             return _json_error(401, "unauthorized", "unknown, revoked or expired kiosk token")
         if not actor.read_only:
             return _json_error(403, "not_read_only", "kiosks take read-only tokens: onemap users token USER --read-only")
-        audit(conn, actor, "kiosk_login", "app_user", actor.user_id, {"ip": request.remote_addr})
-        password_hash = actor_by_id(conn, actor.user_id)[1]
+        audit(conn, actor, "kiosk_login", "app_user", actor.user_id, {"ip": client_address()})
+        session_id = start_session(conn, actor.user_id, client_address(), read_only=True)
         conn.commit()
-    session.clear()
-    session.permanent = True
-    session.update(uid=actor.user_id, pw=_fingerprint(password_hash), csrf=secrets.token_urlsafe(32),
-                   read_only=True)
+    _begin_session(session_id, read_only=True)
     return redirect("/wall" + ("?lang=en" if _lang() == "en" else ""), code=303)
 
 
@@ -330,17 +422,127 @@ def _logout():
     actor = current_actor() if _bearer() is None else None
     if actor is not None:
         with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
+            end_session(conn, session["sid"], "logout")
             audit(conn, actor, "logout", "app_user", actor.user_id)
             conn.commit()
     session.clear()
     return redirect("/login" + ("?lang=en" if _lang() == "en" else ""), code=303)
 
 
+def _password():
+    """A signed-in user changes their own password: the current one, then the new one twice.
+
+    Every other session of the account ends; this browser gets a fresh session. A form (GET
+    shows it) or JSON ``{"current", "new"}`` (a phone with its bearer token; answers JSON).
+    """
+    actor = current_actor()
+    lang = _lang()
+    t = PASSWORD_TEXT[lang]
+    as_json = request.is_json or _bearer() is not None
+    if request.method == "GET":
+        return _password_page(t, lang, 200, None)
+    data = (request.get_json(silent=True) or {}) if request.is_json else request.form
+    if _bearer() is None and not (_csrf_ok(data.get(CSRF_FIELD)) or _csrf_ok(request.headers.get(CSRF_HEADER))):
+        if as_json:
+            return _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
+        return _password_page(t, lang, 400, t["expired"])
+    current, new = data.get("current", ""), data.get("new", "")
+    if not isinstance(current, str) or not isinstance(new, str):
+        return _json_error(400, "bad_request", "'current' and 'new' must be strings")
+    if not as_json and new != data.get("again", ""):
+        return _password_page(t, lang, 400, t["mismatch"])
+    if len(new) < MIN_PASSWORD or "\x00" in new:
+        message = t["short"].format(n=MIN_PASSWORD)
+        return _json_error(400, "password_too_short", message) if as_json else _password_page(t, lang, 400, message)
+    with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
+        try:
+            password_actor(conn, actor.username, current, "form")
+        except AccountLocked as exc:
+            conn.commit()
+            return throttled_response(exc) if as_json else _password_page(t, lang, 429, t["locked"])
+        except AuthError:
+            conn.commit()  # audited and counted like any failed login
+            return (_json_error(403, "wrong_password", t["wrong"]) if as_json
+                    else _password_page(t, lang, 403, t["wrong"]))
+        try:
+            ended = set_password(conn, actor.username, new)  # ends every session of the account
+        except UserError as exc:
+            conn.rollback()
+            return _json_error(400, "bad_request", str(exc))
+        audit(conn, actor, "password_changed", "app_user", actor.user_id,
+              {"ip": client_address(), "sessions_ended": ended})
+        session_id = None if _bearer() else start_session(conn, actor.user_id, client_address(),
+                                                          read_only=actor.read_only)
+        conn.commit()
+    if session_id:
+        _begin_session(session_id, read_only=actor.read_only)
+    if as_json:
+        return jsonify({"changed": True, "sessions_ended": ended})
+    return _password_page(t, lang, 200, None, done=True)
+
+
+def _password_page(t: dict, lang: str, status: int, message: str | None, done: bool = False):
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    html = render_template_string(PASSWORD_PAGE, t=t, lang=lang, message=message, done=done,
+                                  csrf=session["csrf"], field=CSRF_FIELD)
+    return html, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+
+
+PASSWORD_TEXT = {
+    "zh": {"title": "修改密码 · 一图指挥", "current": "当前密码", "new": "新密码", "again": "再次输入新密码",
+           "submit": "修改密码", "back": "返回", "done": "密码已修改，其他设备上的登录均已退出。",
+           "wrong": "当前密码错误。", "mismatch": "两次输入的新密码不一致。",
+           "short": "新密码至少 {n} 个字符。", "expired": "页面已过期，请重新输入。",
+           "locked": "登录失败次数过多，请稍后再试。"},
+    "en": {"title": "Change password · OneMap", "current": "Current password", "new": "New password",
+           "again": "New password again", "submit": "Change password", "back": "Back",
+           "done": "Password changed; every other signed-in device has been signed out.",
+           "wrong": "The current password is wrong.", "mismatch": "The new passwords differ.",
+           "short": "The new password needs at least {n} characters.",
+           "expired": "The page expired; enter the passwords again.",
+           "locked": "Too many failed attempts; try again later."},
+}
+
+# Jinja autoescapes every value; no scripts (the CSP allows none inline).
+PASSWORD_PAGE = """<!doctype html>
+<html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ t.title }}</title>
+<style>
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+  background:#0b1a2b;color:#e8eef5;font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
+form{background:#12263d;padding:32px 36px;border-radius:8px;width:320px}
+h1{font-size:20px;margin:0 0 20px}label{display:block;margin:12px 0 4px;font-size:14px}
+input[type=password]{width:100%;box-sizing:border-box;padding:8px;border-radius:4px;
+  border:1px solid #35506e;background:#0b1a2b;color:#e8eef5;font-size:15px}
+button{margin-top:20px;width:100%;padding:10px;border:0;border-radius:4px;background:#2a9d8f;color:#fff;font-size:16px}
+.msg{background:#6b1d1d;border-left:4px solid #e76f51;padding:8px 10px;font-size:14px}
+.ok{background:#1d4b3b;border-left:4px solid #2a9d8f;padding:8px 10px;font-size:14px}
+a{display:block;margin-top:14px;color:#9fb3c8;font-size:13px}
+</style></head><body>
+<form method="post" action="/account/password{{ '?lang=en' if lang == 'en' else '' }}">
+  <h1>{{ t.title }}</h1>
+  {% if done %}<div class="ok" role="status" id="password-done">{{ t.done }}</div>{% endif %}
+  {% if message %}<div class="msg" role="alert" id="password-error">{{ message }}</div>{% endif %}
+  <input type="hidden" name="{{ field }}" value="{{ csrf }}">
+  <label for="current">{{ t.current }}</label>
+  <input type="password" id="current" name="current" autocomplete="current-password" required>
+  <label for="new">{{ t.new }}</label>
+  <input type="password" id="new" name="new" autocomplete="new-password" required>
+  <label for="again">{{ t.again }}</label>
+  <input type="password" id="again" name="again" autocomplete="new-password" required>
+  <button type="submit">{{ t.submit }}</button>
+  <a href="/{{ '?lang=en' if lang == 'en' else '' }}">{{ t.back }}</a>
+</form></body></html>
+"""
+
+
 LOGIN_TEXT = {
-    "zh": {"title": "登录 · 鄂托克前旗一图指挥", "heading": "一图指挥 · 登录", "username": "用户名",
+    "zh": {"title": "登录 · 一图指挥", "heading": "一图指挥 · 登录", "username": "用户名",
            "password": "密码", "submit": "登录", "switch": "English",
            "bad": "用户名或密码错误。",
            "locked": "连续 {n} 次登录失败，账户已锁定，请于 {until}（北京时间）后再试。",
+           "throttled": "来自本机的登录失败次数过多，已暂停登录，请于 {until}（北京时间）后再试。",
            "disabled": "该账户已停用，请联系系统管理员。",
            "expired": "页面已过期，请重新输入并登录。",
            "insecure": "本服务通过 HTTP 提供，但 Cookie 设为仅限 HTTPS，浏览器不会保存登录状态。"
@@ -349,6 +551,7 @@ LOGIN_TEXT = {
            "password": "Password", "submit": "Log in", "switch": "中文",
            "bad": "Wrong username or password.",
            "locked": "Locked after {n} failed logins: try again after {until} (China time).",
+           "throttled": "Too many failed logins from this machine: try again after {until} (China time).",
            "disabled": "This account is disabled; contact an administrator.",
            "expired": "The page expired; enter your password again.",
            "insecure": "This server is reached over plain HTTP but cookies are HTTPS-only, so the "
