@@ -198,7 +198,12 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
                 row = cur.fetchone()
         if row is None:
             raise incidents.NotFound(f"no photo {photo_id} on incident {incident_id}")
-        return Response(bytes(row[1]), mimetype=row[0])
+        # stored photos are re-encoded JPEG/PNG (data.photos); served as exactly that, never sniffed,
+        # never a document that could run script even if opened directly
+        return Response(bytes(row[1]), mimetype=row[0], headers={
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Content-Disposition": f"inline; filename=photo-{photo_id}.{row[0].rsplit('/', 1)[1]}"})
 
     @bp.post("/positions")
     def positions():

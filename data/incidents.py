@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 import psycopg2
 from psycopg2.extras import execute_values
 
-from db.core import sql
+from data import photos
+from db.core import dict_cursor, sql
 from geo.datum import gcj02_to_wgs84
 
 DESCRIPTION_MAX = 4000  # Open311's limit, and plenty for a field note
@@ -42,7 +43,9 @@ ACTION_ROLES = {
 }
 REPORT_ROLES = {"admin", "dispatcher", "worker"}
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_BYTES = photos.MAX_BYTES  # one upload
+PHOTO_MAX_COUNT = 20                # photos per incident
+PHOTO_MAX_TOTAL = 40 * 1024 * 1024  # bytes per incident, as stored (re-encoded)
 _SKEW = timedelta(minutes=10)  # phones' clocks run a little fast; more than this is an error
 
 
@@ -340,25 +343,40 @@ def record_positions(conn, actor, fixes, now: datetime | None = None) -> int:
 
 
 def add_photo(conn, actor, incident_id, data: bytes, content_type: str | None) -> dict:
-    """Attach a JPEG or PNG photo (checked by its bytes, not its name) to a visible incident."""
+    """Attach a photo to a visible incident: decoded and re-encoded (``data.photos``), within the
+    per-incident quota (``PHOTO_MAX_COUNT`` photos, ``PHOTO_MAX_TOTAL`` bytes). Commits."""
     get(conn, actor, incident_id)
-    if not data:
-        raise Invalid("empty photo", {"photo": "send the image bytes as the body"})
-    if len(data) > PHOTO_MAX_BYTES:
-        raise IncidentError(f"photo larger than {PHOTO_MAX_BYTES // (1024 * 1024)} MB")
-    kind = next((t for magic, t in PHOTO_TYPES.items() if data.startswith(magic)), None)
-    if kind is None:
-        raise Invalid("not a JPEG or PNG image", {"photo": "JPEG or PNG only"})
-    if content_type and content_type.split(";")[0].strip() not in (kind, "application/octet-stream"):
-        raise Invalid(f"the body is {kind} but was sent as {content_type}", {"content_type": f"use {kind}"})
-    digest = hashlib.sha256(data).hexdigest()
-    with conn.cursor() as cur:
-        cur.execute(sql("incident_photo_insert"), {"id": str(incident_id), "content_type": kind,
-                                                   "size": len(data), "sha256": digest,
-                                                   "data": psycopg2.Binary(data), "actor": _label(actor)})
-        photo_id = cur.fetchone()[0]
+    if content_type and content_type.split(";")[0].strip() not in (*PHOTO_TYPES.values(), "application/octet-stream"):
+        raise Invalid(f"photos are sent as image/jpeg or image/png, not {content_type}",
+                      {"content_type": "image/jpeg or image/png"})
+    try:
+        stored = photos.reencode(data)
+    except photos.PhotoError as exc:
+        raise PhotoRefused(exc.message, {"photo": exc.message}, status=exc.status, code=exc.code) from None
+    digest = hashlib.sha256(stored.data).hexdigest()
+    with dict_cursor(conn) as cur:
+        cur.execute(sql("incident_photo_quota"), {"incident_id": str(incident_id)})
+        held = cur.fetchone()
+        if held["photos"] >= PHOTO_MAX_COUNT or held["bytes"] + len(stored.data) > PHOTO_MAX_TOTAL:
+            conn.rollback()
+            raise PhotoRefused(f"this incident already holds {held['photos']} photos ({held['bytes']} bytes): "
+                               f"at most {PHOTO_MAX_COUNT} and {PHOTO_MAX_TOTAL // (1024 * 1024)} MB",
+                               {"photo": "quota reached"}, status=409, code="photo_quota")
+        cur.execute(sql("incident_photo_insert"), {"id": str(incident_id), "content_type": stored.content_type,
+                                                   "size": len(stored.data), "sha256": digest,
+                                                   "data": psycopg2.Binary(stored.data), "actor": _label(actor)})
+        photo_id = cur.fetchone()["id"]
     conn.commit()
-    return {"id": photo_id, "content_type": kind, "size_bytes": len(data), "sha256": digest}
+    return {"id": photo_id, "content_type": stored.content_type, "size_bytes": len(stored.data),
+            "sha256": digest, "width": stored.width, "height": stored.height}
+
+
+class PhotoRefused(IncidentError):
+    """A photo refused (unreadable, too many pixels, too large, over the quota); status varies."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, *, status: int, code: str):
+        super().__init__(message, fields)
+        self.status, self.code = status, code
 
 
 def patrol_coverage(conn, actor, since: datetime) -> list[dict]:
