@@ -18,15 +18,20 @@ console = Console(stderr=True)
 
 def create_app(settings: Settings):
     """The WSGI application: the Dash dashboard and the API on one Flask server."""
-    from api.app import install_api, start_escalator
+    from api.app import install_api, start_escalator, start_rollup_folder
     from web.auth import install_auth
     from dashboard.app import build_dash
 
-    server = build_dash(settings.dsn, settings.region_code).server
-    install_auth(server, settings.dsn)  # first: every route below is behind the login gate
-    install_api(server, settings.dsn)
+    from db.core import app_dsn
+
+    dsn = app_dsn(settings.dsn, settings.app_dsn)  # least privilege: the server is never the owner
+    server = build_dash(dsn, settings.region_code).server
+    install_auth(server, dsn)  # first: every route below is behind the login gate
+    install_api(server, dsn)
     if settings.escalate_every_s > 0:
-        start_escalator(settings.dsn, settings.escalate_every_s)
+        start_escalator(dsn, settings.escalate_every_s)
+    if settings.rollup_fold_every_s > 0:
+        start_rollup_folder(dsn, settings.rollup_fold_every_s)
     return server
 
 

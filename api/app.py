@@ -44,3 +44,29 @@ def start_escalator(dsn: str, every_s: float) -> threading.Event:
 
     threading.Thread(target=loop, name="onemap-escalator", daemon=True).start()
     return stop
+
+
+def start_rollup_folder(dsn: str, every_s: float) -> threading.Event:
+    """Fold the roll-up's pending change rows about every ``every_s`` seconds in a daemon thread
+    (a greenlet under gevent); set the returned event to stop it. Every process runs one; the
+    database lets one fold at a time and the others skip. KPIs are exact without it (readers add
+    the unfolded rows): folding only keeps that pending set small."""
+    from data import rollup
+
+    stop = threading.Event()
+
+    def loop():
+        failing = False
+        while not stop.wait(every_s):
+            try:
+                with writer(dsn) as conn:
+                    rollup.fold(conn)
+                failing = False
+            except Exception as exc:  # a database restart must not kill the folder; try next round
+                if not failing:  # one line per failing episode, not one a second
+                    logging.getLogger("onemap.rollup").warning(
+                        "roll-up fold failed (%s); retrying every %g s, quietly until it works", exc, every_s)
+                failing = True
+
+    threading.Thread(target=loop, name="onemap-rollup-folder", daemon=True).start()
+    return stop

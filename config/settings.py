@@ -22,11 +22,14 @@ class Settings(BaseSettings):
     dsn: str = Field("", validation_alias="DATABASE_URL",
                      description="a PostgreSQL with PostGIS 3 and pgRouting 3; empty: the local cluster")
     pg_port: int | None = Field(None, description="port of the local cluster (127.0.0.1 only)")
+    app_dsn: str = Field("", validation_alias="ONEMAP_APP_DATABASE_URL",
+                         description="the running server's own login (role onemap_app); empty: see README, Database")
     region_code: str = Field(DEFAULT_REGION, validation_alias="ONEMAP_REGION",
                              description="the county (6-digit adcode) the dashboard shows")
     secret_key: SecretStr | None = Field(None, description="signs session cookies")
     cookie_secure: bool | None = Field(None, description="Secure cookies; None: on except on localhost")
     escalate_every_s: float = Field(60.0, ge=0, description="the in-server escalation runner (0 = off)")
+    rollup_fold_every_s: float = Field(1.0, ge=0, description="seconds between roll-up folds in the server (0 = off)")
     tile_url: str | None = Field(None, description="an optional intranet base-tile URL template")
     tile_attribution: str = Field("", description="the attribution shown for tile_url")
     threads: int = Field(48, ge=1, description="waitress threads")

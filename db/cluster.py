@@ -141,6 +141,7 @@ def ensure_running() -> str:
                 "If the port is taken, set ONEMAP_PG_PORT to a free port, or set DATABASE_URL.")
     dsn = f"postgresql://postgres@127.0.0.1:{port}/{DEFAULT_DB}"
     _ensure_database(port)
+    _ensure_app_login(port)
     return dsn
 
 
@@ -162,6 +163,50 @@ def _ensure_database(port: int) -> None:
         if cur.fetchone() is None:
             cur.execute(f'CREATE DATABASE "{DEFAULT_DB}"')  # constant name, no user input
     conn.close()
+
+
+def _ensure_app_login(port: int) -> None:
+    """The server's own login role ``onemap_app`` (trust on 127.0.0.1, like the owner): migrations
+    grant it what the running app may do (0012_app_role.sql); no superuser, no role or database
+    creation, no replication, so it cannot lift its own limits."""
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = 'onemap_app'")
+            row = cur.fetchone()
+            if row is None:
+                cur.execute("CREATE ROLE onemap_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
+            elif row != (True, False):
+                cur.execute("ALTER ROLE onemap_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION")
+    finally:
+        conn.close()
+
+
+def is_local(dsn: str) -> bool:
+    """Whether ``dsn`` points at the project-local cluster (127.0.0.1 on its remembered port)."""
+    from psycopg2.extensions import parse_dsn
+
+    try:
+        parts = parse_dsn(dsn)
+    except Exception:  # not a DSN we can read: not ours
+        return False
+    if parts.get("host") not in ("127.0.0.1", "localhost") or "password" in parts:
+        return False
+    if os.environ.get("ONEMAP_PG_PORT"):
+        port = int(os.environ["ONEMAP_PG_PORT"])
+    else:
+        pgdata = data_dir()
+        remembered, pid = pgdata.with_suffix(".port"), pgdata / "postmaster.pid"
+        if remembered.exists():
+            port = int(remembered.read_text())
+        elif pid.exists():  # postmaster.pid's fourth line is the port it listens on
+            port = int(pid.read_text().splitlines()[3])
+        else:
+            return False
+    return int(parts.get("port", 5432)) == port
 
 
 def stop() -> bool:

@@ -35,6 +35,35 @@ def redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
 
 
+APP_ROLE = "onemap_app"  # the running server's role (0012_app_role.sql): no DELETE/TRUNCATE of history
+
+
+def app_dsn(owner_dsn: str, app_url: str | None = None) -> str:
+    """The DSN the running server connects with, never the owner's: ``app_url``
+    (``ONEMAP_APP_DATABASE_URL``, a login of its own) when set; on the project-local cluster the
+    owner's DSN as the login role ``onemap_app``; otherwise the owner's login switched to that role
+    at connect (weaker: a session could ``RESET ROLE``; a warning says how to give it a login)."""
+    from psycopg2.extensions import make_dsn, parse_dsn
+
+    if app_url:
+        return app_url
+    parts = parse_dsn(owner_dsn)
+    from db.cluster import is_local
+
+    if is_local(owner_dsn):
+        parts["user"] = APP_ROLE
+        parts.pop("password", None)
+        return make_dsn(**parts)
+    import logging
+
+    logging.getLogger("onemap.db").warning(
+        "ONEMAP_APP_DATABASE_URL is not set: the server logs in as DATABASE_URL's user and switches to "
+        "role %s at connect, which a session could undo. Give the server a login of its own "
+        "(README, Database: least privilege).", APP_ROLE)
+    parts["options"] = f"{parts.get('options', '')} -c role={APP_ROLE}".strip()
+    return make_dsn(**parts)
+
+
 @contextlib.contextmanager
 def transaction(dsn: str) -> Iterator:
     """A connection in one transaction: committed on success, rolled back on any error."""
