@@ -7,6 +7,7 @@ jurisdiction (``web.auth`` keeps anonymous requests out before they get here).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs
 
 import dash
 from dash import Input, Output, dcc, html
@@ -15,7 +16,9 @@ from flask import Response, abort, has_request_context, request
 from web.auth import current_actor
 from dashboard import leaders, live, pages_analyst, wall
 from dashboard.auth import user_badge
+from dashboard.i18n import gettext, normalize
 from db.core import pooled, sql
+from data import locale
 from data import stats as agg
 from layers import registry
 
@@ -61,6 +64,19 @@ def incidents_geojson(dsn: str, region_code: str) -> Response:
     return Response(body, mimetype="application/geo+json", headers={"Cache-Control": "no-store"})
 
 
+def ui_lang(dsn: str, asked: str | None) -> str:
+    """The page's language: ``?lang=`` when the URL says, else the one the user chose last, else Chinese."""
+    if asked:
+        return normalize(asked)
+    actor = current_actor() if has_request_context() else None
+    return (locale.user_lang(dsn, actor.user_id) if actor else None) or normalize(None)
+
+
+def _asked_lang(search: str | None) -> str | None:
+    values = parse_qs((search or "").lstrip("?")).get("lang")
+    return values[0] if values else None
+
+
 def page_for(dsn: str, region_code: str, path: str, lang: str):
     """The page at ``path`` for the signed-in user (an empty shell outside a request)."""
     actor = current_actor() if has_request_context() else None
@@ -69,33 +85,34 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
     info = agg.unit_info(dsn, region_code, actor.unit_code)
     if info is None:
         return html.Div(f"jurisdiction {actor.unit_code} not found", className="om-note")
+    region = locale.region_name(dsn, region_code, lang)  # titles name this county, from its row
     if path.rstrip("/") == "/wall":
-        return wall.layout(actor, info, lang)
+        return wall.layout(actor, info, lang, region=region)
     if path.rstrip("/") == "/analyst":
-        return html.Div([html.Div([html.A("← " + ("一图指挥" if lang == "zh" else "Command map"), href="/",
+        return html.Div([html.Div([html.A("← " + gettext(lang, "nav.home"), href="/",
                                           className="om-user-logout")], className="om-header"),
                          pages_analyst.layout(lang)], className="om-analyst")
-    page = leaders.layout(actor, info, lang)
+    page = leaders.layout(actor, info, lang, region=region)
     return page
 
 
 def build_dash(dsn: str, region_code: str) -> dash.Dash:
     """The Dash app for one region, with its layer and live routes on the Flask server."""
-    app = dash.Dash(__name__, title="OneMap 一图指挥", update_title=None, serve_locally=True,
+    app = dash.Dash(__name__, title=gettext(None, "app_title"), update_title=None, serve_locally=True,
                     assets_folder="assets", suppress_callback_exceptions=True)
     broker = live.Broker(dsn)
     app.server.extensions["onemap_broker"] = broker  # so a server can drain live streams before it stops
     app.server.extensions["onemap_dash"] = app  # web.security hashes its inline scripts for the CSP
 
     def page():
-        lang = "en" if has_request_context() and request.args.get("lang") == "en" else "zh"
+        lang = ui_lang(dsn, request.args.get("lang")) if has_request_context() else normalize(None)
         return html.Div([dcc.Location(id="url"), html.Div(id="page")], id="root", **{"data-lang": lang})
 
     app.layout = page
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def route(path, search):
-        lang = "en" if search and "lang=en" in search else "zh"
+        lang = ui_lang(dsn, _asked_lang(search))
         return page_for(dsn, region_code, path or "/", lang)
 
     @app.server.route("/layers/<name>.geojson")
@@ -132,6 +149,9 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
 
     @app.callback(Output("url", "search"), Input("lang", "value"), prevent_initial_call=True)
     def switch_language(lang):
+        actor = current_actor()
+        if actor is not None:  # remembered for this user: the next page load opens in it
+            locale.set_user_lang(dsn, actor.user_id, normalize(lang))
         return "?lang=en" if lang == "en" else ""
 
     leaders.register(app, dsn, region_code, actor_unit, lambda: department_names(dsn, region_code))
@@ -144,4 +164,6 @@ def department_names(dsn: str, region_code: str) -> dict[str, tuple[str, str]]:
     """Department kind → (Chinese, English) name, for chart labels."""
     with pooled(dsn) as conn, conn.cursor() as cur:
         cur.execute(sql("department_names"), {"region_code": region_code})
-        return {k: (n.removeprefix("鄂托克前旗"), ne) for k, n, ne in cur.fetchall()}
+        rows = cur.fetchall()
+    county = locale.region_names(dsn, region_code)[0]  # "<county>公安局" reads "公安局" on a chart
+    return {k: (n.removeprefix(county) or n, ne) for k, n, ne in rows}

@@ -7,19 +7,12 @@ from __future__ import annotations
 
 from dash import html
 
-ROLE_LABELS = {
-    "zh": {"admin": "管理员", "dispatcher": "调度员", "leader": "领导", "analyst": "分析员",
-           "department": "部门人员", "worker": "网格员"},
-    "en": {"admin": "Administrator", "dispatcher": "Dispatcher", "leader": "Leader",
-           "analyst": "Analyst", "department": "Department staff", "worker": "Grid worker"},
-}
-TEXT = {"zh": {"logout": "退出", "login": "登录", "scope": "辖区"},
-        "en": {"logout": "Log out", "login": "Log in", "scope": "Jurisdiction"}}
+from dashboard.i18n import t as words
 
 
 def role_label(role: str, lang: str = "zh") -> str:
     """The role's name in ``lang`` (zh or en)."""
-    return ROLE_LABELS.get(lang, ROLE_LABELS["zh"]).get(role, role)
+    return words(lang)["roles"].get(role, role)
 
 
 def user_badge(actor, lang: str = "zh", unit_name: str | None = None) -> html.Div:
@@ -27,7 +20,7 @@ def user_badge(actor, lang: str = "zh", unit_name: str | None = None) -> html.Di
 
     The link is a plain ``<a>`` so logging out is a full page load (the session cookie changes).
     """
-    t = TEXT.get(lang, TEXT["zh"])
+    t = words(lang)["badge"]
     suffix = "?lang=en" if lang == "en" else ""
     if actor is None:
         return html.Div(html.A(t["login"], href="/login" + suffix, className="om-user-logout"),

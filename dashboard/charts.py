@@ -26,7 +26,10 @@ def trend(rows: list[dict], lang: str) -> go.Figure:
         go.Scatter(x=x, y=[r["solved_in_grid"] for r in rows], name=w["in_grid_s"],
                    line=dict(color="#ffd166", width=2, dash="dot")),
     ])
-    return _layout(fig)
+    # one-line day labels in the UI's language (Plotly's default two-line "Nov 1<br>2026" reads
+    # "Nov 12026" when flattened, and its month names are English whatever the page says)
+    chart = w["chart"]
+    return _layout(fig).update_xaxes(type="date", tickformat=chart["tickformat"], hoverformat=chart["hoverformat"])
 
 
 def categories(rows: list[dict], lang: str) -> go.Figure:
@@ -75,7 +78,7 @@ def departments(rows: list[dict], lang: str, names: dict[str, tuple[str, str]]) 
 
 
 def people(rows: list[dict], lang: str) -> go.Figure:
-    """Population, households and incidents per child unit (the seed's 人口、房屋、事件)."""
+    """Population, households and incidents per child unit (people, houses and cases)."""
     w = t(lang)
     names = [r["name_en"] if lang == "en" and r["name_en"] else r["name"] for r in rows]
     fig = go.Figure([go.Bar(x=names, y=[r["population"] for r in rows], name=w["population"], marker_color="#4cc9f0"),

@@ -24,8 +24,9 @@ RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
 KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
 
 
-def layout(actor, info: dict, lang: str = "zh") -> html.Div:
-    """The page for ``actor``, opened on their jurisdiction unit ``info``."""
+def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.Div:
+    """The page for ``actor``, opened on their jurisdiction unit ``info``; ``region`` is the county's
+    name (from its database row) for the title."""
     w = t(lang)
     cards = [html.Div([html.Div("–", id=f"m-kpi-{k}", className="v"), html.Div(w[k], id=f"m-kpi-{k}-label", className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in KPIS]
@@ -48,14 +49,14 @@ def layout(actor, info: dict, lang: str = "zh") -> html.Div:
         dcc.Store(id="m-tick", data=0),
         dcc.Store(id="m-flash", data=[]),
         EventSource(id="m-events", url="/events/stream"),
-        html.Div([html.Div(w["title"], id="title", className="om-title"),
+        html.Div([html.Div(w["title"].format(region=region), id="title", className="om-title"),
                   html.Div(id="m-crumbs", className="om-crumbs"), html.Div(className="om-spacer"), filters,
-                  html.A("数据导出" if lang == "zh" else "Export", href="/analyst" + ("?lang=en" if lang == "en" else ""),
+                  html.A(w["nav"]["export"], href="/analyst" + ("?lang=en" if lang == "en" else ""),
                          className="om-user-logout"),
-                  html.A("大屏" if lang == "zh" else "Wall", href="/wall" + ("?lang=en" if lang == "en" else ""),
+                  html.A(w["nav"]["wall"], href="/wall" + ("?lang=en" if lang == "en" else ""),
                          className="om-user-logout"),
                   html.Span(w["live_off"], id="m-live", className="om-live off"),
-                  dcc.RadioItems(id="lang", options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}],
+                  dcc.RadioItems(id="lang", options=[{"label": w["lang"][code], "value": code} for code in ("zh", "en")],
                                  value=lang, inline=True, className="om-lang"),
                   html.Div(id="m-user")], className="om-header"),
         html.Div([command_map("m", info["code"], info["bounds"], lang),

@@ -8,7 +8,7 @@ import dash_leaflet as dl
 from dash_extensions.javascript import Namespace
 
 from config import Settings
-from dashboard.i18n import CLASS_COLORS, t
+from dashboard.i18n import CLASS_COLORS, gettext, t
 
 NS = Namespace("onemap", "map")
 # Each layer draws in its own pane, so the stacking stays put when a layer is re-rendered.
@@ -36,7 +36,7 @@ def layer_title(name: str, lang: str) -> str:
     w = t(lang)
     if name.startswith("reach:"):
         _, kind, minutes = name.split(":")
-        return f"{w['facilities'][kind]} {minutes}{' min' if lang == 'en' else '分钟圈'}"
+        return gettext(lang, "circle", facility=w["facilities"][kind], minutes=minutes)
     return w["layers"][name]
 
 

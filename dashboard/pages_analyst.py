@@ -12,26 +12,16 @@ from exports import service as ex
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time, split
 from layers.incidents import CLOSED, OPEN
+from dashboard.i18n import t as words
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
 FORMAT_TITLES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "fgb": "FlatGeobuf", "shp": "Shapefile (zip)",
                  "kml": "KML", "csv": "CSV (WKT, Excel)"}
-TEXT = {
-    "zh": {"title": "数据导出", "layers": "图层", "format": "格式", "crs": "坐标系", "since": "开始日期",
-           "until": "结束日期（不含）", "categories": "事件类别", "states": "事件状态", "unit": "网格单元代码",
-           "bbox": "范围 西,南,东,北", "count": "统计要素数", "start": "开始导出", "jobs": "我的导出",
-           "total": "共 {n} 个要素", "download": "下载", "failed": "失败", "running": "进行中"},
-    "en": {"title": "Export data", "layers": "Layers", "format": "Format", "crs": "CRS", "since": "From date",
-           "until": "Until date (exclusive)", "categories": "Categories", "states": "States", "unit": "Grid unit code",
-           "bbox": "Extent west,south,east,north", "count": "Count features", "start": "Start export",
-           "jobs": "My exports", "total": "{n} features in all", "download": "Download", "failed": "failed",
-           "running": "running"},
-}
 
 
 def layout(lang: str = "zh") -> html.Div:
     """The page's components; data arrives through the callbacks."""
-    t = TEXT.get(lang, TEXT["zh"])
+    t = words(lang)["analyst"]
     title = (lambda ly: ly.title) if lang == "zh" else (lambda ly: ly.title_en)
     field = lambda label, comp: html.Label([html.Span(label, className="analyst-label"), comp],  # noqa: E731
                                            className="analyst-field")
@@ -97,7 +87,7 @@ def register(app, dsn: str) -> None:
                   Input("analyst-count", "n_clicks"), State("analyst-lang", "data"), *form,
                   prevent_initial_call=True)
     def count(_n, lang, *values):
-        t, actor = TEXT.get(lang, TEXT["zh"]), allowed()
+        t, actor = words(lang)["analyst"], allowed()
         if actor is None:
             return no_update, "403"
         try:
@@ -126,7 +116,7 @@ def register(app, dsn: str) -> None:
                   Input("analyst-poll", "n_intervals"), Input("analyst-job", "data"), State("analyst-lang", "data"),
                   prevent_initial_call="initial_duplicate")
     def poll(_n, job_id, lang):
-        t, actor = TEXT.get(lang, TEXT["zh"]), allowed()
+        t, actor = words(lang)["analyst"], allowed()
         if actor is None:
             return "0", "1", "", True, []
         items = _job_items(dsn, actor, t)

@@ -18,8 +18,9 @@ ROTATE_S = 20
 WALL_KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time"]
 
 
-def layout(actor, info: dict, lang: str = "zh") -> html.Div:
-    """The wall for ``actor`` (a kiosk's read-only account works), opened on their jurisdiction."""
+def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.Div:
+    """The wall for ``actor`` (a kiosk's read-only account works), opened on their jurisdiction;
+    ``region`` is the county's name (from its database row) for the title."""
     w = t(lang)
     cards = [html.Div([html.Div("–", id=f"w-kpi-{k}", className="v"), html.Div(w[k], className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in WALL_KPIS]
@@ -30,7 +31,7 @@ def layout(actor, info: dict, lang: str = "zh") -> html.Div:
         dcc.Interval(id="w-rotate", interval=ROTATE_S * 1000),
         dcc.Interval(id="w-second", interval=1000),
         EventSource(id="w-events", url="/events/stream"),
-        html.Div([html.Div(w["wall_title"], className="om-title"), html.Div(className="om-spacer"),
+        html.Div([html.Div(w["wall_title"].format(region=region), className="om-title"), html.Div(className="om-spacer"),
                   html.Span(w["live_off"], id="w-live", className="om-live off"),
                   html.Div(id="w-clock", className="om-clock")], className="om-header"),
         command_map("w", info["code"], info["bounds"], lang, with_control=False),
