@@ -5,10 +5,13 @@ Views only adapt HTTP to ``data.routing``; jurisdiction is the caller's unit (in
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+import threading
+
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.v1 import RateLimiter, gate
-from db.core import pooled, writer
+from db.core import pooled, sql, writer
+from web.errors import error_body
 from data.routing import Invalid
 from data.routing import reach
 from data.routing import route as routes
@@ -38,10 +41,18 @@ def _kind(default: str = "governance_centre") -> str:
     return kind
 
 
+PUBLISHED_MINUTES = (reach.TOWN_MINUTES, reach.PASTORAL_MINUTES)  # served from the cache to every role
+ISO_COMPUTE_ROLES = frozenset({"admin", "dispatcher", "analyst"})  # may ask for other values
+ISO_BUILDS_PER_MINUTE = 6
+ISO_WAIT_S = 10.0
+
+
 def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint:
     """The routing blueprint (mounted under /api/v1 beside the field-app API)."""
     bp = Blueprint("api_routing", __name__, url_prefix="/api/v1")
     limiter = RateLimiter(rate_limit, window_s)  # routes cost more than reads: a tighter budget
+    iso_budget = RateLimiter(ISO_BUILDS_PER_MINUTE, 60.0)  # unpublished isochrones per caller
+    iso_builds = threading.BoundedSemaphore(1)  # per process
 
     bp.before_request(gate(limiter))
 
@@ -68,8 +79,36 @@ def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint
     def isochrones():
         kind = _kind("police_station")
         minutes = _int("minutes", reach.TOWN_MINUTES, 1, 240)
-        with writer(_dsn()) as conn:  # a stale cache is rebuilt on read
-            return jsonify(reach.isochrone_feature(conn, actor(), kind, minutes))
+        return _isochrone(actor(), kind, minutes)
+
+    def _isochrone(who, kind: str, minutes: int):
+        """Published values (10/30 min) from the cache for everyone; other values, and rebuilding
+        a stale cache, only for roles that plan coverage, never read-only, within their budget."""
+        computes = who.role in ISO_COMPUTE_ROLES and not who.read_only
+        if minutes not in PUBLISHED_MINUTES and not computes:
+            return error_body(403, "minutes_not_published",
+                              f"only the published {' and '.join(map(str, PUBLISHED_MINUTES))}-minute reach "
+                              f"is available to this account; other values are for {', '.join(sorted(ISO_COMPUTE_ROLES))}")
+        if not computes:
+            with pooled(_dsn()) as conn, conn.cursor() as cur:  # the cache only: no computation
+                cur.execute(sql("iso_feature"), {"region": who.region_code, "kind": kind, "minutes": minutes,
+                                                 "scope": who.unit_code})
+                row = cur.fetchone()
+            if row is None:
+                return error_body(404, "not_built", f"the {minutes}-minute reach of {kind} is not built yet; an "
+                                                    "administrator runs: onemap roads isochrones --refresh")
+            return Response(row[0], mimetype="application/json")
+        if minutes not in PUBLISHED_MINUTES and not iso_budget.allow(who.username):
+            return error_body(429, "rate_limited", f"at most {iso_budget.limit} unpublished isochrones a minute")
+        if not iso_builds.acquire(timeout=ISO_WAIT_S):  # builds take about a second each: one at a time
+            response = error_body(503, "busy", "another isochrone is being built; try again shortly")
+            response.headers["Retry-After"] = "5"
+            return response
+        try:
+            with writer(_dsn()) as conn:  # a stale cache is rebuilt on read
+                return jsonify(reach.isochrone_feature(conn, who, kind, minutes))
+        finally:
+            iso_builds.release()
 
     @bp.get("/coverage")
     def coverage():

@@ -37,7 +37,8 @@ from db.core import dict_cursor, sql
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department", "worker")
 MAX_FAILURES = 5          # per (account, address) within WINDOW_MINUTES
-ADDRESS_FAILURES = 20     # per address, any accounts, within WINDOW_MINUTES
+ADDRESS_FAILURES = 20     # wrong passwords per address, any accounts, within WINDOW_MINUTES
+TOKEN_ADDRESS_FAILURES = 100  # unknown tokens per address within WINDOW_MINUTES (unguessable: only bounds the writes)
 ACCOUNT_FAILURES = 50     # per account from addresses it never signed in from, within WINDOW_MINUTES
 WINDOW_MINUTES = 15
 LOCK_MINUTES = 15
@@ -226,13 +227,16 @@ def _clean(text: str | None, limit: int = 64) -> str | None:
     return text[:limit].replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def login_throttle(conn, username: str | None, address: str | None, now: datetime | None = None) -> None:
-    """Raise ``AccountLocked`` when attempts for ``username`` from ``address`` are throttled."""
+def login_throttle(conn, username: str | None, address: str | None, now: datetime | None = None,
+                   tokens: bool = False) -> None:
+    """Raise ``AccountLocked`` when attempts for ``username`` (None: a token) from ``address`` are
+    throttled; ``tokens`` counts the address's token failures instead of its password failures."""
     now = _now(now)
     row = _one(conn, "user_login_throttle", {
         "username": _clean(normalize_username(username)) if username else None, "address": address,
-        "now": now, "window_s": WINDOW_MINUTES * 60, "lock_s": LOCK_MINUTES * 60,
-        "pair_limit": MAX_FAILURES, "address_limit": ADDRESS_FAILURES, "account_limit": ACCOUNT_FAILURES})
+        "now": now, "window_s": WINDOW_MINUTES * 60, "lock_s": LOCK_MINUTES * 60, "tokens": tokens,
+        "pair_limit": MAX_FAILURES, "account_limit": ACCOUNT_FAILURES,
+        "address_limit": TOKEN_ADDRESS_FAILURES if tokens else ADDRESS_FAILURES})
     for scope in ("pair", "address", "account"):
         until = row[f"{scope}_until"]
         if until is not None and until > now:
@@ -424,7 +428,7 @@ def actor_for_token(conn, token: str, now: datetime | None = None, *, address: s
     now = _now(now)
     row = _one(conn, "user_token_actor", {"token_sha256": _token_digest(token), "now": now})
     if row is None:
-        login_throttle(conn, None, address, now)
+        login_throttle(conn, None, address, now, tokens=True)
         record_login_failure(conn, None, address, path, "unknown_token", None, now)
         raise BadCredentials("invalid or expired token")
     with conn.cursor() as cur:
