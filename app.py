@@ -374,6 +374,15 @@ def users_token(username: str, name: str, days: int | None, read_only: bool) -> 
     click.echo(token)
 
 
+class Refused(click.ClickException):
+    """A named refusal of bad input: the message says what to change; exit status 2, nothing written."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return f"refused: {self.message}"
+
+
 @cli.command("export")
 @click.argument("layers", nargs=-1, required=True)
 @click.option("--format", "fmt", default="gpkg", show_default=True,
@@ -383,7 +392,8 @@ def users_token(username: str, name: str, days: int | None, read_only: bool) -> 
               help="output file (default: named after the layers, in the current directory)")
 @click.option("--since", default=None, help="from this date/time (ISO; China time unless an offset is given)")
 @click.option("--until", default=None, help="before this date/time")
-@click.option("--category", "categories", multiple=True, help="incident category code (repeatable)")
+@click.option("--category", "categories", multiple=True,
+              help="incident category: code or name, e.g. grassland_dispute or 草原牧场纠纷 (repeatable)")
 @click.option("--state", "states", multiple=True, help="incident state, or open/closed (repeatable)")
 @click.option("--unit", default=None, help="only this grid unit (inside the account's jurisdiction)")
 @click.option("--bbox", default=None, help="west,south,east,north in degrees")
@@ -406,7 +416,7 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
         actor = ex.cli_actor(settings.dsn, settings.region_code, username, getpass.getuser())
         out = out or Path(req.filename())
         if out.exists():
-            raise click.ClickException(f"{out} exists; choose another --out or remove it")
+            raise Refused(f"{out} exists; choose another --out or remove it")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console) as bar:
             tasks: dict[str, int] = {}
@@ -418,7 +428,7 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
 
             written = ex.run(settings.dsn, actor, req, out, progress)
     except LayerError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     summary = ", ".join(f"{k} {v:,}" for k, v in written.items())
     console.print(f"[green]wrote[/] {out} ({req.format}, {req.crs}): {summary}")
 

@@ -32,6 +32,9 @@ def request_from(body: dict) -> ex.ExportRequest:
 def create_blueprint() -> Blueprint:
     """The /api/exports blueprint."""
     bp = Blueprint("exports", __name__, url_prefix="/api/exports")
+    # the server's export workers start with it: queued jobs left by a restart run without waiting
+    # for a new request (exports.queue; again after a fork, on first use)
+    bp.record_once(lambda state: _start_queue(state.app.config.get("ONEMAP_DSN")))
 
     @bp.errorhandler(LayerError)
     def layer_error(exc: LayerError):
@@ -65,6 +68,10 @@ def create_blueprint() -> Blueprint:
             return error_body(404, "not_found", "no such export of yours")
         if job["state"] == "done":
             job["file_url"] = f"/api/exports/{job_id}/file"
+        elif job["state"] == "queued":
+            job["message"] = f"waiting: number {job['position']} in the queue"
+        elif job["state"] == "expired":
+            job["message"] = "the file was deleted when its time to keep it ran out; start the export again"
         return jsonify(job)
 
     @bp.get("/<job_id>/file")
@@ -72,7 +79,21 @@ def create_blueprint() -> Blueprint:
     def download(job_id: str):
         path = ex.job_file(dsn(), current_actor(), job_id)
         if path is None:
+            from exports import jobs
+
+            job = jobs.get(dsn(), current_actor(), job_id)
+            if job is not None and job["state"] == "expired":
+                return error_body(410, "expired", "this export's file was deleted after its time to keep it; "
+                                  "start the export again")
             return error_body(404, "not_found", "no finished export of yours with that id")
         return send_file(path, as_attachment=True, download_name=path.name)
 
     return bp
+
+
+def _start_queue(dsn: str | None) -> None:
+    """Start this process's export dispatcher for ``dsn`` (nothing without a database)."""
+    if dsn:
+        from exports import queue
+
+        queue.ensure(dsn)

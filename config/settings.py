@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     db_pool: int = Field(20, ge=1, description="database connections per process and database")
     api_rate: int = Field(600, ge=1, description="API requests per caller per minute")
     sse_heartbeat_s: float = Field(15.0, gt=0, description="seconds between an idle live stream's heartbeats")
+    export_jobs_per_user: int = Field(2, ge=1, description="background exports running at once per user")
+    export_jobs_global: int = Field(4, ge=1, description="background exports running at once, all processes")
+    export_queue_per_user: int = Field(10, ge=1, description="exports one user may have waiting (more get 429)")
+    export_ttl_hours: float = Field(24.0, gt=0, description="hours a finished export's file is kept")
+    export_dir: str = Field("", description="where export files are kept (0700/0600); empty: var/exports")
+    import_max_mb: float = Field(200.0, gt=0, description="largest grid file `grids import` reads")
+    import_max_features: int = Field(100_000, ge=1, description="most features in one grid import")
+    import_max_vertices: int = Field(500_000, ge=4, description="most vertices in one imported geometry")
 
     @classmethod
     def from_env(cls) -> Settings:

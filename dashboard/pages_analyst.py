@@ -66,10 +66,20 @@ def _job_items(dsn: str, actor, t: dict) -> list:
         if job["state"] == "done":
             items.append(html.Li([label, " · ", html.A(t["download"], href=f"/api/exports/{job['id']}/file")]))
         else:
-            extra = t["failed"] + ": " + (job["error"] or "") if job["state"] == "failed" else \
-                f"{t['running']} {job['done']}/{job['total']}"
-            items.append(html.Li(f"{label} · {extra}"))
+            items.append(html.Li(f"{label} · {job_state_text(job, t)}"))
     return items
+
+
+def job_state_text(job: dict, t: dict) -> str:
+    """A job that has no file to download, in words: queued (with its place), running (how far),
+    failed (why) or expired."""
+    if job["state"] == "queued":
+        return t["queued"].format(n=job.get("position") or 1)
+    if job["state"] == "failed":
+        return f"{t['failed']}: {job['error'] or ''}"
+    if job["state"] == "expired":
+        return t["expired"]
+    return f"{t['running']} {job['done']:,}/{job['total']:,}"
 
 
 def register(app, dsn: str) -> None:
@@ -123,8 +133,7 @@ def register(app, dsn: str) -> None:
         job = jobs.get(dsn, actor, job_id) if job_id else None
         if job is None:
             return "0", "1", "", True, items
-        finished = job["state"] in ("done", "failed")
+        finished = job["state"] in ("done", "failed", "expired")
         status = (html.A(f"{t['download']} {job['file_name']}", href=f"/api/exports/{job_id}/file")
-                  if job["state"] == "done" else f"{t['failed']}: {job['error']}" if job["state"] == "failed"
-                  else f"{t['running']} {job['done']:,}/{job['total']:,}")
+                  if job["state"] == "done" else job_state_text(job, t))
         return str(job["done"]), str(max(job["total"], 1)), status, finished, items

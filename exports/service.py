@@ -23,7 +23,7 @@ import psycopg2.extensions
 import shapely
 
 from data.audit import audit
-from db.core import connect
+from db.core import connect, sql
 from geo import crs as crses
 from exports.gpkg import GpkgWriter
 from exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
@@ -106,6 +106,33 @@ class ExportRequest:
         return f"{stem}.{'zip' if zipped else fmt.ext}"
 
 
+def named_filters(conn, req: ExportRequest) -> ExportRequest:
+    """``req`` with category names (Chinese or English) turned into codes; ``LayerError`` names
+    every category or state value that matches nothing, instead of a silent empty export."""
+    from layers.incidents import STATE_WORDS
+
+    q = req.query
+    if q.states:
+        known = STATE_WORDS
+        unknown = [s for s in q.states if s not in known]
+        if unknown:
+            raise LayerError(f"unknown state {', '.join(map(repr, unknown))}; states are: {', '.join(known)}")
+    if not q.categories:
+        return req
+    with conn.cursor() as cur:
+        cur.execute(sql("export_categories"))
+        rows = cur.fetchall()
+    lookup = {}
+    for code, name, name_en in rows:
+        lookup.update({code: code, name: code, name_en.casefold(): code})
+    codes = [lookup.get(c) or lookup.get(c.casefold()) for c in q.categories]
+    unknown = [c for c, code in zip(q.categories, codes) if code is None]
+    if unknown:
+        raise LayerError(f"unknown category {', '.join(map(repr, unknown))}; categories (code or name): "
+                         + ", ".join(f"{code} {name}" for code, name, _ in rows))
+    return replace(req, query=replace(q, categories=tuple(dict.fromkeys(codes))))
+
+
 def _reader(dsn: str):
     conn = connect(dsn)
     conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
@@ -117,6 +144,7 @@ def plan(dsn: str, actor, req: ExportRequest, now: datetime | None = None) -> di
     req = req.validated()
     conn = _reader(dsn)
     try:
+        req = named_filters(conn, req)
         return {name: registry.count(conn, registry.get(name), actor, req.query_for(name), now)
                 for name in req.layers}
     finally:
@@ -146,9 +174,11 @@ def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str,
     req = req.validated()
     fmt, crs = FORMATS[req.format], crses.get(req.crs)
     out = Path(out)
+    check_target(req, out)
     conn = _reader(dsn)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
     try:
+        req = named_filters(conn, req)
         counts = {name: registry.count(conn, registry.get(name), actor, req.query_for(name), now)
                 for name in req.layers}
         if not any(counts.values()):
@@ -190,10 +220,29 @@ def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str,
     return written
 
 
+def check_target(req: ExportRequest, out: Path) -> None:
+    """Refuse an output path that cannot be written or would mislabel the file: a missing folder,
+    or a name whose extension is not what is written (several layers of a one-layer format, and
+    Shapefiles, are a zip of one file per layer, so the name must end in .zip)."""
+    if not out.parent.is_dir():
+        raise LayerError(f"folder {out.parent} does not exist; create it (mkdir -p) or choose another output; "
+                         "nothing was written")
+    want = Path(req.filename()).suffix
+    if out.suffix.lower() != want:
+        fmt = FORMATS[req.format]
+        why = (f"{len(req.layers)} layers in {fmt.key}, a one-layer format, are written as one file per layer "
+               "in a zip" if want == ".zip" and fmt.key != "shp" else
+               "a Shapefile export is a zip of its files" if fmt.key == "shp" else f"a {fmt.key} export is one "
+               f".{fmt.ext} file")
+        raise LayerError(f"{out.name}: {why}, so the name must end in {want} (e.g. {out.with_suffix(want).name}); "
+                         "nothing was written")
+
+
 def _finish(work: Path, out: Path, req: ExportRequest, fmt: Format) -> None:
     """Move the finished file (or a zip of the files) to ``out`` with one atomic rename."""
     files = sorted(p for p in work.iterdir() if p.is_file())
     if fmt.multi or (len(files) == 1 and fmt.key != "shp"):
+        os.chmod(files[0], 0o600)  # personal data: the owner only, whatever the umask
         os.replace(files[0], out)
         return
     part = work / "bundle.zip"
@@ -202,6 +251,7 @@ def _finish(work: Path, out: Path, req: ExportRequest, fmt: Format) -> None:
             z.write(p, p.name)
         if fmt.key == "shp":
             z.writestr("data_dictionary.csv", data_dictionary(req.layers))
+    os.chmod(part, 0o600)
     os.replace(part, out)
 
 
@@ -239,42 +289,77 @@ def cli_actor(dsn: str, region_code: str, username: str | None, os_user: str):
 
 
 def start(dsn: str, actor, req: ExportRequest, directory: Path | None = None) -> str:
-    """Count, queue and run an export in a background thread; returns the job id to poll.
+    """Count and queue an export; returns the job id to poll. A bounded pool of worker processes
+    runs it when the limits allow (``exports.queue``). Bad input, an empty result, a read-only
+    caller and a full queue are refused here, before anything is queued."""
+    from exports import jobs, queue
 
-    Bad input and empty results are refused here, before any thread starts."""
-    import threading
-
-    from exports import jobs
-
+    if getattr(actor, "read_only", False):  # every path (API, Dash callback, code) comes here
+        raise jobs.ReadOnlyActor("a read-only session (a kiosk) cannot start exports; log in with your own account")
     req = req.validated()
     counts = plan(dsn, actor, req)
     if not any(counts.values()):
         raise EmptyExport("no features match: every chosen layer is empty for these filters in your jurisdiction")
     job_id = jobs.create(dsn, actor, req.layers, req.format, req.crs, req.query.describe(), sum(counts.values()))
-    folder = Path(directory or jobs.DEFAULT_DIR) / job_id
-    folder.mkdir(parents=True, exist_ok=True)
-    offsets, acc = {}, 0
-    for name in req.layers:  # progress counts features written across all layers
-        offsets[name], acc = acc, acc + counts[name]
-    last = [0.0]
-
-    def progress(name: str, done: int, total: int) -> None:
-        import time
-
-        if time.monotonic() - last[0] > 1:  # one row update a second is plenty for a progress bar
-            last[0] = time.monotonic()
-            jobs.update(dsn, job_id, "running", offsets[name] + done)
-
-    def work() -> None:
-        try:
-            jobs.update(dsn, job_id, "running", 0)
-            written = run(dsn, actor, req, folder / req.filename(), progress)
-            jobs.update(dsn, job_id, "done", sum(written.values()), req.filename())
-        except Exception as exc:  # the job row carries the failure to the page; nothing half-written stays
-            jobs.update(dsn, job_id, "failed", error=str(exc)[:500])
-
-    threading.Thread(target=work, name=f"export-{job_id}", daemon=True).start()
+    queue.ensure(dsn, directory).wake()
     return job_id
+
+
+def query_from(filters: dict) -> Query:
+    """The ``Query`` a job row's ``filters`` (``Query.describe()``) stands for."""
+    when = {k: datetime.fromisoformat(filters[k]) if filters.get(k) else None for k in ("since", "until")}
+    tup = lambda v: tuple(v) if v else None  # noqa: E731
+    return Query(since=when["since"], until=when["until"], categories=tup(filters.get("categories")),
+                 states=tup(filters.get("states")), unit=filters.get("unit"), bbox=tup(filters.get("bbox")),
+                 props=tuple((filters.get("props") or {}).items()), fid=filters.get("fid"))
+
+
+def run_job(dsn: str, job: dict, base: Path | None = None) -> None:
+    """Run one claimed job (a row of ``export_job``) to its end: the file in the job's private
+    folder, the row ``done`` or ``failed`` with the reason. Progress moves the heartbeat."""
+    import threading
+    import time
+
+    from data.users import Actor, actor_by_id
+    from exports import jobs
+
+    job_id = job["id"]
+    try:
+        if job["user_id"] is not None:
+            conn = connect(dsn)
+            try:
+                found = actor_by_id(conn, job["user_id"])
+            finally:
+                conn.close()
+            if found is None:
+                raise LayerError(f"account {job['username']} is disabled or gone; the export was not run")
+            actor = found[0]
+        else:
+            actor = Actor(**job["actor"])
+        req = ExportRequest(tuple(job["layers"]), job["format"], job["crs"], query_from(job["filters"]))
+        folder = jobs.job_folder(job_id, base)
+        last, done_by = [0.0], {}
+        stop = threading.Event()
+
+        def beat() -> None:  # a long chunk must not look like a dead worker
+            while not stop.wait(5):
+                jobs.heartbeat(dsn, job_id)
+
+        def progress(name: str, done: int, total: int) -> None:
+            done_by[name] = done  # features written across all layers
+            if time.monotonic() - last[0] > 1:  # a row update a second is plenty for a progress bar
+                last[0] = time.monotonic()
+                jobs.update(dsn, job_id, "running", sum(done_by.values()))
+
+        beater = threading.Thread(target=beat, name=f"export-beat-{job_id}", daemon=True)
+        beater.start()
+        try:
+            written = run(dsn, actor, req, folder / req.filename(), progress)
+        finally:
+            stop.set()
+        jobs.update(dsn, job_id, "done", sum(written.values()), req.filename())
+    except Exception as exc:  # the job row carries the failure to the page; nothing half-written stays
+        jobs.update(dsn, job_id, "failed", error=str(exc)[:500] or type(exc).__name__)
 
 
 def job_file(dsn: str, actor, job_id: str, directory: Path | None = None) -> Path | None:
@@ -284,5 +369,5 @@ def job_file(dsn: str, actor, job_id: str, directory: Path | None = None) -> Pat
     job = jobs.get(dsn, actor, job_id)
     if not job or job["state"] != "done" or not job["file_name"]:
         return None
-    path = Path(directory or jobs.DEFAULT_DIR) / job["id"] / job["file_name"]
+    path = Path(directory or jobs.directory()) / job["id"] / job["file_name"]
     return path if path.is_file() else None

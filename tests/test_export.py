@@ -170,9 +170,40 @@ def test_cli_export_and_its_messages(demo_dsn, tmp_path, monkeypatch):
     for args, message in [(["export", "nope"], "unknown layer"),
                           (["export", "incidents", "--format", "xls"], "unknown format"),
                           (["export", "incidents", "--crs", "EPSG:3857"], "unknown CRS"),
-                          (["export", "incidents", "--bbox", "1,2,3"], "not four numbers"),
+                          (["export", "incidents", "--bbox", "1,2,3"], "bbox"),
                           (["export", "incidents", "--since", "2030-01-01", "--out", str(tmp_path / "e.gpkg")],
-                           "no features match")]:
+                           "no features match"),
+                          (["export", "incidents", "--out", str(tmp_path / "no" / "such" / "x.gpkg")],
+                           "folder"),
+                          (["export", "incidents", "towns", "--format", "geojson", "--out",
+                            str(tmp_path / "two.geojson")], "must end in .zip"),
+                          (["export", "incidents", "--format", "shp", "--out", str(tmp_path / "i.shp")],
+                           "must end in .zip"),
+                          (["export", "incidents", "--out", str(tmp_path / "i.geojson")], "must end in .gpkg"),
+                          (["export", "incidents", "--category", "草原牧场", "--category", "nosuch",
+                            "--out", str(tmp_path / "c.gpkg")], "unknown category '草原牧场', 'nosuch'"),
+                          (["export", "incidents", "--state", "nosuch", "--out", str(tmp_path / "s.gpkg")],
+                           "unknown state 'nosuch'"),
+                          (["export", "incidents", "--out", str(out)], "exists")]:
         r = CliRunner().invoke(cli, args)
-        assert r.exit_code == 1 and message in r.output, (args, r.output)
+        assert r.exit_code == 2 and "refused" in r.output and message in r.output, (args, r.output)
+        assert "Traceback" not in r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gpkg"]
+
+
+def test_chinese_and_english_category_names_select_the_same_rows_as_the_code(demo_dsn, tmp_path):
+    by_code = plan(demo_dsn, ANALYST, ExportRequest(("incidents",), query=Query(categories=("grassland_dispute",))))
+    assert by_code["incidents"] > 0
+    for names in (("草原牧场纠纷",), ("Grassland and pasture dispute",), ("草原牧场纠纷", "grassland_dispute")):
+        assert plan(demo_dsn, ANALYST, ExportRequest(("incidents",), query=Query(categories=names))) == by_code
+    both = plan(demo_dsn, ANALYST, ExportRequest(("incidents",), query=Query(categories=("草原牧场纠纷", "fire_hazard"))))
+    assert both["incidents"] > by_code["incidents"]
+
+
+def test_several_layers_of_a_one_layer_format_are_one_file_each_in_a_zip(demo_dsn, tmp_path, town_incidents):
+    out = tmp_path / "two.zip"
+    assert ExportRequest(("incidents", "towns"), "geojson").validated().filename().endswith(".zip")
+    written = run(demo_dsn, LEADER, ExportRequest(("incidents", "towns"), "geojson", "EPSG:4326"), out)
+    assert sorted(zipfile.ZipFile(out).namelist()) == ["incidents.geojson", "towns.geojson"]
+    for name, n in written.items():  # each member opens in GDAL with its own count
+        assert f"Feature Count: {n}" in _info(f"/vsizip/{out}/{name}.geojson")
