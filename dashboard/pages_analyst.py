@@ -11,7 +11,7 @@ from geo.crs import CRSES
 from exports import service as ex
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time, split
-from layers.incidents import CLOSED, OPEN
+from layers.incidents import STATE_WORDS
 from dashboard.i18n import t as words
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
@@ -39,7 +39,7 @@ def layout(lang: str = "zh") -> html.Div:
         field(t["until"], dcc.Input(id="analyst-until", type="date")),
         field(t["categories"], dcc.Input(id="analyst-categories", type="text", placeholder="grassland_dispute,…")),
         field(t["states"], dcc.Dropdown(id="analyst-states", multi=True,
-                                        options=["open", "closed", *OPEN, *CLOSED])),
+                                        options=list(STATE_WORDS))),
         field(t["unit"], dcc.Input(id="analyst-unit", type="text")),
         field(t["bbox"], dcc.Input(id="analyst-bbox", type="text")),
         html.Div([html.Button(t["count"], id="analyst-count", n_clicks=0),

@@ -22,11 +22,11 @@ from psycopg2.extras import execute_values
 
 from data import photos
 from db.core import dict_cursor, sql
+from domain import phase
 from geo.datum import gcj02_to_wgs84
 
 DESCRIPTION_MAX = 4000  # Open311's limit, and plenty for a field note
-STATES = ("new", "accepted", "dispatched", "in_progress", "on_site", "resolved", "verified", "closed",
-          "rejected")
+STATES = phase.STATES  # the state machine's states, defined once (domain/phase.py = 0010_phase.sql)
 # Who may take each action (further narrowed below: departments act on their own cases, workers
 # verify what they reported).
 ACTION_ROLES = {
@@ -247,8 +247,8 @@ def list_incidents(conn, actor, *, states=None, categories=None, since=None, unt
     with conn.cursor() as cur:
         cur.execute(sql("incident_list"), {
             "region_code": actor.region_code, "scope": scope, "department": _department(actor),
-            "states": states, "categories": categories, "since": since, "until": until,
-            "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
+            "states": list(phase.expand_states(states)) if states else None, "categories": categories,
+            "since": since, "until": until, "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
         rows = [r[0] for r in cur.fetchall()]
     conn.rollback()
     return rows

@@ -5,16 +5,19 @@ only the roles that may see people get it (PIPL's minimum-necessary principle).
 """
 from __future__ import annotations
 
+from domain import phase
 from layers.base import Field, Layer
 
-OPEN = ("new", "accepted", "dispatched", "in_progress", "on_site")
-CLOSED = ("resolved", "verified", "closed", "rejected")
+# The phase is the database's (0010_phase.sql, mirrored by domain/phase.py): "open" in a state
+# filter means the open phase, as on /api/v1; the status field is incident_phase().
+OPEN = phase.OPEN_STATES
+STATE_WORDS = ("open", *phase.STATES)  # what a state filter accepts
 
 INCIDENTS = Layer("incidents", "事件", "Incidents", "layer_incidents", "Point", (
     Field("id", "编号", "id"),
     Field("category", "类别代码", "category"),
     Field("category_name", "类别", "cat_name"),
-    Field("state", "状态", "state", values={"open": OPEN, "closed": CLOSED}),
+    Field("state", "状态", "state", values={"open": OPEN}),
     Field("status", "办结情况", "status"),
     Field("handling_level", "处置层级", "level", "int"),
     Field("cell_code", "网格代码", "cell_code"),

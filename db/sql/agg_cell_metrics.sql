@@ -9,7 +9,7 @@ WITH rep AS (
 ), live AS (
     SELECT cell_code, count(*) AS overdue FROM incident
     WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
-      AND state NOT IN ('closed', 'rejected') AND due_at < %(now)s
+      AND incident_is_overdue(state, due_at, %(now)s)
     GROUP BY 1
 )
 SELECT p.cell_code, p.population, coalesce(r.n, 0), coalesce(r.s4, 0), coalesce(r.solved, 0), coalesce(l.overdue, 0)

@@ -14,10 +14,10 @@ WITH kids AS (
     GROUP BY 1
 ), live AS (
     SELECT left(cell_code, %(child_len)s) AS code, count(*) AS open,
-           count(*) FILTER (WHERE due_at < %(now)s) AS overdue
+           count(*) FILTER (WHERE incident_is_overdue(state, due_at, %(now)s)) AS overdue
     FROM incident
     WHERE region_code = %(region_code)s AND cell_code LIKE %(unit)s || '%%'
-      AND state NOT IN ('closed', 'rejected')
+      AND incident_is_open(state)
       AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
     GROUP BY 1
 )

@@ -1,11 +1,11 @@
 -- Headline KPIs for a unit: the loop right now (open incidents, today) and over the time range
 -- (roll-up): share solved in the grid, on-time closure, average handling time by level.
 WITH live AS (
-    SELECT count(*) FILTER (WHERE state NOT IN ('closed', 'rejected')) AS open,
-           count(*) FILTER (WHERE due_at < %(now)s) AS overdue
+    SELECT count(*) AS open,
+           count(*) FILTER (WHERE incident_is_overdue(state, due_at, %(now)s)) AS overdue
     FROM incident
     WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
-      AND state NOT IN ('closed', 'rejected')
+      AND incident_is_open(state)
       AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
 ), today AS (
     SELECT count(*) FILTER (WHERE received_at >= %(today)s) AS new_today,

@@ -17,16 +17,16 @@ WITH units AS (
            sum(r.solved_4 + r.solved_3 + r.solved_2 + r.solved_1) AS solved
     FROM incident_rollup r
     WHERE %(with_stats)s AND r.cell_code LIKE %(scope)s || '%%'
-      AND (%(since)s::timestamptz IS NULL OR r.day >= (%(since)s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
-      AND (%(until)s::timestamptz IS NULL OR r.day < (%(until)s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
+      AND (%(since)s::timestamptz IS NULL OR r.day >= local_day(%(since)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
+      AND (%(until)s::timestamptz IS NULL OR r.day < local_day(%(until)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
       AND (%(categories)s::text[] IS NULL OR r.category_code = ANY(%(categories)s::text[]))
     GROUP BY 1
 ), open AS (
     SELECT left(i.cell_code, 3 + 3 * %(level)s) AS code, count(*) AS open,
-           count(*) FILTER (WHERE i.due_at < %(now)s AND i.state NOT IN ('resolved', 'verified')) AS overdue
+           count(*) FILTER (WHERE incident_is_overdue(i.state, i.due_at, %(now)s)) AS overdue
     FROM incident i
     WHERE %(with_stats)s AND i.region_code = %(region_code)s AND i.cell_code LIKE %(scope)s || '%%'
-      AND i.state NOT IN ('closed', 'rejected')
+      AND incident_is_open(i.state)
       AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
       AND (%(department)s::text IS NULL OR i.department_code = %(department)s)
     GROUP BY 1

@@ -3,16 +3,16 @@
 WITH reported AS (
     SELECT r.cell_code, sum(r.n) AS n FROM incident_rollup r
     WHERE r.cell_code LIKE %(scope)s || '%%'
-      AND (%(since)s::timestamptz IS NULL OR r.day >= (%(since)s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
-      AND (%(until)s::timestamptz IS NULL OR r.day < (%(until)s::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
+      AND (%(since)s::timestamptz IS NULL OR r.day >= local_day(%(since)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
+      AND (%(until)s::timestamptz IS NULL OR r.day < local_day(%(until)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
       AND (%(categories)s::text[] IS NULL OR r.category_code = ANY(%(categories)s::text[]))
     GROUP BY r.cell_code
 ), open AS (
     SELECT i.cell_code, count(*) AS open,
-           count(*) FILTER (WHERE i.due_at < %(now)s AND i.state NOT IN ('resolved', 'verified')) AS overdue
+           count(*) FILTER (WHERE incident_is_overdue(i.state, i.due_at, %(now)s)) AS overdue
     FROM incident i
     WHERE i.region_code = %(region_code)s AND i.cell_code LIKE %(scope)s || '%%'
-      AND i.state NOT IN ('closed', 'rejected')
+      AND incident_is_open(i.state)
       AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
     GROUP BY i.cell_code
 )

@@ -1,11 +1,10 @@
 -- Incidents in the jurisdiction (department staff: their department's only), with the filters of
 -- the export page; every filter is a bound parameter that is NULL when not given.
 SELECT i.id::text AS fid, i.geom, i.id::text AS id, i.category_code AS category, c.name AS category_name,
-       i.state, CASE WHEN i.state IN ('resolved', 'verified', 'closed', 'rejected') THEN 'closed'
-                     ELSE 'open' END AS status,
+       i.state, incident_phase(i.state) AS status,
        i.handling_level::int AS handling_level, i.cell_code, i.department_code AS department,
        i.observed_at, i.received_at, i.due_at, i.resolved_at, i.solved_level::int AS solved_level,
-       (i.state NOT IN ('resolved', 'verified', 'closed', 'rejected') AND i.due_at < %(now)s) AS overdue,
+       incident_is_overdue(i.state, i.due_at, %(now)s) AS overdue,
        i.source, w.code AS reporter, i.description
 FROM incident i
 JOIN incident_category c ON c.code = i.category_code

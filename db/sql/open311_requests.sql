@@ -1,13 +1,14 @@
 -- Incidents as Open311 service requests, in the caller's jurisdiction (unit code prefix; department
 -- staff only their department's), newest first. Every filter is a bound parameter, NULL when not
--- given. "closed" in Open311 terms is our closed or rejected; every other state is open.
+-- given. Open311's status follows the phase (0010_phase.sql): "open" for the open phase, "closed"
+-- for resolved and closed.
 -- The last state event (not a note) gives status_notes; the newest 'media_url: ' note the media_url.
 SELECT i.id, i.state, i.category_code, c.name AS category_name, c.name_en AS category_name_en,
        i.description, i.department_code, d.name AS department_name, d.name_en AS department_name_en,
        i.received_at, i.due_at, i.handling_level, i.cell_code, r.timezone,
        ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
-       i.state IN ('closed', 'rejected') AS closed,
-       i.state NOT IN ('resolved', 'verified', 'closed', 'rejected') AND i.due_at < %(now)s AS overdue,
+       NOT incident_is_open(i.state) AS closed,
+       incident_is_overdue(i.state, i.due_at, %(now)s) AS overdue,
        cell.name AS cell_name, cell.name_en AS cell_name_en,
        vil.name AS village_name, vil.name_en AS village_name_en,
        town.name AS town_name, town.name_en AS town_name_en,
@@ -38,6 +39,6 @@ WHERE i.region_code = %(region_code)s
   AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
   AND (%(start)s::timestamptz IS NULL OR i.received_at >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR i.received_at <= %(end)s)
-  AND (%(closed)s::boolean IS NULL OR (i.state IN ('closed', 'rejected')) = %(closed)s)
+  AND (%(closed)s::boolean IS NULL OR (NOT incident_is_open(i.state)) = %(closed)s)
 ORDER BY i.received_at DESC, i.id
 LIMIT %(limit)s

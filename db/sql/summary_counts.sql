@@ -10,9 +10,9 @@ SELECT
     (SELECT coalesce(sum(households), 0) FROM cell_population WHERE region_code = %(region_code)s
         AND cell_code LIKE %(scope)s || '%%') AS households,
     (SELECT count(*) FROM incident WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
-        AND state NOT IN ('closed', 'rejected')) AS open_incidents,
+        AND incident_is_open(state)) AS open_incidents,
     (SELECT count(*) FROM incident WHERE region_code = %(region_code)s AND cell_code LIKE %(scope)s || '%%'
-        AND state NOT IN ('closed', 'rejected') AND due_at < now()) AS overdue_incidents,
+        AND incident_is_overdue(state, due_at, now())) AS overdue_incidents,
     (SELECT count(*) FROM incident WHERE region_code = %(region_code)s
         AND cell_code LIKE %(scope)s || '%%') AS incidents,
     (SELECT round(100.0 * count(*) FILTER (WHERE solved_level = 4) / nullif(count(solved_level), 0), 1)
