@@ -390,8 +390,9 @@ class Refused(click.ClickException):
 @click.option("--crs", default="EPSG:4490", show_default=True, help="EPSG:4326, EPSG:4490, EPSG:4545 or GCJ-02")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="output file (default: named after the layers, in the current directory)")
-@click.option("--since", default=None, help="from this date/time (ISO; China time unless an offset is given)")
-@click.option("--until", default=None, help="before this date/time")
+@click.option("--since", default=None,
+              help="from this time: ISO with a zone (2026-06-01T08:00+08:00) or a plain date in the region's zone")
+@click.option("--until", default=None, help="before this time (same forms as --since)")
 @click.option("--category", "categories", multiple=True,
               help="incident category: code or name, e.g. grassland_dispute or 草原牧场纠纷 (repeatable)")
 @click.option("--state", "states", multiple=True, help="incident state, or open/closed (repeatable)")
@@ -407,10 +408,12 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
 
     from exports import service as ex
     from layers.base import LayerError, Query, parse_bbox, parse_time, split
+    from web.params import region_tz
 
     settings = _settings()
     try:
-        query = Query(since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+        tz = region_tz(settings.dsn, settings.region_code)  # plain dates are the region's calendar days
+        query = Query(since=parse_time(since, "--since", tz), until=parse_time(until, "--until", tz),
                       categories=split(categories), states=split(states), unit=unit, bbox=parse_bbox(bbox))
         req = ex.ExportRequest(tuple(layers), fmt, crs, query).validated()
         actor = ex.cli_actor(settings.dsn, settings.region_code, username, getpass.getuser())

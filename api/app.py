@@ -7,6 +7,7 @@ import threading
 from flask import Flask
 
 from web.errors import install_error_handlers
+from web.params import install as install_params
 from api.v1 import create_blueprint
 from data import incidents
 from db.core import writer
@@ -20,6 +21,7 @@ def install_api(server: Flask, dsn: str) -> None:
     server.config["ONEMAP_DSN"] = dsn
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     install_error_handlers(server)
+    install_params(server)  # request guards, bounded JSON, Dash dispatch guard (web/params.py)
     server.register_blueprint(create_blueprint())
     from api.open311 import create_blueprint as open311; server.register_blueprint(open311())  # noqa: E702
     from api.routing import create_blueprint as routing; server.register_blueprint(routing())  # noqa: E702

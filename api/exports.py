@@ -4,29 +4,42 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 
+from api import models as m
+from api.openapi import documented
 from web.auth import current_actor, require_actor
 from web.errors import error_body
+from web.params import region_tz
 from exports import service as ex
 from layers.base import LayerError, Query, parse_bbox, parse_time, split
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
 
 
-def request_from(body: dict) -> ex.ExportRequest:
-    """An ``ExportRequest`` from JSON: layers, format, crs, and filters since/until/categories/states/unit/bbox."""
+def request_from(body: dict, tz: str) -> ex.ExportRequest:
+    """An ``ExportRequest`` from JSON: layers, format, crs, and filters since/until/categories/states/unit/bbox;
+    plain dates are days in ``tz`` (the region's zone)."""
     if not isinstance(body, dict):
         raise LayerError("send a JSON object")
     layers = body.get("layers")
     if isinstance(layers, str):
         layers = split(layers)
-    if not isinstance(layers, (list, tuple)) or not all(isinstance(n, str) for n in layers):
+    if not isinstance(layers, (list, tuple)) or not layers or not all(isinstance(n, str) for n in layers):
         raise LayerError("layers: a list of layer names")
+    for key in ("format", "crs", "unit"):
+        if body.get(key) is not None and not isinstance(body.get(key), str):
+            raise LayerError(f"{key}: a string")
     bbox = body.get("bbox")
-    query = Query(since=parse_time(body.get("since"), "since"), until=parse_time(body.get("until"), "until"),
+    if bbox is not None and not isinstance(bbox, (str, list)):
+        raise LayerError("bbox: west,south,east,north (a string or four numbers)")
+    query = Query(since=parse_time(body.get("since"), "since", tz), until=parse_time(body.get("until"), "until", tz),
                   categories=split(body.get("categories")), states=split(body.get("states")),
-                  unit=body.get("unit") or None,
-                  bbox=parse_bbox(",".join(map(str, bbox)) if isinstance(bbox, list) else bbox))
+                  unit=body.get("unit") or None, bbox=parse_bbox(bbox))
     return ex.ExportRequest(tuple(layers), body.get("format") or "gpkg", body.get("crs") or "EPSG:4490", query)
+
+
+def _request() -> ex.ExportRequest:
+    return request_from(request.get_json(silent=True), region_tz(current_app.config["ONEMAP_DSN"],
+                                                                 current_actor().region_code))
 
 
 def create_blueprint() -> Blueprint:
@@ -44,23 +57,29 @@ def create_blueprint() -> Blueprint:
         return current_app.config["ONEMAP_DSN"]
 
     @bp.post("/plan")
+    @documented(json=m.ExportIn, ok=(200, m.ExportPlan), errors=(400, 401, 403, 404))
     @require_actor(ROLES)
     def plan():
-        req = request_from(request.get_json(silent=True))
+        """Count what an export would write, per layer, before running it."""
+        req = _request()
         counts = ex.plan(dsn(), current_actor(), req)
         return jsonify({"counts": counts, "total": sum(counts.values()), "file": req.validated().filename()})
 
     @bp.post("")
+    @documented(json=m.ExportIn, ok=(202, m.ExportJob), errors=(400, 401, 403, 404, 429))
     @require_actor(ROLES)
     def start():
-        job_id = ex.start(dsn(), current_actor(), request_from(request.get_json(silent=True)))
+        """Start an export in the background; poll ``status_url``."""
+        job_id = ex.start(dsn(), current_actor(), _request())
         response = jsonify({"id": job_id, "status_url": f"/api/exports/{job_id}"})
         response.status_code = 202
         return response
 
     @bp.get("/<job_id>")
+    @documented(ok=(200, m.ExportJob), errors=(401, 403, 404))
     @require_actor(ROLES)
     def status(job_id: str):
+        """An export job of yours: its state and progress, and ``file_url`` when done."""
         from exports import jobs
 
         job = jobs.get(dsn(), current_actor(), job_id)
@@ -75,8 +94,10 @@ def create_blueprint() -> Blueprint:
         return jsonify(job)
 
     @bp.get("/<job_id>/file")
+    @documented(errors=(401, 403, 404))
     @require_actor(ROLES)
     def download(job_id: str):
+        """The finished file of an export of yours."""
         path = ex.job_file(dsn(), current_actor(), job_id)
         if path is None:
             from exports import jobs

@@ -29,6 +29,8 @@ from db.core import pooled, writer
 from data.users import AccountLocked, AuthError
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time
+from domain import values
+from web.params import BadParameters, public_url, region_tz
 
 GEOJSON = "application/geo+json"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
@@ -51,7 +53,8 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 def _base() -> str:
-    return request.host_url.rstrip("/") + "/ogc"
+    """The API's root URL: the configured public base URL, never a Host header (web.params)."""
+    return public_url("/ogc")
 
 
 def _basic_login(endpoint, values) -> None:
@@ -90,6 +93,10 @@ def create_blueprint() -> Blueprint:
     @bp.errorhandler(LayerError)
     def layer_error(exc: LayerError):
         return _error(exc.status, type(exc).__name__, str(exc))
+
+    @bp.errorhandler(BadParameters)
+    def bad_parameters(exc: BadParameters):
+        return _error(400, "InvalidParameterValue", str(exc))
 
     @bp.get("/")
     @bp.get("")
@@ -146,7 +153,8 @@ def create_blueprint() -> Blueprint:
         args = request.args
         limit = _int(args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
         offset = _int(args.get("offset"), 0, 0, None, "offset")
-        query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime")),
+        tz = region_tz(current_app.config["ONEMAP_DSN"], actor.region_code)
+        query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime"), tz),
                       props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
         with pooled(current_app.config["ONEMAP_DSN"]) as conn:
             rows, matched = registry.page(conn, layer, actor, query, limit, offset)
@@ -186,28 +194,31 @@ def create_blueprint() -> Blueprint:
     return bp
 
 
+MAX_OFFSET = 100_000_000  # beyond any layer's row count; a bigger offset is a 400, not a SQL error
+
+
 def _int(text, default: int, lo: int, hi: int | None, name: str) -> int:
     if text is None or text == "":
         return default
     try:
-        value = int(text)
-    except ValueError:
-        raise LayerError(f"{name} must be a whole number, not {text!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        raise LayerError(f"{name} must be between {lo} and {hi}" if hi else f"{name} must be ≥ {lo}")
-    return value
+        return values.bounded_int(text, lo, hi if hi is not None else MAX_OFFSET)
+    except ValueError as exc:
+        raise LayerError(f"{name}: {exc}") from None
 
 
-def _datetime(layer, text: str | None) -> dict:
-    """OGC ``datetime`` (an instant, or ``start/end`` with ``..`` open) as since/until."""
+def _datetime(layer, text: str | None, tz: str) -> dict:
+    """OGC ``datetime`` (an instant, or ``start/end`` with ``..`` open) as since/until; plain dates
+    are days in ``tz``, the region's zone."""
     if not text:
         return {}
     if not {"since", "until"} <= layer.filters:
         raise LayerError(f"collection {layer.name} has no time to filter on")
     start, sep, end = text.partition("/")
-    since = None if start in ("", "..") else parse_time(start, "datetime")
-    until = None if end in ("", "..") else parse_time(end, "datetime")
+    since = None if start in ("", "..") else parse_time(start, "datetime", tz)
+    until = None if end in ("", "..") else parse_time(end, "datetime", tz)
     if not sep:  # an instant: the half-open range [t, t + 1 µs)
+        if since is None:
+            raise LayerError("datetime: an instant, or start/end with '..' for an open end")
         until = since + timedelta(microseconds=1)
     return {"since": since, "until": until}
 

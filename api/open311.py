@@ -39,6 +39,7 @@ from data import incidents
 from db.core import dict_cursor, pooled, sql, writer
 from data.users import AccountLocked, BadCredentials
 from web.auth import token_actor
+from web.params import public_url
 
 log = logging.getLogger("onemap.open311")
 CHANGESET = "2026-11-28T00:00:00+08:00"  # when this API's behaviour last changed (discovery)
@@ -163,7 +164,7 @@ def create_blueprint() -> Blueprint:
     def discovery(fmt):
         """Where the endpoint is, its formats, and how to get an API key."""
         _check_format(fmt)
-        base = request.host_url.rstrip("/") + bp.url_prefix
+        base = public_url(bp.url_prefix)  # the configured base URL, never the Host header
         return _respond("discovery", {
             "changeset": CHANGESET,
             "contact": "OneMap 社会治理指挥中心 / OneMap command centre (see /api/v1/openapi.json)",

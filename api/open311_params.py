@@ -8,18 +8,16 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone
 
 from data.incidents import IncidentError
+from domain import values
 
 WINDOW = timedelta(days=90)  # the spec's default range and the longest one allowed
 MAX_IDS = 1000
 MEDIA_URL_MAX = 2048
 ADDRESS_MAX = 500
 IDEMPOTENCY_MAX = 200
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
 # Our own namespace for Open311 idempotency keys (uuid5 of "user id:key"): stable across servers.
 KEY_NAMESPACE = uuid.UUID("6f1f3b0e-3f7c-5a53-9d53-0a3110c0a311")
 
@@ -34,23 +32,11 @@ class Open311Error(IncidentError):
 
 def w3c_time(raw: str, key: str, tz: str, end: bool = False) -> datetime:
     """A W3C-DTF time with a zone, or a date (a local calendar day: its start, or its end for
-    ``end``); 400 otherwise. A '+' the client left unencoded arrives as a space and is restored."""
-    text = raw.strip()
-    if _DATE_ONLY.match(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise Open311Error(400, f"{key}: {raw!r} is not a calendar date") from None
-        t = datetime.combine(day, time.min, ZoneInfo(tz))
-        return t + timedelta(days=1) - timedelta(microseconds=1) if end else t
-    text = _SPACED_OFFSET.sub(r"+\1", text).replace("z", "Z").replace("Z", "+00:00")
+    ``end``); 400 otherwise, naming the parameter. The rule is ``domain.values.parse_time``'s."""
     try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise Open311Error(400, f"{key}: {raw!r} is not a W3C date-time such as 2026-06-15T00:00:00Z") from None
-    if t.tzinfo is None:
-        raise Open311Error(400, f"{key}: {raw!r} needs a time zone (Z or +08:00)")
-    return t
+        return values.parse_time(raw, tz, end=end)
+    except ValueError as exc:
+        raise Open311Error(400, f"{key}: {exc}") from None
 
 
 def date_window(start_raw: str | None, end_raw: str | None, now: datetime, tz: str) -> tuple[datetime, datetime]:

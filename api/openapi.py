@@ -1,153 +1,102 @@
-"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of the JSON API, generated from the routes and their models.
+
+Why spectree (and not flask-smorest or apiflask): it decorates plain Flask views in place and
+reads pydantic v2 models as they are, so the blueprints, their gates and error handlers stay as
+they were; flask-smorest wants marshmallow schemas (a second model language beside pydantic), and
+apiflask replaces the Flask app and blueprint classes under Dash. We use spectree to *describe*:
+query models are parsed by ``web.params.parse_query`` (our error bodies, our statuses), and
+responses are not re-validated at run time (a new field must not become a 500).
+
+Every route under ``/api/`` is decorated with ``documented``; ``tests/test_openapi.py`` walks
+``app.url_map`` and fails for a route the document lacks. Served at ``/api/v1/openapi.json``.
+"""
 from __future__ import annotations
 
-from data.incidents import ACTION_ROLES, DESCRIPTION_MAX, STATES
+import copy
+from typing import Any
+
+from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+
+from api.models import ACTIONS, Error
+
+spec = SpecTree(
+    "flask", mode="strict", annotations=False, validation_error_model=Error,
+    naming_strategy=lambda model: model.__name__, nested_naming_strategy=lambda _parent, child: child,
+    title="OneMap API", version="1",
+    description="Grid workers, departments and analysts report, handle, follow and export incidents. "
+                "Authenticate with `Authorization: Bearer <token>` (`onemap users token`) or a session.",
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security={"bearer": []},
+)
+
+ERRORS = {400: "malformed request (bad JSON, NUL bytes, too deep)", 401: "no or invalid token",
+          403: "your role may not do this", 404: "not found in your jurisdiction",
+          409: "not allowed in the incident's state (error.allowed lists what is)", 413: "body too large",
+          422: "invalid fields or parameters (see error.fields)", 429: "rate limited",
+          503: "busy, or the database is unreachable: retry after Retry-After seconds"}
 
 
-def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+def documented(*, query=None, json=None, ok: tuple[int, Any] = (200, None), errors=(401, 422),
+               tags: tuple[str, ...] = (), **extra_ok):
+    """Describe a view in the OpenAPI: its query model, JSON body model, success answer
+    ``(status, model)`` and error statuses (all answered with ``Error``)."""
+    codes: dict[str, Any] = {f"HTTP_{ok[0]}": ok[1]}
+    codes.update({f"HTTP_{k.removeprefix('HTTP_')}": v for k, v in extra_ok.items()})
+    for status in errors:
+        codes[f"HTTP_{status}"] = (Error, ERRORS.get(status, "error"))
+    decorate = spec.validate(query=query, json=json, resp=Response(**codes), tags=tags, skip_validation=True)
+
+    def mark(view):
+        # Describe only: spectree's wrapper would rebuild every answer from its bytes (a streamed
+        # file read into memory), so the route keeps the view itself and shares the wrapper's entry.
+        wrapper = decorate(view)
+        spec._function_metadata[view] = spec._function_metadata[wrapper]
+        return view
+
+    return mark
 
 
-ERRORS = {"400": _error("malformed request (e.g. not JSON)"), "401": _error("no or invalid token"),
-          "403": _error("your role may not do this"), "404": _error("not in your jurisdiction"),
-          "422": _error("invalid fields (see error.fields)"), "429": _error("rate limited")}
-
-
-def _json(schema_ref: str, description: str = "OK") -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+# Bodies that are not JSON (photos) and answers that are files, which spectree cannot model.
+BINARY_BODIES = {("/api/v1/incidents/{incident_id}/photos", "post"): ("image/jpeg", "image/png")}
+BINARY_ANSWERS = {("/api/v1/incidents/{incident_id}/photos/{photo_id}", "get"): ("image/jpeg", "image/png"),
+                  ("/api/exports/{job_id}/file", "get"): ("application/octet-stream",)}
 
 
 def openapi_document() -> dict:
-    """The whole document (built on request: it is small)."""
-    incident_id = {"name": "incident_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "OneMap field-app API", "version": "1",
-                 "description": "Grid workers and departments report, handle and follow incidents. "
-                                "Authenticate with `Authorization: Bearer <token>` (`onemap users token`)."},
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
-        "paths": {
-            "/me": {"get": {"summary": "Who the token belongs to",
-                            "responses": {"200": {"description": "the caller"}, "401": ERRORS["401"]}}},
-            "/categories": {"get": {"summary": "Incident categories (GB/T 31000 domains)",
-                                    "responses": {"200": {"description": "categories"}}}},
-            "/incidents": {
-                "post": {"summary": "Report an incident (idempotent on the client's UUID)",
-                         "requestBody": {"required": True, "content": {"application/json": {
-                             "schema": {"$ref": "#/components/schemas/ReportIn"}}}},
-                         "responses": {"201": _json("Incident", "created"),
-                                       "200": _json("Incident", "a retry of a stored report"),
-                                       **{k: ERRORS[k] for k in ("400", "401", "403", "422", "429")},
-                                       "413": _error("body too large")}},
-                "get": {"summary": "List incidents in your jurisdiction",
-                        "parameters": [
-                            {"name": "bbox", "in": "query", "schema": {"type": "string"},
-                             "description": "minlon,minlat,maxlon,maxlat (WGS84)"},
-                            {"name": "unit", "in": "query", "schema": {"type": "string"},
-                             "description": "any grid unit code in your jurisdiction"},
-                            {"name": "state", "in": "query", "schema": {"type": "string"},
-                             "description": "comma-separated: " + ", ".join(STATES)},
-                            {"name": "category", "in": "query", "schema": {"type": "string"}},
-                            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
-                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
-                        "responses": {"200": _json("IncidentPage"), **{k: ERRORS[k] for k in ("401", "403", "422")}}}},
-            "/incidents/{incident_id}": {"get": {
-                "summary": "One incident with its timeline", "parameters": [incident_id],
-                "responses": {"200": _json("Incident"), **{k: ERRORS[k] for k in ("401", "404")}}}},
-            "/incidents/{incident_id}/actions/{action}": {"post": {
-                "summary": "Move an incident through the closed loop",
-                "parameters": [incident_id, {"name": "action", "in": "path", "required": True,
-                                             "schema": {"type": "string", "enum": sorted(ACTION_ROLES)}}],
-                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActionIn"}}}},
-                "responses": {"200": _json("Incident"),
-                              "409": _error("not allowed in the incident's state; error.allowed lists what is"),
-                              **{k: ERRORS[k] for k in ("400", "401", "403", "404", "422")}}}},
-            "/incidents/{incident_id}/photos": {"post": {
-                "summary": "Attach a photo (JPEG or PNG bytes as the body, at most 10 MB)",
-                "parameters": [incident_id],
-                "requestBody": {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                                                              "image/png": {"schema": {"type": "string", "format": "binary"}}}},
-                "responses": {"201": {"description": "stored"}, "413": _error("larger than 10 MB"),
-                              **{k: ERRORS[k] for k in ("401", "404", "422")}}}},
-            "/positions": {"post": {
-                "summary": "A batch of the worker's GPS fixes (resent fixes are kept once)",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/PositionsIn"}}}},
-                "responses": {"201": {"description": "stored"}, **{k: ERRORS[k] for k in ("400", "401", "403", "422")}}}},
-            "/routes": {"get": {
-                "summary": "Road route between two ends, both snapped mid-edge; Chinese turn list",
-                "parameters": [{"name": "from", "in": "query", "required": True, "schema": {"type": "string"},
-                                "description": "lon,lat | facility:<id> | department:<code> | worker:<id>"},
-                               {"name": "to", "in": "query", "required": True, "schema": {"type": "string"},
-                                "description": "lon,lat | incident:<uuid>"}],
-                "responses": {"200": {"description": "GeoJSON Feature (LineString) with length_m, travel_s, "
-                                                     "offroad_s, total_s, minutes, steps"},
-                              **{k: ERRORS[k] for k in ("401", "404", "422", "429")}}}},
-            "/incidents/{incident_id}/route": {"get": {
-                "summary": "Route from a responder to the incident", "parameters": [
-                    incident_id, {"name": "from", "in": "query", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "GeoJSON Feature"}, **{k: ERRORS[k] for k in ("401", "404", "422")}}}},
-            "/incidents/{incident_id}/responders": {"get": {
-                "summary": "Candidate responders ranked by travel time (dispatch suggestion)",
-                "parameters": [incident_id, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "items sorted by total_s"}, **{k: ERRORS[k] for k in ("401", "404")}}}},
-            "/isochrones": {"get": {
-                "summary": "Area reachable within N minutes from every facility of a kind",
-                "parameters": [{"name": "kind", "in": "query", "schema": {"type": "string"}},
-                               {"name": "minutes", "in": "query", "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "GeoJSON Feature (MultiPolygon)"}, **{k: ERRORS[k] for k in ("401", "422")}}}},
-            "/coverage": {"get": {"summary": "Share of residents inside the 10-minute (town) or 30-minute (pastoral) circle, per cell",
-                                  "responses": {"200": {"description": "kpi and cells"}, "401": ERRORS["401"]}}},
-            "/coverage/gaps": {"get": {"summary": "Cells short of coverage, as GeoJSON",
-                                       "responses": {"200": {"description": "FeatureCollection"}, "401": ERRORS["401"]}}},
-            "/coverage/suggest": {"get": {"summary": "Where one more station would close the most gap",
-                                          "responses": {"200": {"description": "picks, alternatives, kpi_after"},
-                                                        "401": ERRORS["401"]}}},
-            "/patrol-coverage": {"get": {
-                "summary": "Cells of your jurisdiction visited by a worker since a time",
-                "parameters": [{"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}}],
-                "responses": {"200": {"description": "coverage"}, "401": ERRORS["401"]}}},
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"},
-                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "allowed": {"type": "array", "items": {"type": "string"}},
-                    "outside_m": {"type": "number"}}}}},
-                "ReportIn": {"type": "object", "required": ["id", "category", "lon", "lat", "observed_at"],
-                             "properties": {
-                                 "id": {"type": "string", "format": "uuid", "description": "made by the phone; the idempotency key"},
-                                 "category": {"type": "string"},
-                                 "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
-                                 "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                                 "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                                 "crs": {"type": "string", "enum": ["wgs84", "gcj02"], "default": "wgs84"},
-                                 "observed_at": {"type": "string", "format": "date-time"}}},
-                "ActionIn": {"type": "object", "properties": {
-                    "note": {"type": "string"}, "lon": {"type": "number"}, "lat": {"type": "number"},
-                    "department": {"type": "string", "description": "dispatch: a department code (default: the category's)"}}},
-                "PositionsIn": {"type": "object", "required": ["positions"], "properties": {"positions": {
-                    "type": "array", "maxItems": 1000, "items": {"type": "object", "required": ["at", "lon", "lat"],
-                    "properties": {"at": {"type": "string", "format": "date-time"}, "lon": {"type": "number"},
-                                   "lat": {"type": "number"}, "accuracy_m": {"type": "number"}}}}}},
-                "Incident": {"type": "object", "properties": {
-                    "id": {"type": "string", "format": "uuid"}, "category": {"type": "string"},
-                    "state": {"type": "string", "enum": list(STATES)},
-                    "handling_level": {"type": "integer", "description": "4 grid, 3 village, 2 town, 1 banner"},
-                    "due_at": {"type": "string", "format": "date-time"}, "overdue": {"type": "boolean"},
-                    "cell_code": {"type": "string"}, "lon": {"type": "number"}, "lat": {"type": "number"},
-                    "timeline": {"type": "array", "items": {"type": "object"}}}},
-                "IncidentPage": {"type": "object", "properties": {
-                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Incident"}},
-                    "next": {"type": "string"}}},
-            },
-        },
-    }
+    """The whole document, generated from the current app's routes (inside a request or app context)."""
+    doc = copy.deepcopy(spec._generate_spec())  # not spec.spec: that caches the first app's routes
+    doc["servers"] = []
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            for param in op.get("parameters", []):
+                param["schema"] = _not_null(param["schema"])
+                if param["in"] == "path" and not param.get("description"):
+                    param["description"] = path_description(param["name"])
+                if param["in"] == "path" and param["name"] == "action":
+                    param["schema"] = {"type": "string", "enum": list(ACTIONS)}
+            if (path, method) in BINARY_BODIES:
+                op["requestBody"] = {"required": True, "content": {
+                    t: {"schema": {"type": "string", "format": "binary"}} for t in BINARY_BODIES[path, method]}}
+            if (path, method) in BINARY_ANSWERS:
+                op["responses"]["200"]["content"] = {
+                    t: {"schema": {"type": "string", "format": "binary"}} for t in BINARY_ANSWERS[path, method]}
+    return doc
+
+
+def _not_null(schema: dict) -> dict:
+    """A query parameter is absent rather than null: ``anyOf [X, null]`` → ``X`` (default kept)."""
+    options = schema.get("anyOf")
+    if not options:
+        return schema
+    rest = [o for o in options if o.get("type") != "null"]
+    if len(rest) != 1:
+        return schema
+    out = {**rest[0], **{k: v for k, v in schema.items() if k not in ("anyOf", "default") or
+                         (k == "default" and v is not None)}}
+    return out
+
+
+def path_description(name: str) -> str:
+    """What a path parameter is."""
+    return {"incident_id": "the incident's UUID", "action": "an action of the closed loop",
+            "photo_id": "the photo's number", "job_id": "the export job's id"}.get(name, "")

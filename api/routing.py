@@ -9,36 +9,18 @@ import threading
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from api import models as m
+from api.openapi import documented
 from api.v1 import RateLimiter, gate
+from web.params import parse_query
 from db.core import pooled, sql, writer
 from web.errors import error_body
-from data.routing import Invalid
 from data.routing import reach
 from data.routing import route as routes
 
 
 def _dsn() -> str:
     return current_app.config["ONEMAP_DSN"]
-
-
-def _int(name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-        if not lo <= value <= hi:
-            raise ValueError
-    except ValueError:
-        raise Invalid("invalid query parameters", {name: f"an integer from {lo} to {hi}"}) from None
-    return value
-
-
-def _kind(default: str = "governance_centre") -> str:
-    kind = request.args.get("kind", default)
-    if kind not in reach.FACILITY_KINDS:
-        raise Invalid("invalid query parameters", {"kind": f"one of {', '.join(reach.FACILITY_KINDS)}"})
-    return kind
 
 
 PUBLISHED_MINUTES = (reach.TOWN_MINUTES, reach.PASTORAL_MINUTES)  # served from the cache to every role
@@ -60,26 +42,35 @@ def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint
         return request.environ["onemap.actor"]
 
     @bp.get("/routes")
+    @documented(query=m.RouteQuery, ok=(200, m.Feature), errors=(401, 404, 422, 429))
     def route():
+        """Road route between two ends, both snapped mid-edge; a Chinese turn list."""
+        q = parse_query(m.RouteQuery)
         with pooled(_dsn()) as conn:
-            return jsonify(routes.route_for(conn, actor(), request.args.get("from"), request.args.get("to")))
+            return jsonify(routes.route_for(conn, actor(), q.origin, q.to))
 
     @bp.get("/incidents/<uuid:incident_id>/route")
+    @documented(query=m.FromQuery, ok=(200, m.Feature), errors=(401, 404, 422, 429))
     def incident_route(incident_id):
+        """Route from a responder to the incident."""
+        q = parse_query(m.FromQuery)
         with pooled(_dsn()) as conn:
-            return jsonify(routes.route_for(conn, actor(), request.args.get("from"), f"incident:{incident_id}"))
+            return jsonify(routes.route_for(conn, actor(), q.origin, f"incident:{incident_id}"))
 
     @bp.get("/incidents/<uuid:incident_id>/responders")
+    @documented(query=m.RespondersQuery, ok=(200, m.Responders), errors=(401, 404, 422, 429))
     def responders(incident_id):
-        limit = _int("limit", 10, 1, 100)
+        """Candidate responders ranked by travel time (a dispatch suggestion)."""
+        q = parse_query(m.RespondersQuery)
         with pooled(_dsn()) as conn:
-            return jsonify(routes.responders(conn, actor(), incident_id, limit=limit))
+            return jsonify(routes.responders(conn, actor(), incident_id, limit=q.limit))
 
     @bp.get("/isochrones")
+    @documented(query=m.IsochroneQuery, ok=(200, m.Feature), errors=(401, 403, 404, 422, 429, 503))
     def isochrones():
-        kind = _kind("police_station")
-        minutes = _int("minutes", reach.TOWN_MINUTES, 1, 240)
-        return _isochrone(actor(), kind, minutes)
+        """The area reachable within N minutes from every facility of a kind."""
+        q = parse_query(m.IsochroneQuery)
+        return _isochrone(actor(), q.kind, q.minutes)
 
     def _isochrone(who, kind: str, minutes: int):
         """Published values (10/30 min) from the cache for everyone; other values, and rebuilding
@@ -111,23 +102,27 @@ def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint
             iso_builds.release()
 
     @bp.get("/coverage")
+    @documented(query=m.KindQuery, ok=(200, m.Coverage), errors=(401, 422, 429))
     def coverage():
-        kind = _kind()
+        """Share of residents inside the 10-minute (town) or 30-minute (pastoral) circle, per cell."""
+        q = parse_query(m.KindQuery)
         with writer(_dsn()) as conn:
-            return jsonify(reach.coverage(conn, actor(), kind))
+            return jsonify(reach.coverage(conn, actor(), q.kind))
 
     @bp.get("/coverage/gaps")
+    @documented(query=m.KindQuery, ok=(200, m.FeatureCollection), errors=(401, 422, 429))
     def coverage_gaps():
-        kind = _kind()
+        """Cells short of coverage, as GeoJSON."""
+        q = parse_query(m.KindQuery)
         with writer(_dsn()) as conn:
-            return jsonify(reach.coverage_gaps(conn, actor(), kind))
+            return jsonify(reach.coverage_gaps(conn, actor(), q.kind))
 
     @bp.get("/coverage/suggest")
+    @documented(query=m.SuggestQuery, ok=(200, m.Suggestion), errors=(401, 403, 422, 429))
     def coverage_suggest():
-        kind = _kind()
-        minutes = _int("minutes", None, 1, 240)
-        picks = _int("picks", 1, 1, 5)
+        """Where one more station would close the most gap."""
+        q = parse_query(m.SuggestQuery)
         with writer(_dsn()) as conn:
-            return jsonify(reach.suggest(conn, actor(), kind, minutes=minutes, picks=picks))
+            return jsonify(reach.suggest(conn, actor(), q.kind, minutes=q.minutes, picks=q.picks))
 
     return bp

@@ -4,7 +4,6 @@ Views only adapt HTTP to ``data.incidents``; the rules live there and in the dat
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import defaultdict, deque
@@ -15,7 +14,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from config import Settings
 from web.auth import current_actor
 from web.errors import error_body
-from api.openapi import openapi_document
+from api import models as m
+from api.openapi import documented, openapi_document
+from web.params import loads, parse_query, public_url, region_tz
 from data import incidents
 from db.core import pooled, writer
 
@@ -85,23 +86,29 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
         if len(raw) > JSON_MAX_BYTES:
             return _abort(413, "payload_too_large", f"JSON bodies are limited to {JSON_MAX_BYTES} bytes")
         try:
-            return json.loads(raw, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return loads(raw)  # bounded: depth, NaN, NUL and lone surrogates refused (web/params.py)
+        except ValueError as exc:
             return _abort(400, "malformed_json", f"the body is not valid JSON: {exc}")
 
     @bp.get("/openapi.json")
+    @documented(errors=())
     def openapi():
+        """This document (OpenAPI 3.1, generated from the routes and their models)."""
         return jsonify(openapi_document())
 
     @bp.get("/me")
+    @documented(ok=(200, m.Me), errors=(401, 429))
     def me():
+        """Who the token or session belongs to."""
         a = actor()
         return jsonify({"username": a.username, "role": a.role, "unit_code": a.unit_code,
                         "region_code": a.region_code, "department_code": a.department_code,
                         "worker_id": a.worker_id})
 
     @bp.get("/categories")
+    @documented(ok=(200, list[m.Category]), errors=(401, 429))
     def categories():
+        """Incident categories (GB/T 31000 domains)."""
         with pooled(_dsn()) as conn, conn.cursor() as cur:
             cur.execute("SELECT code, name, name_en, gbt31000_domain, department_kind "
                         "FROM incident_category ORDER BY sort_order, code")
@@ -109,7 +116,10 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
             return jsonify([dict(zip(cols, r)) for r in cur.fetchall()])
 
     @bp.post("/incidents")
+    @documented(json=m.ReportIn, ok=(201, m.Incident), HTTP_200=(m.Incident, "a retry of a stored report"),
+                errors=(400, 401, 403, 413, 422, 429))
     def report():
+        """Report an incident (idempotent on the phone's UUID; GCJ-02 accepted)."""
         now = datetime.now(timezone.utc)
         rep = incidents.validate_report(body(), now)
         with writer(_dsn()) as conn:
@@ -117,44 +127,32 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
         return jsonify(item), (201 if created else 200)
 
     @bp.get("/incidents")
+    @documented(query=m.IncidentListQuery, ok=(200, m.IncidentPage), errors=(400, 401, 403, 422, 429))
     def list_():
-        args = request.args
-        errors: dict[str, str] = {}
-        limit = _int_arg(args, "limit", 50, 1, 500, errors)
-        offset = _int_arg(args, "offset", 0, 0, 10_000_000, errors)
-        since = _time_arg(args, "since", errors)
-        until = _time_arg(args, "until", errors)
-        states = _list_arg(args, "state")
-        if states and set(states) - set(incidents.STATES):
-            errors["state"] = f"unknown state(s); use {', '.join(incidents.STATES)}"
-        bbox = None
-        if args.get("bbox"):
-            try:
-                bbox = [float(v) for v in args["bbox"].split(",")]
-                if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
-                    raise ValueError
-            except ValueError:
-                errors["bbox"] = "minlon,minlat,maxlon,maxlat with min < max"
-        if errors:
-            raise incidents.Invalid("invalid query parameters", errors)
+        """Incidents in your jurisdiction, newest first, a page at a time (``next`` links on)."""
+        q = parse_query(m.IncidentListQuery, tz=region_tz(_dsn(), actor().region_code))
         with pooled(_dsn()) as conn:
             items = incidents.list_incidents(
-                conn, actor(), states=states, categories=_list_arg(args, "category"), since=since,
-                until=until, bbox=bbox, unit=args.get("unit"), overdue=args.get("overdue") == "true",
-                limit=limit + 1, offset=offset)
-        page = {"items": items[:limit], "limit": limit, "offset": offset}
-        if len(items) > limit:
-            query = request.args.to_dict() | {"offset": str(offset + limit)}
-            page["next"] = request.base_url + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+                conn, actor(), states=list(q.state) if q.state else None,
+                categories=list(q.category) if q.category else None, since=q.since, until=q.until,
+                bbox=list(q.bbox) if q.bbox else None, unit=q.unit, overdue=q.overdue,
+                limit=q.limit + 1, offset=q.offset)
+        page = {"items": items[:q.limit], "limit": q.limit, "offset": q.offset}
+        if len(items) > q.limit:
+            page["next"] = public_url(request.path, {**request.args.to_dict(), "offset": q.offset + q.limit})
         return jsonify(page)
 
     @bp.get("/incidents/<uuid:incident_id>")
+    @documented(ok=(200, m.Incident), errors=(401, 404, 429))
     def get_one(incident_id):
+        """One incident with its timeline."""
         with pooled(_dsn()) as conn:
             return jsonify(incidents.get(conn, actor(), incident_id))
 
     @bp.post("/incidents/<uuid:incident_id>/actions/<action>")
+    @documented(json=m.ActionIn, ok=(200, m.Incident), errors=(400, 401, 403, 404, 409, 422, 429))
     def act(incident_id, action):
+        """Move an incident through the closed loop (accept, dispatch, resolve, verify, close …)."""
         payload = body() if request.content_length else {}
         if not isinstance(payload, dict):
             raise incidents.Invalid("the body must be a JSON object")
@@ -179,7 +177,9 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
         return jsonify(item)
 
     @bp.post("/incidents/<uuid:incident_id>/photos")
+    @documented(ok=(201, m.Photo), errors=(401, 404, 413, 422, 429))
     def add_photo(incident_id):
+        """Attach a photo (JPEG or PNG bytes as the body, at most 10 MB)."""
         limit = incidents.PHOTO_MAX_BYTES
         if request.content_length and request.content_length > limit:
             return _abort(413, "payload_too_large", f"photos are limited to {limit // (1024 * 1024)} MB")
@@ -189,24 +189,22 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
         return jsonify(photo), 201
 
     @bp.get("/incidents/<uuid:incident_id>/photos/<int:photo_id>")
+    @documented(errors=(401, 403, 404, 429))
     def get_photo(incident_id, photo_id):
+        """A photo of an incident you may read, if your role sees its personal data (domain.policy)."""
         with pooled(_dsn()) as conn:
-            incidents.get(conn, actor(), incident_id)
-            with conn.cursor() as cur:
-                cur.execute("SELECT content_type, data FROM incident_photo WHERE id = %s AND incident_id = %s",
-                            (photo_id, str(incident_id)))
-                row = cur.fetchone()
-        if row is None:
-            raise incidents.NotFound(f"no photo {photo_id} on incident {incident_id}")
+            content_type, data = incidents.photo(conn, actor(), incident_id, photo_id)
         # stored photos are re-encoded JPEG/PNG (data.photos); served as exactly that, never sniffed,
         # never a document that could run script even if opened directly
-        return Response(bytes(row[1]), mimetype=row[0], headers={
+        return Response(data, mimetype=content_type, headers={
             "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
             "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Content-Disposition": f"inline; filename=photo-{photo_id}.{row[0].rsplit('/', 1)[1]}"})
+            "Content-Disposition": f"inline; filename=photo-{photo_id}.{content_type.rsplit('/', 1)[1]}"})
 
     @bp.post("/positions")
+    @documented(json=m.PositionsIn, ok=(201, m.Stored), errors=(400, 401, 403, 422, 429))
     def positions():
+        """A batch of the worker's GPS fixes (resent fixes are kept once)."""
         payload = body()
         fixes = payload.get("positions") if isinstance(payload, dict) else None
         with writer(_dsn()) as conn:
@@ -214,11 +212,11 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
         return jsonify({"stored": stored, "received": len(fixes)}), 201
 
     @bp.get("/patrol-coverage")
+    @documented(query=m.SinceQuery, ok=(200, m.PatrolCoverage), errors=(401, 422, 429))
     def patrol_coverage():
-        errors: dict[str, str] = {}
-        since = _time_arg(request.args, "since", errors) or (datetime.now(timezone.utc) - timedelta(days=1))
-        if errors:
-            raise incidents.Invalid("invalid query parameters", errors)
+        """Cells of your jurisdiction visited by a worker since a time (default: 24 hours ago)."""
+        q = parse_query(m.SinceQuery, tz=region_tz(_dsn(), actor().region_code))
+        since = q.since or (datetime.now(timezone.utc) - timedelta(days=1))
         with pooled(_dsn()) as conn:
             cells = incidents.patrol_coverage(conn, actor(), since)
         visited = sum(c["visited"] for c in cells)
@@ -238,30 +236,3 @@ class _HTTPError(incidents.IncidentError):
         super().__init__(message)
         self.status, self.code = status, code
 
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _int_arg(args, key, default, lo, hi, errors) -> int:
-    raw = args.get(key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-        if not lo <= value <= hi:
-            raise ValueError
-        return value
-    except ValueError:
-        errors[key] = f"an integer from {lo} to {hi}"
-        return default
-
-
-def _time_arg(args, key, errors):
-    raw = args.get(key)
-    return None if raw is None else incidents.parse_time(raw, key, errors)
-
-
-def _list_arg(args, key) -> list[str] | None:
-    raw = args.get(key)
-    return [v for v in raw.split(",") if v] if raw else None

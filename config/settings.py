@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     db_pool: int = Field(20, ge=1, description="database connections per process and database")
     api_rate: int = Field(600, ge=1, description="API requests per caller per minute")
     sse_heartbeat_s: float = Field(15.0, gt=0, description="seconds between an idle live stream's heartbeats")
+    public_url: str | None = Field(None, description="the base URL clients reach OneMap at; OGC, Open311 and "
+                                                     "API links start with it (never with the Host header)")
     export_jobs_per_user: int = Field(2, ge=1, description="background exports running at once per user")
     export_jobs_global: int = Field(4, ge=1, description="background exports running at once, all processes")
     export_queue_per_user: int = Field(10, ge=1, description="exports one user may have waiting (more get 429)")

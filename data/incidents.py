@@ -23,6 +23,7 @@ from psycopg2.extras import execute_values
 from data import photos
 from db.core import dict_cursor, sql
 from domain import phase
+from domain import values
 from geo.datum import gcj02_to_wgs84
 
 DESCRIPTION_MAX = 4000  # Open311's limit, and plenty for a field note
@@ -46,6 +47,8 @@ PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 PHOTO_MAX_BYTES = photos.MAX_BYTES  # one upload
 PHOTO_MAX_COUNT = 20                # photos per incident
 PHOTO_MAX_TOTAL = 40 * 1024 * 1024  # bytes per incident, as stored (re-encoded)
+OBSERVED_MAX_AGE = timedelta(days=366)  # an older "observed" time is a wrong clock, not a late upload
+FIX_TOLERANCE_M = 2000                   # GPS fixes this far outside the region are refused
 _SKEW = timedelta(minutes=10)  # phones' clocks run a little fast; more than this is an error
 
 
@@ -121,18 +124,26 @@ def validate_point(payload: dict, errors: dict) -> tuple[float | None, float | N
     return _number(payload, "lon", -180, 180, errors), _number(payload, "lat", -90, 90, errors)
 
 
-def parse_time(value, key: str, errors: dict) -> datetime | None:
-    """An ISO 8601 time with a zone (naive times are refused: a phone's clock zone is unknown)."""
+def parse_time(value, key: str, errors: dict, now: datetime | None = None) -> datetime | None:
+    """An instant a phone saw: ISO 8601 with a zone (naive times and plain dates are refused: the
+    phone's zone is unknown), by ``domain.values``' rule (years, offsets PostgreSQL accepts);
+    with ``now``, also no more than ``OBSERVED_MAX_AGE`` before it and not after it (+ skew)."""
     if not isinstance(value, str):
         errors[key] = "required ISO 8601 time with zone" if value is None else "must be a string"
         return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        errors[key] = "not an ISO 8601 time"
+    if len(value.strip()) <= 10:
+        errors[key] = "a date and time with a zone, e.g. 2026-06-01T08:00:00+08:00"
         return None
-    if t.tzinfo is None:
-        errors[key] = "needs a time zone (e.g. +08:00 or Z)"
+    try:
+        t = values.parse_time(value, "UTC")
+    except ValueError as exc:
+        errors[key] = str(exc)
+        return None
+    if now is not None and t > now.astimezone(timezone.utc).replace(microsecond=0) + _SKEW:
+        errors[key] = "is in the future (check the phone's clock)"
+        return None
+    if now is not None and t < now - OBSERVED_MAX_AGE:
+        errors[key] = f"is more than {OBSERVED_MAX_AGE.days} days ago (check the phone's clock)"
         return None
     return t
 
@@ -147,6 +158,9 @@ def validate_report(payload, now: datetime, source: str = "grid_worker") -> Repo
     except ValueError:
         errors["id"] = "required UUID made by the client (the idempotency key)"
         rid = None
+    if rid is not None and rid.int in (0, (1 << 128) - 1):
+        errors["id"] = "the nil (all-zero) or max UUID is not an id; make a random (version 4) UUID per report"
+        rid = None
     category = payload.get("category")
     if not isinstance(category, str) or not category:
         errors["category"] = "required category code"
@@ -160,9 +174,7 @@ def validate_report(payload, now: datetime, source: str = "grid_worker") -> Repo
     crs = payload.get("crs", "wgs84")
     if crs not in ("wgs84", "gcj02"):
         errors["crs"] = "must be 'wgs84' (default) or 'gcj02'"
-    observed = parse_time(payload.get("observed_at"), "observed_at", errors)
-    if observed and observed > now.astimezone(timezone.utc).replace(microsecond=0) + _SKEW:
-        errors["observed_at"] = "is in the future (check the phone's clock)"
+    observed = parse_time(payload.get("observed_at"), "observed_at", errors, now)
     if errors:
         raise Invalid("the report has invalid fields", errors)
     if crs == "gcj02":
@@ -323,12 +335,10 @@ def record_positions(conn, actor, fixes, now: datetime | None = None) -> int:
             continue
         lon = _number(fix, "lon", -180, 180, e)
         lat = _number(fix, "lat", -90, 90, e)
-        at = parse_time(fix.get("at"), "at", e)
+        at = parse_time(fix.get("at"), "at", e, now)
         acc = fix.get("accuracy_m")
         if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc < 1e5):
             e["accuracy_m"] = "must be a number of metres"
-        if at and at > now + _SKEW:
-            e["at"] = "is in the future"
         errors.update({f"positions[{i}].{k}": v for k, v in e.items()})
         if not e:
             rows.append((actor.worker_id, actor.region_code, at,
@@ -336,6 +346,14 @@ def record_positions(conn, actor, fixes, now: datetime | None = None) -> int:
     if errors:
         raise Invalid("some positions are invalid; none were stored", errors)
     with conn.cursor() as cur:
+        cur.execute(sql("worker_position_outside"), {
+            "lons": [float(fix["lon"]) for fix in fixes], "lats": [float(fix["lat"]) for fix in fixes],
+            "region_code": actor.region_code, "tolerance_m": FIX_TOLERANCE_M})
+        outside = cur.fetchall()
+        if outside:
+            conn.rollback()
+            raise Invalid(f"{len(outside)} fix(es) lie outside region {actor.region_code}; none were stored",
+                          {f"positions[{i - 1}].lon": f"{m / 1000:.1f} km outside the region" for i, m in outside[:20]})
         execute_values(cur, sql("worker_position_batch"), rows, template="(%s, %s, %s, %s::geometry, %s)")
         stored = cur.rowcount
     conn.commit()

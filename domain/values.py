@@ -50,6 +50,18 @@ def clean_text(value: str, max_length: int = TEXT_MAX) -> str:
     return value
 
 
+def storable_text(value: str) -> str:
+    """``value`` if PostgreSQL can store it as text: no NUL, no lone surrogates (free text such as
+    a description may hold other control characters; outputs that cannot, like XML, drop them)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (U+0000); remove it")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate (not valid Unicode); send UTF-8 text") from None
+    return value
+
+
 def bounded_int(text: str | int, lo: int, hi: int) -> int:
     """A whole number from ``lo`` to ``hi`` (decimal digits only: no 1e23, no 1.0)."""
     if isinstance(text, bool):
@@ -58,7 +70,7 @@ def bounded_int(text: str | int, lo: int, hi: int) -> int:
         value = text
     else:
         raw = str(text).strip()
-        if not re.fullmatch(r"[+-]?\d{1,19}", raw):
+        if not re.fullmatch(r"[+-]?[0-9]{1,19}", raw):
             raise ValueError(f"an integer from {lo} to {hi}, not {raw[:40]!r}")
         value = int(raw)
     if not lo <= value <= hi:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from psycopg2 import sql as psql
 
 from db.core import sql
+from domain import values
 
 FIELD_TYPES = ("str", "int", "float", "bool", "datetime")
 PEOPLE_ROLES = ("admin", "worker")  # data.users.Actor.can_see_people: the roles that see people
@@ -217,45 +218,34 @@ def select(layer: Layer, role: str, query: Query, bind: dict, *, fields: tuple[F
         keys=psql.SQL(", ").join(psql.Identifier(f.key) for f in fields) if fields else psql.SQL("_none"))
 
 
-CHINA = "Asia/Shanghai"
+# Parameter parsing is domain/values.py's (one rule for every surface); these adapters name the
+# parameter and turn a refusal into a LayerError (400) for the layer callers.
+DEFAULT_TZ = "Asia/Shanghai"  # only for callers without a region; pass the region's zone
 
 
-def parse_time(text: str | None, name: str) -> datetime | None:
-    """An ISO date or datetime; without an offset it is China time (what a county's staff mean)."""
-    from zoneinfo import ZoneInfo
-
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise LayerError(f"{name}: {text!r} is not an ISO date or time (e.g. 2026-06-01 or "
-                         "2026-06-01T08:00+08:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(CHINA))
-
-
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """``west,south,east,north`` in degrees; ``LayerError`` when it is not a box."""
+def parse_time(text: str | None, name: str, tz: str = DEFAULT_TZ, end: bool = False) -> datetime | None:
+    """An ISO date-time with a zone, or a plain date (a day in ``tz``); see ``domain.values``."""
     if text is None or text == "":
         return None
-    import math
-
     try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise LayerError(f"bbox {text!r} is not four numbers west,south,east,north")
-    w, s, e, n = values
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise LayerError(f"bbox {text!r} is not a box: need west < east and south < north, in degrees")
-    return values
+        return values.parse_time(text, tz, end=end)
+    except ValueError as exc:
+        raise LayerError(f"{name}: {exc}") from None
+
+
+def parse_bbox(text) -> tuple[float, float, float, float] | None:
+    """``west,south,east,north`` in degrees (text or four numbers); ``LayerError`` when not a box."""
+    if text is None or text == "":
+        return None
+    try:
+        return values.bbox(text)
+    except ValueError as exc:
+        raise LayerError(f"bbox {str(text)[:80]!r}: {exc}") from None
 
 
 def split(text) -> tuple[str, ...] | None:
     """Comma-separated (or repeated) values as a tuple; None when nothing was given."""
-    if not text:
-        return None
-    items = [text] if isinstance(text, str) else list(text)
-    out = tuple(v.strip() for item in items for v in item.split(",") if v.strip())
-    return out or None
+    try:
+        return values.comma_list(text)
+    except ValueError as exc:
+        raise LayerError(str(exc)) from None

@@ -63,8 +63,8 @@ def post(client, tokens, user, path, body):
 def test_openapi_document_is_public_and_complete(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    assert {"/incidents", "/incidents/{incident_id}", "/incidents/{incident_id}/actions/{action}",
-            "/positions"} <= set(doc["paths"])
+    assert {"/api/v1/incidents", "/api/v1/incidents/{incident_id}",
+            "/api/v1/incidents/{incident_id}/actions/{action}", "/api/v1/positions"} <= set(doc["paths"])
 
 
 def test_no_token_is_401_json(client):

@@ -19,9 +19,17 @@ from datetime import datetime
 from functools import lru_cache, wraps
 from typing import Annotated, Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+)
 
 from domain import values
 from domain.values import TIME_EXAMPLE
@@ -33,6 +41,8 @@ DEFAULT_TZ = "Asia/Shanghai"  # only when a caller has no region (never for a si
 
 class BadParameters(ValueError):
     """Parameters that do not parse; ``fields`` maps each parameter to what to send instead."""
+
+    status, code = 422, "invalid"
 
     def __init__(self, fields: dict[str, str], message: str = "invalid query parameters"):
         super().__init__(message + ": " + "; ".join(f"{k}: {v}" for k, v in fields.items()))
@@ -66,12 +76,12 @@ def _bool(value: Any) -> Any:
     return value
 
 
-def Int(lo: int, hi: int, description: str = "") -> Any:  # noqa: N802 — reads as a type
+def Int(lo: int, hi: int, description: str = "") -> Any:
     """An integer parameter from ``lo`` to ``hi`` (decimal digits only: ``1e23`` is refused)."""
     return Annotated[int, Field(ge=lo, le=hi, description=description), BeforeValidator(_int(lo, hi))]
 
 
-def Text(max_length: int = values.TEXT_MAX, description: str = "") -> Any:  # noqa: N802
+def Text(max_length: int = values.TEXT_MAX, description: str = "") -> Any:
     """A string without NUL/control characters or lone surrogates, at most ``max_length`` long."""
     return Annotated[str, Field(max_length=max_length, description=description),
                      BeforeValidator(_text(max_length))]
@@ -108,7 +118,7 @@ def parse_query(model: type[BaseModel], args=None, tz: str | None = None, ends: 
     """``model`` from the request's query string (first value of each key); ``BadParameters``
     naming each bad parameter. Plain dates are read in ``tz`` (the region's zone)."""
     args = request.args if args is None else args
-    data = {k: args.get(k) for k in args.keys()} if hasattr(args, "keys") else dict(args)
+    data = {k: args.get(k) for k in args} if hasattr(args, "keys") else dict(args)
     return parse(model, data, tz, ends)
 
 
@@ -135,6 +145,16 @@ def _region_tz(dsn: str, region_code: str) -> str:
 def region_tz(dsn: str, region_code: str | None) -> str:
     """The IANA time zone of a region (from the database; cached), for reading plain dates."""
     return _region_tz(dsn, region_code) if region_code else DEFAULT_TZ
+
+
+def public_url(path: str, query: dict | None = None) -> str:
+    """An absolute URL of ``path`` (with ``query`` urlencoded, so ``+08:00`` survives) on the
+    configured public base URL (``ONEMAP_PUBLIC_URL``); without one, on this request's host."""
+    from urllib.parse import urlencode
+
+    base = current_app.config.get("ONEMAP_PUBLIC_URL") or request.host_url
+    url = base.rstrip("/") + "/" + path.lstrip("/")
+    return url + ("?" + urlencode(query) if query else "")
 
 
 # --- JSON bodies ------------------------------------------------------------------------------
@@ -185,7 +205,7 @@ def loads(raw: bytes | str) -> Any:
 class SafeJSONProvider(DefaultJSONProvider):
     """Flask's JSON provider with ``loads`` bounded (every ``request.get_json``, Dash's too)."""
 
-    def loads(self, s, **kwargs):  # noqa: D401 — Flask's signature
+    def loads(self, s, **kwargs):
         return loads(s)
 
 
@@ -216,6 +236,12 @@ def _guard():
             values.clean_text(text, 10 ** 6)
         except ValueError as exc:
             return _bad_request(f"the {where} {exc}")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in request.form.items(multi=True):
+            try:
+                values.storable_text(key + value)
+            except ValueError as exc:
+                return _bad_request(f"the form field {key[:40]!r} {exc}")
     return None
 
 
@@ -251,5 +277,9 @@ def install(app: Flask) -> None:
     if _guard not in hooks:
         hooks.insert(0, _guard)
     app.json = SafeJSONProvider(app)
+    if "ONEMAP_PUBLIC_URL" not in app.config:
+        from config import Settings
+
+        app.config["ONEMAP_PUBLIC_URL"] = Settings().public_url
     _guard_dash(app)
 
