@@ -30,6 +30,7 @@ from data.users import AccountLocked, AuthError
 from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time
 from domain import values
+from domain.clock import iso_local
 from web.params import BadParameters, public_url, region_tz
 
 GEOJSON = "application/geo+json"
@@ -158,7 +159,7 @@ def create_blueprint() -> Blueprint:
                       props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
         with pooled(current_app.config["ONEMAP_DSN"]) as conn:
             rows, matched = registry.page(conn, layer, actor, query, limit, offset)
-        features = [_feature(layer, r) for r in rows]
+        features = [_feature(layer, r, tz) for r in rows]
         _audit_personal(actor, layer, query, len(rows), "ogc_items")
         base = f"{_base()}/collections/{name}/items"
         keep = {k: v for k, v in args.items() if k not in ("offset", "limit")}
@@ -184,7 +185,7 @@ def create_blueprint() -> Blueprint:
         if not rows:
             return _error(404, "not_found", f"no feature {fid!r} in {name} within your jurisdiction")
         _audit_personal(actor, layer, Query(fid=fid), 1, "ogc_item")
-        body = _feature(layer, rows[0])
+        body = _feature(layer, rows[0], region_tz(current_app.config["ONEMAP_DSN"], actor.region_code))
         url = f"{_base()}/collections/{name}/items/{fid}"
         body = body[:-1] + ', "links": ' + json.dumps([
             {"href": url, "rel": "self", "type": GEOJSON},
@@ -223,9 +224,10 @@ def _datetime(layer, text: str | None, tz: str) -> dict:
     return {"since": since, "until": until}
 
 
-def _feature(layer, row) -> str:
+def _feature(layer, row, tz: str) -> str:
+    """One GeoJSON feature; times in ``tz`` (the region's zone) with their offset, as /api/v1 writes them."""
     fid, geometry, *values = row
-    props = {f.key: (v.isoformat() if isinstance(v, datetime) else v) for f, v in zip(layer.export_fields, values)}
+    props = {f.key: (iso_local(v, tz) if isinstance(v, datetime) else v) for f, v in zip(layer.export_fields, values)}
     return ('{"type": "Feature", "id": ' + json.dumps(fid) + ', "geometry": ' + (geometry or "null")
             + ', "properties": ' + json.dumps(props, ensure_ascii=False, default=str) + "}")
 

@@ -2,17 +2,19 @@
 
 Pure functions of database rows (no Flask, no I/O), so the field mapping is tested directly.
 
-Status: Open311 knows only ``open`` and ``closed``. A case is closed for the citizen-facing world
-when the loop has ended: our ``closed`` (verified and filed) or ``rejected`` (not accepted as a
-case). ``resolved`` and ``verified`` stay open on purpose: the fix is not confirmed until the
-case is closed, and a verification can still reopen it.
+Status: Open311 knows only ``open`` and ``closed``; it follows the incident's phase
+(db/migrations/0010_phase.sql, domain/phase.py): ``open`` while someone still has to act (new …
+on_site), ``closed`` once the work is done (resolved, verified) or the case has ended (closed,
+rejected). The status_notes say when a resolved case still awaits verification. Times are W3C
+date-times in the region's zone with its offset (domain.clock).
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime
 from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
+
+from domain import clock
 
 # GB/T 31000-2015's nine basic databases (incident_category.gbt31000_domain); None is a local
 # "X" database of the "9+X" model.
@@ -52,7 +54,7 @@ def status(closed: bool) -> str:
 
 def w3c(t: datetime | None, tz: str) -> str | None:
     """A time as W3C-DTF in the region's zone, to the second (``2026-06-15T18:30:00+08:00``)."""
-    return None if t is None else t.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
+    return None if t is None else clock.to_local(t, tz).isoformat(timespec="seconds")
 
 
 def _pick(lang: str, zh: str | None, en: str | None) -> str | None:
@@ -122,7 +124,7 @@ def service_notice(row: dict, lang: str) -> str | None:
     if row["closed"]:
         return None
     zh_level, en_level = LEVELS[row["handling_level"]]
-    due = row["due_at"].astimezone(ZoneInfo(row["timezone"])).strftime("%Y-%m-%d %H:%M")
+    due = clock.fmt_local(row["due_at"], row["timezone"])
     if lang == "en":
         return (f"Handled at the {en_level} level, due {due}; cases not solved in time move up a "
                 "level automatically.")

@@ -59,7 +59,7 @@ def incidents_geojson(dsn: str, region_code: str) -> Response:
     unit = _unit_param()
     zoom = request.args.get("zoom", type=float)
     f = leaders.filters_from(request.args.get("range"), request.args.getlist("cat") or None,
-                             request.args.get("level", type=int))
+                             request.args.get("level", type=int), tz=agg.region_timezone(dsn, region_code))
     body = agg.incident_map(dsn, region_code, unit, f, zoom, _bbox_param())
     return Response(body, mimetype="application/geo+json", headers={"Cache-Control": "no-store"})
 
@@ -87,7 +87,7 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
         return html.Div(f"jurisdiction {actor.unit_code} not found", className="om-note")
     region = locale.region_name(dsn, region_code, lang)  # titles name this county, from its row
     if path.rstrip("/") == "/wall":
-        return wall.layout(actor, info, lang, region=region)
+        return wall.layout(actor, info, lang, region=region, tz=agg.region_timezone(dsn, region_code))
     if path.rstrip("/") == "/analyst":
         return html.Div([html.Div([html.A("← " + gettext(lang, "nav.home"), href="/",
                                           className="om-user-logout")], className="om-header"),

@@ -19,6 +19,7 @@ from db.core import pooled
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
 from dashboard.mapview import METRICS, cell_hideout, command_map, layer_url
 from data import stats as agg
+from domain import clock
 
 RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
 KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
@@ -74,11 +75,12 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
     ], className="om-shell")
 
 
-def filters_from(range_key: str | None, cats, level) -> agg.Filters:
-    """The Filters for the dropdowns' values (unknown values fall back to 30 days, all)."""
+def filters_from(range_key: str | None, cats, level, *, tz: str) -> agg.Filters:
+    """The Filters for the dropdowns' values (unknown values fall back to 30 days, all); days are
+    local days in ``tz``, the region's zone."""
     days = RANGES.get(range_key or "d30", 30)
     return agg.Filters.last_days(days, categories=tuple(cats) if cats else None,
-                                 level=level if level in (1, 2, 3, 4) else None)
+                                 level=level if level in (1, 2, 3, 4) else None, tz=tz)
 
 
 def child_unit(current: str, clicked_cell: str) -> str | None:
@@ -121,14 +123,15 @@ def route_to(dsn: str, origin: str, incident_id: str) -> dict:
         return routing.route_for(conn, current_actor(), origin, f"incident:{incident_id}")
 
 
-def incident_panel(item: dict, ranked: list[dict], lang: str) -> list:
-    """The detail panel: category, place, state, deadline, the timeline, and who is nearest by road."""
+def incident_panel(item: dict, ranked: list[dict], lang: str, tz: str) -> list:
+    """The detail panel: category, place, state, deadline, the timeline, and who is nearest by road;
+    times as wall-clock time in ``tz``, the region's zone."""
     w = t(lang)
     responders = [html.Li([html.Button(f"{w['route_to']} {r['minutes']} {w['minutes']}",
                                        id={"type": "resp", "from": r["from"], "incident": item["id"]}),
                            f" {r['name'] or r['ref']}"]) for r in ranked]
-    due = item["due_at"][:16].replace("T", " ")
-    steps = [html.Li(f"{e['at'][5:16].replace('T', ' ')} {w['actions'].get(e['action'], e['action'])}"
+    due = clock.fmt_local(item["due_at"], tz)
+    steps = [html.Li(f"{clock.fmt_local(e['at'], tz, '%m-%d %H:%M')} {w['actions'].get(e['action'], e['action'])}"
                      f" · {w['levels'].get(e['level'], '')} · {e['actor'] or ''} {('· ' + e['note']) if e['note'] else ''}")
              for e in item["timeline"]]
     return [html.Button("×", id="m-detail-close"),
@@ -206,7 +209,8 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
                   Input("m-level", "value"), Input("m-metric", "value"), Input("m-tick", "data"), Input("lang", "value"))
     def refresh(unit, range_key, cats, level, metric, _tick, lang):
         unit = clamp(unit)
-        f = filters_from(range_key, cats, level)
+        tz = agg.region_timezone(dsn, region_code)
+        f = filters_from(range_key, cats, level, tz=tz)
         s = stats(dsn, region_code, unit, f, metric or "density", lang)
         k, w = s["kpis"], t(lang)
         fmt = lambda v, suffix="": "–" if v is None else f"{v:,}{suffix}"  # noqa: E731
@@ -214,7 +218,7 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
                   fmt(k["solved_in_grid_pct"], "%"), fmt(k["on_time_pct"], "%"), fmt(k["mean_hours"]),
                   fmt(k["reported"])]
         alarm = html.Div(f"⚠ {w['alarm']}: {k['overdue']}", className="om-alarmbar") if k["overdue"] else None
-        all_cats = agg.categories(dsn, unit, agg.Filters.last_days(RANGES.get(range_key or "d30", 30)))
+        all_cats = agg.categories(dsn, unit, agg.Filters.last_days(RANGES.get(range_key or "d30", 30), tz=tz))
         options = [{"label": c["name_en"] if lang == "en" else c["name"], "value": c["code"]} for c in all_cats]
         return (*values, charts.trend(s["trend"], lang), charts.funnel(s["funnel"], lang),
                 charts.by_child(s["children"], lang), charts.categories(s["categories"], lang),
@@ -247,7 +251,7 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
         if ctx.triggered_id != "m-layer-incidents" or not click or click["properties"].get("cluster"):
             return no_update, {"display": "none"}
         item, ranked = incident_detail(dsn, click["properties"]["id"])
-        return incident_panel(item, ranked, lang), {"display": "block"}
+        return incident_panel(item, ranked, lang, agg.region_timezone(dsn, region_code)), {"display": "block"}
 
     @app.callback(Output("m-route", "data"), Output("m-route-info", "children"),
                   Input({"type": "resp", "from": ALL, "incident": ALL}, "n_clicks"), State("lang", "value"),

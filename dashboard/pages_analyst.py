@@ -13,6 +13,8 @@ from layers import registry
 from layers.base import LayerError, Query, parse_bbox, parse_time, split
 from layers.incidents import STATE_WORDS
 from dashboard.i18n import t as words
+from data import stats as agg
+from domain import clock
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
 FORMAT_TITLES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "fgb": "FlatGeobuf", "shp": "Shapefile (zip)",
@@ -61,8 +63,9 @@ def request_for(layers, fmt, crs, since, until, categories, states, unit, bbox) 
 
 def _job_items(dsn: str, actor, t: dict) -> list:
     items = []
+    tz = agg.region_timezone(dsn, actor.region_code)  # job times in the region's zone, not the server's
     for job in jobs.recent(dsn, actor):
-        label = f"{job['created_at']:%Y-%m-%d %H:%M} · {', '.join(job['layers'])} · {job['format']} · {job['crs']}"
+        label = f"{clock.fmt_local(job['created_at'], tz)} · {', '.join(job['layers'])} · {job['format']} · {job['crs']}"
         if job["state"] == "done":
             items.append(html.Li([label, " · ", html.A(t["download"], href=f"/api/exports/{job['id']}/file")]))
         else:

@@ -13,14 +13,16 @@ from dash_extensions import EventSource
 from dashboard.i18n import t
 from dashboard.mapview import command_map, layer_url
 from data import stats as agg
+from domain import clock
 
 ROTATE_S = 20
 WALL_KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time"]
 
 
-def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.Div:
+def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: str) -> html.Div:
     """The wall for ``actor`` (a kiosk's read-only account works), opened on their jurisdiction;
-    ``region`` is the county's name (from its database row) for the title."""
+    ``region`` is the county's name (from its database row) for the title, ``tz`` its time zone
+    (the clock shows it)."""
     w = t(lang)
     cards = [html.Div([html.Div("–", id=f"w-kpi-{k}", className="v"), html.Div(w[k], className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in WALL_KPIS]
@@ -28,6 +30,7 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
         dcc.Store(id="w-state", data={"i": 0, "follow": None}),
         dcc.Store(id="w-tick", data=0),
         dcc.Store(id="w-lang", data=lang),
+        dcc.Store(id="w-tz", data=tz),
         dcc.Interval(id="w-rotate", interval=ROTATE_S * 1000),
         dcc.Interval(id="w-second", interval=1000),
         EventSource(id="w-events", url="/events/stream"),
@@ -46,16 +49,16 @@ def focus_sequence(dsn: str, region_code: str, unit: str) -> list[dict]:
     """What the wall visits in turn: the whole jurisdiction, then each child unit."""
     top = agg.unit_info(dsn, region_code, unit)
     kids = [agg.unit_info(dsn, region_code, k["code"])
-            for k in agg.children(dsn, region_code, unit, top["level"], agg.Filters.last_days(1))]
+            for k in agg.children(dsn, region_code, unit, top["level"], agg.Filters.last_days(1, tz=agg.region_timezone(dsn, region_code)))]
     return [top, *[k for k in kids if k]]
 
 
-def ticker_lines(events: list[dict], lang: str) -> list[html.Div]:
-    """One line per recent event: time, place, category, what happened."""
+def ticker_lines(events: list[dict], lang: str, tz: str) -> list[html.Div]:
+    """One line per recent event: local time in ``tz`` (the region's zone), place, category, what happened."""
     w = t(lang)
     lines = []
     for e in events:
-        when = e["at"].astimezone(agg.SHANGHAI).strftime("%H:%M")
+        when = clock.fmt_local(e["at"], tz, "%H:%M")
         what = w["actions"].get(e["action"], e["action"])
         if e["action"] == "escalate":
             what += f" → {w['levels'].get(e['level'], e['level'])}"
@@ -68,7 +71,7 @@ def ticker_lines(events: list[dict], lang: str) -> list[html.Div]:
 def register(app, dsn: str, region_code: str, actor_unit) -> None:
     """The wall's callbacks (all server-side checks as on the leaders' page)."""
     app.clientside_callback(ClientsideFunction(namespace="onemap", function_name="clock"),
-                            Output("w-clock", "children"), Input("w-second", "n_intervals"))
+                            Output("w-clock", "children"), Input("w-second", "n_intervals"), State("w-tz", "data"))
 
     @app.callback(Output("w-map", "viewport"), Output("w-focus", "children"), Output("w-state", "data"),
                   Input("w-rotate", "n_intervals"), Input("w-events", "message"),
@@ -110,9 +113,10 @@ def register(app, dsn: str, region_code: str, actor_unit) -> None:
                   Input("w-tick", "data"), Input("w-rotate", "n_intervals"), State("w-lang", "data"))
     def numbers(tick, _n, lang):
         unit = actor_unit()
-        k = agg.kpis(dsn, region_code, unit, agg.Filters.last_days(30))
+        tz = agg.region_timezone(dsn, region_code)
+        k = agg.kpis(dsn, region_code, unit, agg.Filters.last_days(30, tz=tz))
         fmt = lambda v, suffix="": "–" if v is None else f"{v:,}{suffix}"  # noqa: E731
         values = [fmt(k["open"]), fmt(k["overdue"]), fmt(k["new_today"]), fmt(k["solved_today"]),
                   fmt(k["solved_in_grid_pct"], "%"), fmt(k["on_time_pct"], "%")]
         events = agg.recent_events(dsn, region_code, unit, limit=10)
-        return (*values, ticker_lines(events, lang), layer_url("incidents", unit, range="d30", v=tick))
+        return (*values, ticker_lines(events, lang, tz), layer_url("incidents", unit, range="d30", v=tick))

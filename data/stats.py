@@ -4,11 +4,11 @@ KPIs and chart series, all limited to a unit inside the caller's jurisdiction.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from db.core import pooled, sql
+from domain import clock
 
-SHANGHAI = timezone(timedelta(hours=8))  # no daylight saving since 1991: a fixed offset is exact
 POINTS_ZOOM = 13       # from this zoom on, the map shows incidents as points
 MAX_POINTS = 2000      # never more per response (REFERENCE.md §4: dash-leaflet's limits are real)
 
@@ -19,30 +19,49 @@ class OutsideJurisdiction(PermissionError):
 
 @dataclass(frozen=True)
 class Filters:
-    """What the leader chose: a local-date range [since, until), categories and a handling level."""
+    """What the leader chose: a local-date range [since, until), categories and a handling level.
+    Days are calendar days in ``tz``, the region's time zone (``region_timezone``)."""
 
     since: date
     until: date
     categories: tuple[str, ...] | None = None
     level: int | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    tz: str = field(kw_only=True)
 
     @classmethod
-    def last_days(cls, days: int, now: datetime | None = None, **kw) -> "Filters":
-        """The last ``days`` local days up to and including today."""
-        now = now or datetime.now(timezone.utc)
-        today = now.astimezone(SHANGHAI).date()
-        return cls(since=today - timedelta(days=days - 1), until=today + timedelta(days=1), now=now, **kw)
+    def last_days(cls, days: int, now: datetime | None = None, *, tz: str, **kw) -> Filters:
+        """The last ``days`` local days (in ``tz``) up to and including today."""
+        now = now or datetime.now(UTC)
+        today = clock.local_date(now, tz)
+        return cls(since=today - timedelta(days=days - 1), until=today + timedelta(days=1), now=now, tz=tz, **kw)
 
     def params(self) -> dict:
         """SQL parameters shared by every aggregate query."""
-        today = self.now.astimezone(SHANGHAI).date()
+        today = clock.local_date(self.now, self.tz)
         return {"since": self.since, "until": self.until,
-                "since_ts": datetime.combine(self.since, time(), SHANGHAI),
-                "until_ts": datetime.combine(self.until, time(), SHANGHAI),
-                "today": datetime.combine(today, time(), SHANGHAI),
+                "since_ts": clock.day_start(self.since, self.tz),
+                "until_ts": clock.day_start(self.until, self.tz),
+                "today": clock.day_start(today, self.tz),
                 "categories": list(self.categories) if self.categories else None,
                 "level": self.level, "now": self.now}
+
+
+def region_timezone_of(conn, region_code: str) -> str | None:
+    """The region's time zone from its row on ``conn`` (None when the region is not loaded)."""
+    with conn.cursor() as cur:
+        cur.execute(sql("region_timezone"), {"region_code": region_code})
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def region_timezone(dsn: str, region_code: str) -> str:
+    """The region's time zone from its row (what every local time and day is shown in)."""
+    with pooled(dsn) as conn:
+        tz = region_timezone_of(conn, region_code)
+    if tz is None:
+        raise LookupError(f"no region {region_code}: load it first (onemap demo load, or grids import)")
+    return tz
 
 
 def scope_for(actor_unit: str, unit: str | None) -> str:
@@ -151,7 +170,7 @@ def unit_info(dsn: str, region_code: str, unit: str) -> dict | None:
 def recent_events(dsn: str, region_code: str, scope: str, now: datetime | None = None, limit: int = 12) -> list[dict]:
     """The latest timeline events under ``scope``, newest first."""
     rows = _rows(dsn, "agg_recent_events", {"region_code": region_code, "scope": scope, "limit": limit,
-                                            "now": now or datetime.now(timezone.utc)})
+                                            "now": now or datetime.now(UTC)})
     keys = ("at", "action", "state", "level", "incident_id", "category", "category_name",
             "category_name_en", "cell_code", "cell_name", "overdue")
     return [dict(zip(keys, r)) for r in rows]
@@ -160,13 +179,13 @@ def recent_events(dsn: str, region_code: str, scope: str, now: datetime | None =
 def worker_positions(dsn: str, region_code: str, scope: str, since: datetime, now: datetime | None = None) -> str:
     """GeoJSON of each worker's latest fix since ``since`` under ``scope`` (codes, no names)."""
     return _rows(dsn, "agg_worker_positions", {"region_code": region_code, "scope": scope, "since": since,
-                                                "now": now or datetime.now(timezone.utc)})[0][0]
+                                                "now": now or datetime.now(UTC)})[0][0]
 
 
 def patrolled_cells(dsn: str, region_code: str, scope: str, since: datetime, now: datetime | None = None) -> set[str]:
     """Codes of the cells under ``scope`` that a worker's fix fell in since ``since``."""
     rows = _rows(dsn, "agg_patrolled_cells", {"region_code": region_code, "scope": scope, "since": since,
-                                               "now": now or datetime.now(timezone.utc)})
+                                               "now": now or datetime.now(UTC)})
     return {r[0] for r in rows if r[0] and r[0].startswith(scope)}
 
 

@@ -41,7 +41,6 @@ from datetime import datetime, timedelta, timezone
 from functools import wraps
 from pathlib import Path
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template_string, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -49,6 +48,8 @@ from flask.sessions import SecureCookieSessionInterface
 from config import Settings
 from web.security import install_security
 from data.audit import audit
+from data.stats import region_timezone_of as region_timezone
+from domain.clock import fmt_local
 from db.core import writer
 from data.users import (MAX_FAILURES, MIN_PASSWORD, ROLES, AccountDisabled, AccountLocked, Actor,
                         AuthError, BadCredentials, UserError, actor_for_session, actor_for_token,
@@ -71,7 +72,6 @@ NO_CSRF_PREFIXES = ("/open311/",)  # never reads the session, so a session cooki
 MACHINE_PREFIXES = ("/_dash-", "/layers/")  # fetched by scripts: 401, not a redirect
 EXTENSION = "onemap_auth"
 DEFAULT_SECRET_FILE = Path(__file__).resolve().parent.parent / "var" / "secret_key"
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -367,7 +367,7 @@ def _try_login(t: dict) -> tuple[int, str | None]:
             actor = password_actor(conn, username, password, "form")
         except AccountLocked as exc:
             conn.commit()
-            until = exc.until.astimezone(CHINA_TZ).strftime("%H:%M")
+            until = fmt_local(exc.until, region_timezone(conn, Settings().region_code) or "UTC", "%H:%M")
             log.warning("login refused (%s throttled) from %s", exc.scope, client_address())
             key = "locked" if exc.scope == "pair" else "throttled"
             return 429, t[key].format(n=MAX_FAILURES, until=until)

@@ -81,9 +81,9 @@ window.onemap = Object.assign({}, window.onemap, {
 /* Clientside callbacks: the wall's clock runs in the browser (no server round trip a second). */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     onemap: {
-        clock: function () {
+        clock: function (_n, tz) {  // tz: the region's zone, from its database row (wall.layout)
             const now = new Date();
-            const fmt = new Intl.DateTimeFormat("zh-CN", {timeZone: "Asia/Shanghai", year: "numeric",
+            const fmt = new Intl.DateTimeFormat("zh-CN", {timeZone: tz || "UTC", year: "numeric",
                 month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
                 hour12: false});
             return fmt.format(now);
