@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from data.incidents import ACTION_ROLES, DESCRIPTION_MAX, STATES
 from data.routing import reach
+from domain.phase import FILTER_WORDS
 from web.params import Bbox, Bool, CommaList, Int, QueryModel, Text, Time
 
 Kind = Literal[reach.FACILITY_KINDS]  # type: ignore[valid-type]
@@ -28,7 +29,8 @@ class IncidentListQuery(QueryModel):
 
     bbox: Bbox | None = None
     unit: Text(32, "any grid unit code in your jurisdiction") | None = None  # type: ignore[valid-type]
-    state: CommaList | None = Field(None, description="comma-separated: " + ", ".join(STATES))
+    state: CommaList | None = Field(None, description="comma-separated states, or open (the open phase): "
+                                    + ", ".join(FILTER_WORDS))
     category: CommaList | None = Field(None, description="comma-separated category codes")
     since: Time | None = None
     until: Time | None = None
@@ -39,9 +41,9 @@ class IncidentListQuery(QueryModel):
     @field_validator("state")
     @classmethod
     def _known_states(cls, value):
-        unknown = set(value or ()) - set(STATES)
+        unknown = set(value or ()) - set(FILTER_WORDS)
         if unknown:
-            raise ValueError(f"unknown state(s) {', '.join(sorted(unknown))}; use {', '.join(STATES)}")
+            raise ValueError(f"unknown state(s) {', '.join(sorted(unknown))}; use {', '.join(FILTER_WORDS)}")
         return value
 
 

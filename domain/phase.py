@@ -32,6 +32,8 @@ STATES: tuple[str, ...] = tuple(STATE_PHASE)
 OPEN_STATES: tuple[str, ...] = tuple(s for s, p in STATE_PHASE.items() if p == "open")
 RESOLVED_STATES: tuple[str, ...] = tuple(s for s, p in STATE_PHASE.items() if p == "resolved")
 CLOSED_STATES: tuple[str, ...] = tuple(s for s, p in STATE_PHASE.items() if p == "closed")
+#: what a state filter accepts on every surface (API, exports, OGC, the analyst page)
+FILTER_WORDS: tuple[str, ...] = ("open", *STATES)
 
 
 def phase(state: str) -> str | None:

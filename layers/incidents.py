@@ -11,7 +11,7 @@ from layers.base import Field, Layer
 # The phase is the database's (0010_phase.sql, mirrored by domain/phase.py): "open" in a state
 # filter means the open phase, as on /api/v1; the status field is incident_phase().
 OPEN = phase.OPEN_STATES
-STATE_WORDS = ("open", *phase.STATES)  # what a state filter accepts
+STATE_WORDS = phase.FILTER_WORDS  # what a state filter accepts
 
 INCIDENTS = Layer("incidents", "事件", "Incidents", "layer_incidents", "Point", (
     Field("id", "编号", "id"),
