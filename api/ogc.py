@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, request
 
 from web.auth import current_actor, password_actor
-from data.audit import audit
 from db.core import pooled, writer
 from data.users import AccountLocked, AuthError
 from layers import registry
@@ -158,9 +157,8 @@ def create_blueprint() -> Blueprint:
         query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime"), tz),
                       props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
         with pooled(current_app.config["ONEMAP_DSN"]) as conn:
-            rows, matched = registry.page(conn, layer, actor, query, limit, offset)
+            rows, matched = registry.page(conn, layer, actor, query, limit, offset, action="ogc_items")
         features = [_feature(layer, r, tz) for r in rows]
-        _audit_personal(actor, layer, query, len(rows), "ogc_items")
         base = f"{_base()}/collections/{name}/items"
         keep = {k: v for k, v in args.items() if k not in ("offset", "limit")}
         links = [{"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset}), "rel": "self",
@@ -181,10 +179,9 @@ def create_blueprint() -> Blueprint:
             return denied
         layer = registry.get(name)
         with pooled(current_app.config["ONEMAP_DSN"]) as conn:
-            rows, _ = registry.page(conn, layer, actor, Query(fid=fid), 1, 0)
+            rows, _ = registry.page(conn, layer, actor, Query(fid=fid), 1, 0, action="ogc_item")
         if not rows:
             return _error(404, "not_found", f"no feature {fid!r} in {name} within your jurisdiction")
-        _audit_personal(actor, layer, Query(fid=fid), 1, "ogc_item")
         body = _feature(layer, rows[0], region_tz(current_app.config["ONEMAP_DSN"], actor.region_code))
         url = f"{_base()}/collections/{name}/items/{fid}"
         body = body[:-1] + ', "links": ' + json.dumps([
@@ -239,13 +236,3 @@ def _collection_response(features: list[str], matched: int, links: list) -> Resp
             + '", "links": ' + json.dumps(links) + "}")
     return Response(body, mimetype=GEOJSON)
 
-
-def _audit_personal(actor, layer, query: Query, count: int, action: str) -> None:
-    """Audit a read that returned personal data: a layer about people, or unmasked personal fields."""
-    unmasked = any(f.personal and actor.role in f.unmasked_roles for f in layer.export_fields)
-    if not count or not (layer.personal or unmasked):
-        return
-    with writer(current_app.config["ONEMAP_DSN"]) as conn:
-        audit(conn, actor, action, "layer", layer.name,
-              {"filters": query.describe(), "unmasked": unmasked, "path": request.full_path}, count)
-        conn.commit()

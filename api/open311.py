@@ -36,6 +36,8 @@ from api import open311_params as p
 from api import open311_render as render
 from api.open311_params import Open311Error
 from data import incidents
+from data.policy import request_out
+from domain import policy
 from db.core import dict_cursor, pooled, sql, writer
 from data.users import AccountLocked, BadCredentials
 from web.auth import token_actor
@@ -126,14 +128,16 @@ def _services(conn, code: str | None = None) -> list[dict]:
 
 
 def _requests(conn, actor, *, scope: str | None = None, ids=None, categories=None, start=None,
-              end=None, closed=None, limit: int = LIMIT) -> list[dict]:
+              end=None, closed=None, limit: int = LIMIT, shown: bool = True) -> list[dict]:
+    bind = policy.row_params(actor)  # the row rule every surface applies
     with dict_cursor(conn) as cur:
         cur.execute(sql("open311_requests"), {
-            "region_code": actor.region_code, "scope": scope or actor.unit_code,
-            "department": actor.department_code if actor.role == "department" else None,
+            **bind, "scope": scope or bind["scope"],
             "ids": ids, "categories": categories, "start": start, "end": end, "closed": closed,
             "limit": limit, "now": datetime.now(timezone.utc)})
-        return cur.fetchall()
+        rows = cur.fetchall()
+    # what leaves the server is masked as on every surface (``shown=False``: read for a notice only)
+    return [request_out(actor, r) for r in rows] if shown else rows
 
 
 def create_blueprint() -> Blueprint:
@@ -298,7 +302,7 @@ def _create(actor, body: dict) -> tuple[str, bool, str | None]:
             conn.commit()
         # the reporter may post outside their own cell (the point decides the cell), so read the
         # notice back within the region, as data.incidents.report does
-        rows = _requests(conn, actor, scope=actor.region_code, ids=[str(rid)], limit=1)
+        rows = _requests(conn, actor, scope=actor.region_code, ids=[str(rid)], limit=1, shown=False)
     return str(rid), created, render.service_notice(rows[0], _lang()) if rows else None
 
 

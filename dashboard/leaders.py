@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash_extensions import EventSource
 
 from web.auth import current_actor
@@ -17,7 +17,9 @@ from data import incidents
 from data.routing import route as routing
 from db.core import pooled
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
-from dashboard.mapview import METRICS, cell_hideout, command_map, layer_url
+from dashboard.mapview import (MAP_LAYERS, METRICS, cell_hideout, command_map, register_clientside,
+                               register_flash)
+from layers import registry
 from data import stats as agg
 from domain import clock
 
@@ -60,7 +62,7 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
                   dcc.RadioItems(id="lang", options=[{"label": w["lang"][code], "value": code} for code in ("zh", "en")],
                                  value=lang, inline=True, className="om-lang"),
                   html.Div(id="m-user")], className="om-header"),
-        html.Div([command_map("m", info["code"], info["bounds"], lang),
+        html.Div([command_map("m", info["code"], info["bounds"], lang, allowed=registry.map_layers(actor)),
                   html.Div([html.Button("×", id="m-detail-close")], id="m-detail", className="om-detail",
                            style={"display": "none"})], className="om-mapwrap"),
         html.Div([html.Div(cards, className="om-kpis"), html.Div(id="m-alarm"),
@@ -174,8 +176,15 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
         except agg.OutsideJurisdiction:
             return no_update
 
+    register_clientside(app, "m", MAP_LAYERS)  # the layer URLs follow m-unit in the browser
+    register_flash(app, "m")
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="incidentUrl"),
+                            Output("m-layer-incidents", "url"),
+                            Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
+                            Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"),
+                            Input("m-tick", "data"), State("m-layer-incidents", "url"))
+
     @app.callback(Output("m-map", "viewport"), Output("m-crumbs", "children"),
-                  *[Output(f"m-layer-{n}", "url") for n in ("cells", "villages", "towns", "banner", "facilities", "roads", "workers")],
                   Input("m-unit", "data"), Input("lang", "value"))
     def show_unit(unit, lang):
         unit = clamp(unit)
@@ -186,20 +195,7 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
             name = (u["name_en"] if lang == "en" and u["name_en"] else u["name"]) if u else code
             crumbs.append(html.Button(name, id={"type": "crumb", "code": code},
                                       className="current" if code == unit else ""))
-        urls = [layer_url(n, unit) for n in ("cells", "villages", "towns", "banner", "facilities", "roads")]
-        return ({"bounds": info["bounds"], "transition": "flyToBounds"}, crumbs, *urls, layer_url("workers", unit))
-
-    @app.callback(Output("m-layer-incidents", "url"),
-                  Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
-                  Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"), Input("m-tick", "data"))
-    def incident_url(zoom, bounds, unit, range_key, cats, level, tick):
-        unit = clamp(unit)
-        bbox = None
-        if bounds:
-            (s, w), (n, e) = bounds
-            bbox = f"{w:.5f},{s:.5f},{e:.5f},{n:.5f}"
-        return layer_url("incidents", unit, zoom=None if zoom is None else round(zoom, 2), bbox=bbox,
-                         range=range_key, cat=cats or None, level=level, v=tick)
+        return {"bounds": info["bounds"], "transition": "flyToBounds"}, crumbs
 
     @app.callback(*[Output(f"m-kpi-{k}", "children") for k in KPIS],
                   Output("m-trend", "figure"), Output("m-funnel", "figure"), Output("m-child", "figure"),
@@ -269,7 +265,3 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
         head = f"{p['minutes']} {w['minutes']} · {p['length_m'] / 1000:.1f} km"
         return feature, [html.Div(head, style={"fontWeight": 700, "color": "#00f5d4"}),
                          html.Ol([html.Li(step["text"] if isinstance(step, dict) else step) for step in p["steps"]])]
-
-    @app.callback(Output("m-layer-incidents", "hideout"), Input("m-flash", "data"))
-    def flash_new(flash):
-        return {"colors": CLASS_COLORS, "flash": flash or []}

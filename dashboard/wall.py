@@ -11,7 +11,8 @@ from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_up
 from dash_extensions import EventSource
 
 from dashboard.i18n import t
-from dashboard.mapview import command_map, layer_url
+from dashboard.mapview import command_map
+from layers import registry
 from data import stats as agg
 from domain import clock
 
@@ -37,7 +38,7 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
         html.Div([html.Div(w["wall_title"].format(region=region), className="om-title"), html.Div(className="om-spacer"),
                   html.Span(w["live_off"], id="w-live", className="om-live off"),
                   html.Div(id="w-clock", className="om-clock")], className="om-header"),
-        command_map("w", info["code"], info["bounds"], lang, with_control=False),
+        command_map("w", info["code"], info["bounds"], lang, with_control=False, allowed=registry.map_layers(actor)),
         html.Div([html.Div(cards, className="om-cards"),
                   html.Div(id="w-focus", className="om-focus"),
                   html.Div(w["latest"], className="om-h"), html.Div(id="w-ticker", className="om-ticker")],
@@ -70,6 +71,10 @@ def ticker_lines(events: list[dict], lang: str, tz: str) -> list[html.Div]:
 
 def register(app, dsn: str, region_code: str, actor_unit) -> None:
     """The wall's callbacks (all server-side checks as on the leaders' page)."""
+    # the incidents layer refetches on each live tick, its URL built in the browser (mapview)
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="tickUrl"),
+                            Output("w-layer-incidents", "url"), Input("w-tick", "data"),
+                            State("w-layer-incidents", "url"))
     app.clientside_callback(ClientsideFunction(namespace="onemap", function_name="clock"),
                             Output("w-clock", "children"), Input("w-second", "n_intervals"), State("w-tz", "data"))
 
@@ -109,7 +114,7 @@ def register(app, dsn: str, region_code: str, actor_unit) -> None:
         return bump, cls, text
 
     @app.callback(*[Output(f"w-kpi-{k}", "children") for k in WALL_KPIS],
-                  Output("w-ticker", "children"), Output("w-layer-incidents", "url"),
+                  Output("w-ticker", "children"),
                   Input("w-tick", "data"), Input("w-rotate", "n_intervals"), State("w-lang", "data"))
     def numbers(tick, _n, lang):
         unit = actor_unit()
@@ -119,4 +124,4 @@ def register(app, dsn: str, region_code: str, actor_unit) -> None:
         values = [fmt(k["open"]), fmt(k["overdue"]), fmt(k["new_today"]), fmt(k["solved_today"]),
                   fmt(k["solved_in_grid_pct"], "%"), fmt(k["on_time_pct"], "%")]
         events = agg.recent_events(dsn, region_code, unit, limit=10)
-        return (*values, ticker_lines(events, lang, tz), layer_url("incidents", unit, range="d30", v=tick))
+        return (*values, ticker_lines(events, lang, tz))

@@ -1,6 +1,7 @@
-"""Incident aggregates for the command map and its KPIs, read from roll-ups so they stay fast at
-10M incidents: clusters per cell at low zoom, capped points at high zoom, choropleth values,
-KPIs and chart series, all limited to a unit inside the caller's jurisdiction."""
+"""Incident aggregates for the dashboard's KPIs, read from roll-ups so they stay fast at 10M
+incidents: choropleth values, KPIs and chart series, all limited to a unit inside the caller's
+jurisdiction. (The map's incidents — clusters and points — are the incidents layer of
+``layers.registry``, like every map layer.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,9 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from db.core import pooled, sql
 from domain import clock
-
-POINTS_ZOOM = 13       # from this zoom on, the map shows incidents as points
-MAX_POINTS = 2000      # never more per response (REFERENCE.md §4: dash-leaflet's limits are real)
 
 
 class OutsideJurisdiction(PermissionError):
@@ -77,17 +75,6 @@ def _rows(dsn: str, name: str, params: dict) -> list[tuple]:
     with pooled(dsn) as conn, conn.cursor() as cur:
         cur.execute(sql(name), params)
         return cur.fetchall()
-
-
-def incident_map(dsn: str, region_code: str, scope: str, f: Filters, zoom: float | None,
-                 bbox: tuple[float, float, float, float] | None) -> str:
-    """GeoJSON for the incident layer: per-cell clusters below ``POINTS_ZOOM``, else points."""
-    params = {"region_code": region_code, "scope": scope, **f.params()}
-    if zoom is None or zoom < POINTS_ZOOM or bbox is None:
-        return _rows(dsn, "agg_incident_cells", params)[0][0]
-    west, south, east, north = bbox
-    params.update(west=west, south=south, east=east, north=north, limit=MAX_POINTS)
-    return _rows(dsn, "agg_incident_points", params)[0][0]
 
 
 def kpis(dsn: str, region_code: str, scope: str, f: Filters) -> dict:
@@ -174,12 +161,6 @@ def recent_events(dsn: str, region_code: str, scope: str, now: datetime | None =
     keys = ("at", "action", "state", "level", "incident_id", "category", "category_name",
             "category_name_en", "cell_code", "cell_name", "overdue")
     return [dict(zip(keys, r)) for r in rows]
-
-
-def worker_positions(dsn: str, region_code: str, scope: str, since: datetime, now: datetime | None = None) -> str:
-    """GeoJSON of each worker's latest fix since ``since`` under ``scope`` (codes, no names)."""
-    return _rows(dsn, "agg_worker_positions", {"region_code": region_code, "scope": scope, "since": since,
-                                                "now": now or datetime.now(UTC)})[0][0]
 
 
 def patrolled_cells(dsn: str, region_code: str, scope: str, since: datetime, now: datetime | None = None) -> set[str]:

@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 
 from psycopg2 import sql as psql
 
+from data.policy import sql_column, sql_suppressed
 from db.core import sql
 from domain import values
+from domain import policy
 
 FIELD_TYPES = ("str", "int", "float", "bool", "datetime")
-PEOPLE_ROLES = ("admin", "worker")  # data.users.Actor.can_see_people: the roles that see people
-SMALL_COUNT = 5                      # aggregates below this are suppressed (1–4 → NULL)
+SMALL_COUNT = policy.SMALL_COUNT     # aggregates below this are suppressed (1–4 → NULL)
 FILTERS = ("since", "until", "categories", "states", "unit")
 
 
@@ -44,6 +45,12 @@ class OutsideJurisdiction(LayerError, PermissionError):
     status = 403
 
 
+class NotForRole(LayerError, PermissionError):
+    """The layer's rows are of a class the caller's role does not see (``domain.policy``)."""
+
+    status = 403
+
+
 @dataclass(frozen=True)
 class Field:
     """One attribute: ASCII key (map, OGC, filters), Chinese name (GPKG/CSV/KML), SHP alias."""
@@ -52,18 +59,45 @@ class Field:
     zh: str
     alias: str
     type: str = "str"
-    personal: str | None = None          # None, or how to mask it: "name", "phone", "hide"
-    unmasked_roles: tuple[str, ...] = PEOPLE_ROLES
+    personal: str | None = None          # None, or how to mask it: "name", "phone", "label", "hide"
+    cls: str | None = None               # its class in domain.policy (personal fields: "personal" by default)
     small_count: bool = False            # a count in an aggregate: suppressed below SMALL_COUNT
+    derived_from: str | None = None      # computed from this small count: suppressed with it
     map: bool = True                     # sent to the map
     export: bool = True                  # written by exports and the OGC API
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter shorthands (open → states)
 
     def __post_init__(self):
+        if self.personal and self.cls is None:
+            object.__setattr__(self, "cls", policy.PERSONAL)
+        if self.personal not in (None, *policy.MASKS) or (self.cls and self.cls not in policy.CLASSES):
+            raise ValueError(f"field {self.key}: mask {self.personal!r} / class {self.cls!r} unknown")
         if self.type not in FIELD_TYPES:
             raise ValueError(f"field {self.key}: type {self.type!r} not in {FIELD_TYPES}")
         if not self.alias.isascii() or len(self.alias.encode()) > 10:
             raise ValueError(f"field {self.key}: Shapefile alias {self.alias!r} must be ASCII, ≤ 10 bytes")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A map form of a layer (e.g. incidents as clusters per cell below a zoom, points above): its
+    own SQL file (same contract as the layer's), its map fields, and the zooms it serves."""
+
+    name: str
+    sql_name: str
+    fields: tuple[Field, ...]
+    min_zoom: float | None = None      # served from this zoom on (None: from any zoom)
+    max_zoom: float | None = None      # served below this zoom (None: up to any zoom)
+    needs_bbox: bool = False           # only with a viewport (points: never the whole county)
+    params: dict = field(default_factory=dict)
+
+    def serves(self, zoom: float | None, bbox) -> bool:
+        """True when this variant is the one for ``zoom`` and the viewport."""
+        if self.needs_bbox and (bbox is None or zoom is None):
+            return False
+        if self.min_zoom is not None and (zoom is None or zoom < self.min_zoom):
+            return False
+        return self.max_zoom is None or zoom is None or zoom < self.max_zoom
 
 
 @dataclass(frozen=True)
@@ -81,6 +115,12 @@ class Layer:
     time_key: str | None = None         # the field OGC ``datetime`` filters on
     map_simplify: float | None = None   # degrees; the map needs no more detail than this
     personal: bool = False              # rows are about people: every read is audited
+    row_class: str | None = None        # a class of domain.policy the rows belong to (None: any role)
+    variants: tuple[Variant, ...] = ()  # map forms (clusters, points): options of this layer, not side paths
+
+    def variant(self, zoom: float | None, bbox) -> Variant | None:
+        """The map variant for ``zoom`` and the viewport (None: the layer's own rows)."""
+        return next((v for v in self.variants if v.serves(zoom, bbox)), None)
 
     def field(self, key: str) -> Field:
         """The field called ``key`` (its ASCII key); ``LayerError`` lists the known ones."""
@@ -108,6 +148,7 @@ class Query:
     bbox: tuple[float, float, float, float] | None = None
     props: tuple[tuple[str, str], ...] = ()
     fid: str | None = None
+    level: int | None = None          # handling level (1–4) of incidents; the map's filter
 
     def describe(self) -> dict:
         """The filters as plain JSON-able values, for the audit log."""
@@ -118,11 +159,26 @@ class Query:
 
 def scope_of(actor, query: Query) -> str:
     """The grid unit the rows must lie under: the query's unit if inside the jurisdiction."""
-    if not query.unit:
-        return actor.unit_code
-    if not query.unit.startswith(actor.unit_code):
-        raise OutsideJurisdiction(f"unit {query.unit} is outside your jurisdiction {actor.unit_code}")
-    return query.unit
+    try:
+        return policy.narrow(actor, query.unit)
+    except policy.OutsideJurisdiction as exc:
+        raise OutsideJurisdiction(str(exc)) from None
+
+
+def allowed(layer: Layer, actor) -> None:
+    """Refuse a layer whose rows are of a class the caller does not see (403)."""
+    if layer.row_class and not policy.sees(actor, layer.row_class):
+        raise NotForRole(f"layer {layer.name} ({layer.row_class}) is not shown to role "
+                         f"{actor.role}{' (read-only)' if getattr(actor, 'read_only', False) else ''}")
+
+
+def revealed(layer: Layer, actor, fields: tuple[Field, ...] | None = None) -> list[str]:
+    """The classed fields (and the row class) of ``layer`` that ``actor`` reads unmasked."""
+    out = [f.key for f in (fields if fields is not None else layer.export_fields)
+           if f.personal and policy.sees(actor, f.cls)]
+    if layer.row_class and policy.sees(actor, layer.row_class):
+        out.append(layer.row_class)
+    return out
 
 
 def check(layer: Layer, query: Query) -> None:
@@ -150,27 +206,30 @@ def params(layer: Layer, actor, query: Query, now: datetime | None = None, outli
         for s in states:
             expanded.extend(shorthands.get(s, (s,)))
         states = tuple(expanded)
-    return {"region_code": actor.region_code, "scope": scope_of(actor, query),
-            "department": actor.department_code if actor.role == "department" else None,
+    rows = policy.row_params(actor)  # the row rule: jurisdiction, department, own reports
+    return {**rows, "scope": scope_of(actor, query),
+            "reporter_id": rows["reporter_id"] if not query.unit else None,
             "since": query.since, "until": query.until,
             "categories": list(query.categories) if query.categories else None,
             "states": list(states) if states else None,
             "now": now or datetime.now(timezone.utc), "outline": outline, "with_stats": True,
-            **layer.params}
+            "handling_level": query.level,
+            **dict(zip(("bbox_w", "bbox_s", "bbox_e", "bbox_n"), query.bbox or (None,) * 4)),
+            # a property filter on a field that is also a fixed parameter (a gap layer's facility
+            # kind) sets the parameter too, so the inner query computes what the filter asks for
+            **layer.params, **{k: v for k, v in query.props if k in layer.params}}
 
 
-def _column(f: Field, role: str) -> psql.Composable:
-    """The select expression of one field for ``role``: masked or suppressed when it must be."""
+def _column(f: Field, caller) -> psql.Composable:
+    """The select expression of one field for ``caller``: masked or suppressed when it must be
+    (``domain.policy`` decides; ``data.policy`` writes the SQL)."""
     col = psql.SQL("r0.") + psql.Identifier(f.key)
-    if f.personal and role not in f.unmasked_roles:
-        masks = {"name": "CASE WHEN {c} IS NULL THEN NULL ELSE left({c}, 1) || repeat('*', "
-                         "greatest(char_length({c}) - 1, 1)) END",
-                 "phone": "CASE WHEN {c} IS NULL THEN NULL ELSE left({c}, 3) || '****' || right({c}, 4) END",
-                 "hide": "NULL"}
-        col = psql.SQL(masks[f.personal]).format(c=col)
-    elif f.small_count and role not in PEOPLE_ROLES:
-        col = psql.SQL("CASE WHEN {c} > 0 AND {c} < {k} THEN NULL ELSE {c} END").format(
-            c=col, k=psql.Literal(SMALL_COUNT))
+    if f.personal:
+        col = sql_column(col, f.cls, f.personal, caller)
+    elif f.small_count:
+        col = sql_suppressed(col, col, caller)
+    elif f.derived_from:
+        col = sql_suppressed(col, psql.SQL("r0.") + psql.Identifier(f.derived_from), caller)
     return psql.SQL("{} AS {}").format(col, psql.Identifier(f.key))
 
 
@@ -204,16 +263,17 @@ GEOM_OUT = {"wkb": psql.SQL("ST_AsBinary(ST_Transform(r.geom, %(srid)s::int))"),
             "geom": psql.SQL("r.geom")}
 
 
-def select(layer: Layer, role: str, query: Query, bind: dict, *, fields: tuple[Field, ...] | None = None,
-           geom: str = "geom", order: bool = True) -> psql.Composed:
-    """The layer's rows for ``role``: ``fid, geom, <fields…>`` with masking, filters, stable order.
+def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Field, ...] | None = None,
+           geom: str = "geom", order: bool = True, sql_name: str | None = None) -> psql.Composed:
+    """The layer's rows for ``caller``: ``fid, geom, <fields…>`` with masking, filters, stable order.
 
     ``geom`` is a key of ``GEOM_OUT``; ``wkb`` needs ``srid`` in ``bind``.
     """
     fields = fields if fields is not None else layer.export_fields
-    cols = psql.SQL(", ").join([_column(f, role) for f in fields]) if fields else psql.SQL("NULL AS _none")
+    allowed(layer, caller)
+    cols = psql.SQL(", ").join([_column(f, caller) for f in fields]) if fields else psql.SQL("NULL AS _none")
     return psql.SQL(sql("export_select")).format(
-        geom=GEOM_OUT[geom], inner=psql.SQL(sql(layer.sql_name)), columns=cols,
+        geom=GEOM_OUT[geom], inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols,
         where=_where(layer, query, bind), order=psql.SQL("ORDER BY r.fid" if order else ""),
         keys=psql.SQL(", ").join(psql.Identifier(f.key) for f in fields) if fields else psql.SQL("_none"))
 

@@ -13,12 +13,13 @@ FIELDS = (
     Field("population", "人口", "population", "int", small_count=True),
     Field("households", "户数", "households", "int", small_count=True),
     Field("area_km2", "面积_平方公里", "area_km2", "float"),
-    Field("density", "人口密度", "density", "float"),
+    # computed from population: suppressed with it, or area × density would give the count back
+    Field("density", "人口密度", "density", "float", derived_from="population"),
     # the map shows people only; incident statistics are for analysis (and cost a roll-up scan)
     Field("reports", "事件数", "reports", "int", small_count=True, map=False),
     Field("open", "未办结", "open", "int", small_count=True, map=False),
     Field("overdue", "超期", "overdue", "int", small_count=True, map=False),
-    Field("in_grid_pct", "网格内解决率", "in_grid", "float", map=False),
+    Field("in_grid_pct", "网格内解决率", "in_grid", "float", map=False, derived_from="reports"),
     Field("label_lon", "标注经度", "label_lon", "float", export=False),
     Field("label_lat", "标注纬度", "label_lat", "float", export=False),
 )

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from data import incidents
+from data.policy import worker_out
 from db.core import sql
+from domain import policy
 from data.routing import MAX_SNAP_M, OFFROAD_KMH, Invalid, NotFound, Unreachable
 from data.routing.turns import Piece, instructions
 
@@ -107,7 +109,8 @@ def resolve_origin(conn, actor, text: str | None, field: str = "from") -> End:
                 raise NotFound(f"no grid worker {ref} in your jurisdiction")
             if row[3] is None:
                 raise Invalid(f"grid worker {ref} has no GPS fix yet", {field: "the worker has never sent a position"})
-            return End(row[4], row[5], row[1], "worker", str(row[0]), {"fix_at": row[3].isoformat()})
+            label = worker_out(actor, {"ref": str(row[0]), "label": row[1]})["label"]
+            return End(row[4], row[5], label, "worker", str(row[0]), {"fix_at": row[3].isoformat()})
     raise Invalid(f"unknown {field} kind {kind!r}", {field: "lon,lat | facility:<id> | department:<code> | worker:<id>"})
 
 
@@ -121,7 +124,7 @@ def resolve_destination(conn, actor, text: str | None, now: datetime | None = No
             incident_id = uuid.UUID(ref)
         except ValueError:
             raise Invalid("bad incident id", {"to": "incident:<uuid>"}) from None
-        return incident_end(incidents.get(conn, actor, incident_id, now=now))
+        return incident_end(incidents.fetch(conn, actor, incident_id, now=now))
     if ref:
         raise Invalid(f"unknown destination kind {kind!r}", {"to": "lon,lat | incident:<uuid>"})
     lon, lat = _point(text, "to")
@@ -234,15 +237,21 @@ def route_for(conn, actor, origin_text: str | None, dest_text: str | None, now: 
     return route(conn, actor.region_code, origin, dest)
 
 
+def _shown(actor, entry: dict) -> dict:
+    """A candidate as the caller may see it: a grid worker's name masked unless the role sees staff names."""
+    return worker_out(actor, entry) if entry["kind"] == "worker" else entry
+
+
 def responders(conn, actor, incident_id, now: datetime | None = None, limit: int = 10,
                on_duty: timedelta = ON_DUTY, prefilter: int = PREFILTER) -> dict:
     """Candidate responders to an incident ranked by travel time (one many-to-one pgr_dijkstra)."""
     now = now or datetime.now(timezone.utc)
-    item = incidents.get(conn, actor, incident_id, now=now)
+    item = incidents.fetch(conn, actor, incident_id, now=now)
     site = incident_end(item)
     region = actor.region_code
     with conn.cursor() as cur:
         cur.execute(sql("route_candidates"), {"lon": site.lon, "lat": site.lat, "region": region,
+                                              "scope": policy.row_params(actor)["scope"],
                                               "category": item["category"], "now": now,
                                               "since": now - on_duty, "limit": prefilter})
         cands = cur.fetchall()
@@ -285,7 +294,9 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
         items.append(entry | {"travel_s": round(road_s, 1), "length_m": round(length, 1),
                               "offroad_s": round(offroad_s, 1), "total_s": round(total, 1),
                               "minutes": round(total / 60, 1)})
+    unreachable = [_shown(actor, e) for e in unreachable]
     items.sort(key=lambda e: (e["total_s"], e["kind"], e["ref"]))
     return {"incident": site.describe() | {"snap_m": round(target.dist_m, 1)},
             "on_duty_since": (now - on_duty).isoformat(), "offroad_kmh": OFFROAD_KMH,
-            "candidates": len(cands), "items": items[:limit], "unreachable": unreachable}
+            "candidates": len(cands), "items": [_shown(actor, e) for e in items[:limit]],
+            "unreachable": unreachable}

@@ -1,5 +1,6 @@
--- One incident as JSON, if it lies in the caller's jurisdiction (unit code prefix) and, for
--- department staff, belongs to their department. Times are ISO 8601 in the region's zone with its
+-- One incident as JSON, if the caller may see it (domain.policy.row_params): in the jurisdiction
+-- (unit code prefix) and, for department staff, their department's; or reported by the caller.
+-- Unmasked: data.policy.incident_out masks it for the caller. Times are ISO 8601 in the region's zone with its
 -- offset (iso_local); overdue is incident_is_overdue (0010_phase.sql).
 SELECT json_build_object(
     'id', i.id, 'region_code', i.region_code, 'category', i.category_code, 'category_name', c.name,
@@ -22,5 +23,6 @@ SELECT json_build_object(
                  FROM incident_event e WHERE e.incident_id = i.id))
 FROM incident i JOIN incident_category c ON c.code = i.category_code
 JOIN region r ON r.region_code = i.region_code
-WHERE i.id = %(id)s AND i.cell_code LIKE %(scope)s || '%%'
-  AND (%(department)s::text IS NULL OR i.department_code = %(department)s)
+WHERE i.id = %(id)s AND i.region_code = %(region_code)s
+  AND ((i.cell_code LIKE %(scope)s || '%%' AND (%(department)s::text IS NULL OR i.department_code = %(department)s))
+       OR (%(reporter_id)s::int IS NOT NULL AND i.reporter_id = %(reporter_id)s::int))

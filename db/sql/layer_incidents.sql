@@ -1,5 +1,5 @@
--- Incidents in the jurisdiction (department staff: their department's only), with the filters of
--- the export page; every filter is a bound parameter that is NULL when not given.
+-- Incidents in the jurisdiction (department staff: their department's only; a reporter also their
+-- own reports), with the filters of the export page; every filter is a bound parameter that is NULL when not given.
 SELECT i.id::text AS fid, i.geom, i.id::text AS id, i.category_code AS category, c.name AS category_name,
        i.state, incident_phase(i.state) AS status,
        i.handling_level::int AS handling_level, i.cell_code, i.department_code AS department,
@@ -10,8 +10,8 @@ FROM incident i
 JOIN incident_category c ON c.code = i.category_code
 LEFT JOIN grid_worker w ON w.id = i.reporter_id
 WHERE i.region_code = %(region_code)s
-  AND i.cell_code LIKE %(scope)s || '%%'
-  AND (%(department)s::text IS NULL OR i.department_code = %(department)s)
+  AND ((i.cell_code LIKE %(scope)s || '%%' AND (%(department)s::text IS NULL OR i.department_code = %(department)s))
+       OR (%(reporter_id)s::int IS NOT NULL AND i.reporter_id = %(reporter_id)s::int))  -- domain.policy.row_params
   AND (%(states)s::text[] IS NULL OR i.state = ANY(%(states)s::text[]))
   AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
   AND (%(since)s::timestamptz IS NULL OR i.received_at >= %(since)s)

@@ -3,7 +3,7 @@
 -- given. Open311's status follows the phase (0010_phase.sql): "open" for the open phase, "closed"
 -- for resolved and closed.
 -- The last state event (not a note) gives status_notes; the newest 'media_url: ' note the media_url.
-SELECT i.id, i.state, i.category_code, c.name AS category_name, c.name_en AS category_name_en,
+SELECT i.id, i.state, i.reporter_id, i.category_code, c.name AS category_name, c.name_en AS category_name_en,
        i.description, i.department_code, d.name AS department_name, d.name_en AS department_name_en,
        i.received_at, i.due_at, i.handling_level, i.cell_code, r.timezone,
        ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
@@ -33,8 +33,8 @@ LEFT JOIN LATERAL (SELECT substring(e.note FROM '^media_url: (\S+)') AS url FROM
                    WHERE e.incident_id = i.id AND e.action = 'note' AND e.note LIKE 'media\_url: %%'
                    ORDER BY e.at DESC, e.id DESC LIMIT 1) media ON true
 WHERE i.region_code = %(region_code)s
-  AND i.cell_code LIKE %(scope)s || '%%'
-  AND (%(department)s::text IS NULL OR i.department_code = %(department)s)
+  AND ((i.cell_code LIKE %(scope)s || '%%' AND (%(department)s::text IS NULL OR i.department_code = %(department)s))
+       OR (%(reporter_id)s::int IS NOT NULL AND i.reporter_id = %(reporter_id)s::int))  -- domain.policy.row_params
   AND (%(ids)s::uuid[] IS NULL OR i.id = ANY(%(ids)s::uuid[]))
   AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
   AND (%(start)s::timestamptz IS NULL OR i.received_at >= %(start)s)

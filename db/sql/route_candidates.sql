@@ -1,6 +1,8 @@
 -- Who could respond to an incident: the base of the department its category goes to, police
--- stations, governance centres, and active grid workers whose last fix is within the on-duty
--- window; the nearest in a straight line first (the caller routes the first few by road).
+-- stations, governance centres (public places of the region), and the active grid workers of the
+-- caller's jurisdiction (%(scope)s, domain.policy.row_params) whose last fix is within the on-duty
+-- window; the nearest in a straight line first (the caller routes the first few by road). Worker
+-- names leave unmasked only for the roles that see staff names (data.policy.worker_out).
 WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g),
 c AS (
     SELECT 'department' AS kind, d.code AS ref, d.name, d.base_geom AS geom, NULL::timestamptz AS fix_at
@@ -15,7 +17,7 @@ c AS (
     FROM grid_worker w
     JOIN LATERAL (SELECT at, geom FROM worker_position
                   WHERE worker_id = w.id AND at <= %(now)s ORDER BY at DESC LIMIT 1) p ON true
-    WHERE w.region_code = %(region)s AND w.active AND p.at >= %(since)s
+    WHERE w.region_code = %(region)s AND w.unit_code LIKE %(scope)s || '%%' AND w.active AND p.at >= %(since)s
 )
 SELECT c.kind, c.ref, c.name, ST_X(c.geom), ST_Y(c.geom), c.fix_at,
        ST_Distance(c.geom::geography, here.g::geography) AS straight_m

@@ -1,4 +1,5 @@
--- A grid worker in the caller's jurisdiction and the worker's last GPS fix.
+-- A grid worker in the caller's jurisdiction (%(scope)s) and the worker's last GPS fix; the name
+-- is masked for roles that do not see staff names (data.policy.worker_out).
 SELECT w.id, w.name, w.unit_code, p.at, ST_X(p.geom), ST_Y(p.geom)
 FROM grid_worker w
 LEFT JOIN LATERAL (SELECT at, geom FROM worker_position
