@@ -21,6 +21,7 @@ def install_api(server: Flask, dsn: str) -> None:
     server.config["ONEMAP_DSN"] = dsn
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     install_error_handlers(server)
+    from web.reveals import install_reveal_audit; install_reveal_audit(server, dsn)  # noqa: E702 — one audit row per reveal
     install_params(server)  # request guards, bounded JSON, Dash dispatch guard (web/params.py)
     server.register_blueprint(create_blueprint())
     from api.open311 import create_blueprint as open311; server.register_blueprint(open311())  # noqa: E702

@@ -103,9 +103,17 @@ def main() -> None:
     now = datetime.now(timezone.utc)
     f = agg.Filters.last_days(365, now=now)
     seat_bbox = (107.42, 38.14, 107.53, 38.22)  # a zoom-14 view of the banner seat
+    # the map's incidents layer (layers.registry, variants by zoom) as the banner's leader reads it
+    from datetime import timedelta
+
+    from domain.policy import Caller
+    from layers import registry
+    leader, year = Caller("leader", args.region, args.region), {"since": now - timedelta(days=365), "until": now}
     cases = {
-        "clusters (zoom 9, 1 year)": lambda: agg.incident_map(args.dsn, args.region, args.region, f, 9, None),
-        "points (zoom 14, seat)": lambda: agg.incident_map(args.dsn, args.region, args.region, f, 14, seat_bbox),
+        "clusters (zoom 9, 1 year)": lambda: registry.geojson(args.dsn, "incidents", leader,
+                                                              registry.Query(**year), 9),
+        "points (zoom 14, seat)": lambda: registry.geojson(args.dsn, "incidents", leader,
+                                                           registry.Query(bbox=seat_bbox, **year), 14),
         "kpis (banner, 1 year)": lambda: agg.kpis(args.dsn, args.region, args.region, f),
         "trend (weeks, 1 year)": lambda: agg.trend(args.dsn, args.region, f, "week"),
         "children + categories": lambda: (agg.children(args.dsn, args.region, args.region, 1, f),

@@ -6,7 +6,6 @@ jurisdiction (``web.auth`` keeps anonymous requests out before they get here).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
 import dash
@@ -20,9 +19,9 @@ from dashboard.i18n import gettext, normalize
 from db.core import pooled, sql
 from data import locale
 from data import stats as agg
+from dashboard.mapview import map_query
 from layers import registry
 
-STATIC_LAYERS = ("banner", "towns", "villages", "cells", "facilities", "roads")
 
 
 def actor_unit() -> str:
@@ -33,34 +32,16 @@ def actor_unit() -> str:
     return actor.unit_code
 
 
-def _unit_param() -> str:
-    """The ``unit`` query parameter clamped to the user's jurisdiction (403 outside it)."""
-    try:
-        return agg.scope_for(actor_unit(), request.args.get("unit") or None)
-    except agg.OutsideJurisdiction:
-        abort(403)
-
-
-def _bbox_param() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if not raw:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in raw.split(","))
-    except ValueError:
-        abort(400)
-    if not (west < east and south < north):
-        abort(400)
-    return west, south, east, north
-
-
-def incidents_geojson(dsn: str, region_code: str) -> Response:
-    """The incident layer for the current request's viewport and filters."""
-    unit = _unit_param()
-    zoom = request.args.get("zoom", type=float)
-    f = leaders.filters_from(request.args.get("range"), request.args.getlist("cat") or None,
-                             request.args.get("level", type=int), tz=agg.region_timezone(dsn, region_code))
-    body = agg.incident_map(dsn, region_code, unit, f, zoom, _bbox_param())
+def layer_response(dsn: str, name: str) -> Response:
+    """A map layer for the signed-in user, from the layer registry (rows of their jurisdiction,
+    fields masked for their role; incidents as clusters or points by zoom)."""
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    layer = registry.get(name)  # UnknownLayer: a 404 (the handler below)
+    tz = agg.region_timezone(dsn, actor.region_code)  # the range's local days are the region's
+    query, zoom = map_query(layer, request.args, lambda *a: leaders.filters_from(*a, tz=tz))
+    body = registry.geojson(dsn, name, actor, query, zoom)
     return Response(body, mimetype="application/geo+json", headers={"Cache-Control": "no-store"})
 
 
@@ -117,16 +98,13 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
 
     @app.server.route("/layers/<name>.geojson")
     def layer_geojson(name: str):
-        if name == "incidents":
-            return incidents_geojson(dsn, region_code)
-        if name == "workers":
-            since = datetime.now(timezone.utc) - timedelta(hours=24)
-            return Response(agg.worker_positions(dsn, region_code, _unit_param(), since),
-                            mimetype="application/geo+json")
-        if name not in STATIC_LAYERS:
-            abort(404)
-        body = registry.geojson(dsn, name, region_code, _unit_param())
-        return Response(body, mimetype="application/geo+json")
+        return layer_response(dsn, name)
+
+    @app.server.errorhandler(registry.LayerError)
+    def layer_refused(exc):
+        # unknown layer (404), a unit outside the jurisdiction or a layer not for the role (403),
+        # a malformed parameter (400): said in JSON, never a 500
+        return {"error": {"code": "refused", "message": str(exc)}}, getattr(exc, "status", 400)
 
     @app.server.route("/events/stream")
     def events():
