@@ -20,11 +20,9 @@ from datetime import datetime, timedelta, timezone
 import psycopg2
 from psycopg2.extras import execute_values
 
-from data.policy import incident_out, incidents_out, may_see_photos
 from data import photos
 from db.core import dict_cursor, sql
 from domain import phase
-from domain import policy
 from domain import values
 from geo.datum import gcj02_to_wgs84
 
@@ -194,40 +192,58 @@ def _department(actor) -> str | None:
 
 
 def report(conn, actor, rep: Report, now: datetime | None = None) -> tuple[dict, bool]:
-    """Store a report (or recognise a retry); returns (incident, created). Commits."""
+    """Store a report (or recognise a retry); returns (incident, created). Commits.
+
+    One round trip and one commit: ``incident_report`` (0011_report_path.sql) and the response
+    query go to the server as one message, which PostgreSQL runs as one transaction."""
     now = now or datetime.now(timezone.utc)
     if actor.role not in REPORT_ROLES:
         raise Forbidden(f"role {actor.role} may not report incidents")
-    params = {"id": str(rep.id), "region_code": actor.region_code, "category": rep.category,
-              "description": rep.description, "lon": rep.lon, "lat": rep.lat,
-              "observed_at": rep.observed_at, "now": now, "reporter_id": actor.worker_id,
-              "source": rep.source, "payload_sha256": rep.fingerprint(), "actor": _label(actor)}
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM incident_category WHERE code = %s", (rep.category,))
-        if cur.fetchone() is None:
-            raise Invalid("unknown category", {"category": f"unknown code {rep.category!r}; see /api/v1/categories"})
-        cur.execute(sql("county_distance"), params)
-        inside, outside_m = cur.fetchone()
-        if not inside:
-            conn.rollback()
-            raise Invalid(f"the point is {outside_m / 1000:.1f} km outside region {actor.region_code}",
-                          {"lon": "outside the county", "lat": "outside the county"},
-                          outside_m=round(outside_m, 1))
-        if not actor.unit_code.startswith(actor.region_code):
-            raise Forbidden("your jurisdiction is in another region")
-        cur.execute(sql("incident_report_insert"), params)
-        created = cur.fetchone() is not None
-        if created:
-            cur.execute(sql("incident_report_event"), params)
-        else:
-            cur.execute(sql("incident_existing"), params)
-            stored, _region = cur.fetchone()
-            if stored != params["payload_sha256"]:
-                conn.rollback()
-                raise Invalid("this id was already used for a different report",
-                              {"id": "reused with a different payload; make a new UUID"})
-    conn.commit()
-    return get(conn, actor, rep.id, now=now, allow_outside=True), created
+    if not actor.unit_code.startswith(actor.region_code):
+        raise Forbidden("your jurisdiction is in another region")
+    params = {"r_id": str(rep.id), "r_region": actor.region_code, "r_category": rep.category,
+              "r_description": rep.description, "r_lon": rep.lon, "r_lat": rep.lat,
+              "r_observed_at": rep.observed_at, "r_now": now, "r_reporter_id": actor.worker_id,
+              "r_source": rep.source, "r_payload_sha256": rep.fingerprint(), "r_actor": _label(actor),
+              **_fetch_bind(actor, rep.id, now, allow_outside=True)}
+    conn.commit()  # end whatever the caller read before (no round trip when nothing is open)
+    autocommit, conn.autocommit = conn.autocommit, True  # the message is its own transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute(_report_message(), params)
+            created, row = cur.fetchone()
+    except psycopg2.Error as exc:
+        if exc.pgcode == "OM422":
+            raise _report_refusal(exc, rep, actor) from exc
+        raise
+    finally:
+        conn.autocommit = autocommit
+    if row is None:  # only if the incident vanished between the two statements (it cannot be deleted)
+        raise NotFound(f"no incident {rep.id} in your region")
+    return row, created
+
+
+def _report_message() -> str:
+    """``incident_report.sql``, then ``incident_get.sql`` as the response with the created flag."""
+    return (sql("incident_report").rstrip().rstrip(";") + ";\n"
+            "SELECT current_setting('onemap.report_created')::boolean, (\n"
+            + sql("incident_get").rstrip().rstrip(";") + "\n)")
+
+
+def _report_refusal(exc: psycopg2.Error, rep: Report, actor) -> Invalid:
+    """The domain error for ``incident_report``'s refusals (SQLSTATE OM422, field in COLUMN)."""
+    field = exc.diag.column_name
+    if field == "category":
+        return Invalid("unknown category", {"category": f"unknown code {rep.category!r}; see /api/v1/categories"})
+    if field == "lon":
+        outside_m = float(exc.diag.message_detail)
+        return Invalid(f"the point is {outside_m / 1000:.1f} km outside region {actor.region_code}",
+                       {"lon": "outside the county", "lat": "outside the county"},
+                       outside_m=round(outside_m, 1))
+    if field == "id":
+        return Invalid("this id was already used for a different report",
+                       {"id": "reused with a different payload; make a new UUID"})
+    return Invalid(exc.diag.message_primary or "the report was refused", {field or "body": "refused"})
 
 
 def _label(actor) -> str:
@@ -235,17 +251,13 @@ def _label(actor) -> str:
 
 
 def _fetch_bind(actor, incident_id, now: datetime, allow_outside: bool) -> dict:
-    """The parameters of ``incident_get.sql`` for ``actor`` (``fetch`` and ``report`` share them)."""
-    bind = policy.row_params(actor)
-    if allow_outside:
-        bind["scope"] = actor.region_code
-    return {**bind, "id": str(incident_id), "now": now}
+    """The parameters of ``incident_get.sql`` for ``actor`` (``get`` and ``report`` share them)."""
+    scope = actor.region_code if allow_outside else _scope(actor)
+    return {"id": str(incident_id), "scope": scope, "department": _department(actor), "now": now}
 
 
-def fetch(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
-    """One incident with its timeline, unmasked, if the actor may see the row (``domain.policy``);
-    else ``NotFound``. For internal use (routing to it, permission checks): what leaves the server
-    goes through ``get``."""
+def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
+    """One incident with its timeline, if the actor may see it; else ``NotFound``."""
     now = now or datetime.now(timezone.utc)
     with conn.cursor() as cur:
         cur.execute(sql("incident_get"), _fetch_bind(actor, incident_id, now, allow_outside))
@@ -258,43 +270,22 @@ def fetch(conn, actor, incident_id, now: datetime | None = None, allow_outside: 
 
 def list_incidents(conn, actor, *, states=None, categories=None, since=None, until=None, bbox=None,
                    unit=None, overdue=False, limit=50, offset=0, now=None) -> list[dict]:
-    """A page of incidents the actor may see (narrowed to ``unit`` when given), masked for them."""
+    """A page of incidents in the actor's jurisdiction (narrowed to ``unit`` when given)."""
     now = now or datetime.now(timezone.utc)
-    if unit and actor.unit_code.startswith(unit):
-        unit = None  # a unit above the jurisdiction: all of the jurisdiction
-    try:
-        bind = policy.row_params(actor, unit)
-    except policy.OutsideJurisdiction as exc:
-        raise Forbidden(str(exc)) from None
+    scope = _scope(actor)
+    if unit:
+        if unit.startswith(scope):
+            scope = unit
+        elif not scope.startswith(unit):
+            raise Forbidden(f"unit {unit} is outside your jurisdiction {actor.unit_code}")
     with conn.cursor() as cur:
         cur.execute(sql("incident_list"), {
-            **bind, "states": list(phase.expand_states(states)) if states else None, "categories": categories,
+            "region_code": actor.region_code, "scope": scope, "department": _department(actor),
+            "states": list(phase.expand_states(states)) if states else None, "categories": categories,
             "since": since, "until": until, "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
         rows = [r[0] for r in cur.fetchall()]
     conn.rollback()
-    return incidents_out(actor, rows)
-def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
-    """One incident with its timeline as ``actor`` may see it (row rule and field masks of
-    ``domain.policy``; the reveal noted for the request's audit row); else ``NotFound``."""
-    return incident_out(actor, fetch(conn, actor, incident_id, now, allow_outside))
-
-
-def photo(conn, actor, incident_id, photo_id: int) -> tuple[str, bytes]:
-    """An incident's photo (content type, bytes) if the actor sees the incident and its personal
-    class (photos show residents and their homes); ``NotFound`` / ``Forbidden`` otherwise."""
-    item = fetch(conn, actor, incident_id)
-    if not may_see_photos(actor, item):
-        raise Forbidden(f"role {actor.role} sees this incident without its photos (they are personal data)")
-    with conn.cursor() as cur:
-        cur.execute(sql("incident_photo_get"), {"id": photo_id, "incident_id": str(incident_id)})
-        row = cur.fetchone()
-    conn.rollback()
-    if row is None:
-        raise NotFound(f"no photo {photo_id} on incident {incident_id}")
-    policy.note_reveal(f"incident:{incident_id}", [f"photo:{photo_id}"], actor=actor)
-    return row[0], bytes(row[1])
-
-
+    return rows
 
 
 def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: float | None = None,
@@ -306,7 +297,8 @@ def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: 
     with conn.cursor() as cur:
         cur.execute(sql("incident_scope_of"), {"id": str(incident_id)})
         row = cur.fetchone()
-        if row is None or not policy.incident_visible(actor, row[0], row[1], row[2]):
+        if row is None or not row[0].startswith(_scope(actor)) or (
+                _department(actor) and row[1] != actor.department_code):
             conn.rollback()
             raise NotFound(f"no incident {incident_id} in your jurisdiction")
         _, _dept, reporter_id, _state = row
@@ -340,14 +332,40 @@ def _refusal(exc: psycopg2.Error) -> IncidentError:
     raise exc
 
 
-def escalate_due(conn, now: datetime | None = None, region_code: str | None = None) -> int:
-    """Escalate every incident past its deadline (exactly once per level); commits."""
-    with conn.cursor() as cur:
-        cur.execute(sql("incident_escalate_due"), {"now": now or datetime.now(timezone.utc),
-                                                   "region_code": region_code})
-        made = cur.fetchone()[0]
-    conn.commit()
-    return made
+ESCALATE_BATCH = 200  # incidents per committed batch: row locks are held for one batch only
+_RETRY = {"40P01", "40001"}  # deadlock_detected, serialization_failure: safe to run again
+
+
+def escalate_due(conn, now: datetime | None = None, region_code: str | None = None,
+                 batch: int = ESCALATE_BATCH) -> int:
+    """Escalate every incident past its deadline, exactly once per level; returns the escalations
+    made. Commits after each batch of ``incident_escalate_batch`` (0011), which locks with SKIP
+    LOCKED and so never waits: what another runner or an API action holds is left for the next
+    round. Any number of runners and actions may run at once."""
+    import time
+
+    now = now or datetime.now(timezone.utc)
+    made, attempts = 0, 0
+    while True:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql("incident_escalate_due"), {"now": now, "region_code": region_code,
+                                                           "limit": batch})
+                touched, escalations = cur.fetchone()
+            conn.commit()
+        except psycopg2.Error as exc:
+            conn.rollback()
+            if exc.pgcode in _RETRY and attempts < 5:  # cannot happen by design; retried if it does
+                import logging
+
+                logging.getLogger("onemap.escalation").warning("escalation batch failed (%s); retrying", exc.pgcode)
+                attempts += 1
+                time.sleep(0.05 * attempts)
+                continue
+            raise
+        made += escalations
+        if touched < batch:
+            return made
 
 
 def record_positions(conn, actor, fixes, now: datetime | None = None) -> int:

@@ -1,2 +1,3 @@
--- Escalate what has missed its deadline (exactly once per level; see 0003_workflow.sql).
-SELECT incident_escalate_due(%(now)s, %(region_code)s)
+-- One batch of escalations: up to %(limit)s overdue incidents, each locked with SKIP LOCKED and
+-- escalated exactly once per missed level (0011_report_path.sql). Returns (incidents, escalations).
+SELECT incidents, escalations FROM incident_escalate_batch(%(now)s, %(region_code)s, %(limit)s)
