@@ -20,9 +20,11 @@ from datetime import datetime, timedelta, timezone
 import psycopg2
 from psycopg2.extras import execute_values
 
+from data.policy import incident_out, incidents_out, may_see_photos
 from data import photos
 from db.core import dict_cursor, sql
 from domain import phase
+from domain import policy
 from domain import values
 from geo.datum import gcj02_to_wgs84
 
@@ -220,7 +222,7 @@ def report(conn, actor, rep: Report, now: datetime | None = None) -> tuple[dict,
         conn.autocommit = autocommit
     if row is None:  # only if the incident vanished between the two statements (it cannot be deleted)
         raise NotFound(f"no incident {rep.id} in your region")
-    return row, created
+    return incident_out(actor, row), created
 
 
 def _report_message() -> str:
@@ -251,13 +253,17 @@ def _label(actor) -> str:
 
 
 def _fetch_bind(actor, incident_id, now: datetime, allow_outside: bool) -> dict:
-    """The parameters of ``incident_get.sql`` for ``actor`` (``get`` and ``report`` share them)."""
-    scope = actor.region_code if allow_outside else _scope(actor)
-    return {"id": str(incident_id), "scope": scope, "department": _department(actor), "now": now}
+    """The parameters of ``incident_get.sql`` for ``actor`` (``fetch`` and ``report`` share them)."""
+    bind = policy.row_params(actor)
+    if allow_outside:
+        bind["scope"] = actor.region_code
+    return {**bind, "id": str(incident_id), "now": now}
 
 
-def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
-    """One incident with its timeline, if the actor may see it; else ``NotFound``."""
+def fetch(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
+    """One incident with its timeline, unmasked, if the actor may see the row (``domain.policy``);
+    else ``NotFound``. For internal use (routing to it, permission checks): what leaves the server
+    goes through ``get``."""
     now = now or datetime.now(timezone.utc)
     with conn.cursor() as cur:
         cur.execute(sql("incident_get"), _fetch_bind(actor, incident_id, now, allow_outside))
@@ -268,24 +274,45 @@ def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bo
     return row[0]
 
 
+def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
+    """One incident with its timeline as ``actor`` may see it (row rule and field masks of
+    ``domain.policy``; the reveal noted for the request's audit row); else ``NotFound``."""
+    return incident_out(actor, fetch(conn, actor, incident_id, now, allow_outside))
+
+
+def photo(conn, actor, incident_id, photo_id: int) -> tuple[str, bytes]:
+    """An incident's photo (content type, bytes) if the actor sees the incident and its personal
+    class (photos show residents and their homes); ``NotFound`` / ``Forbidden`` otherwise."""
+    item = fetch(conn, actor, incident_id)
+    if not may_see_photos(actor, item):
+        raise Forbidden(f"role {actor.role} sees this incident without its photos (they are personal data)")
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_photo_get"), {"id": photo_id, "incident_id": str(incident_id)})
+        row = cur.fetchone()
+    conn.rollback()
+    if row is None:
+        raise NotFound(f"no photo {photo_id} on incident {incident_id}")
+    policy.note_reveal(f"incident:{incident_id}", [f"photo:{photo_id}"], actor=actor)
+    return row[0], bytes(row[1])
+
+
 def list_incidents(conn, actor, *, states=None, categories=None, since=None, until=None, bbox=None,
                    unit=None, overdue=False, limit=50, offset=0, now=None) -> list[dict]:
-    """A page of incidents in the actor's jurisdiction (narrowed to ``unit`` when given)."""
+    """A page of incidents the actor may see (narrowed to ``unit`` when given), masked for them."""
     now = now or datetime.now(timezone.utc)
-    scope = _scope(actor)
-    if unit:
-        if unit.startswith(scope):
-            scope = unit
-        elif not scope.startswith(unit):
-            raise Forbidden(f"unit {unit} is outside your jurisdiction {actor.unit_code}")
+    if unit and actor.unit_code.startswith(unit):
+        unit = None  # a unit above the jurisdiction: all of the jurisdiction
+    try:
+        bind = policy.row_params(actor, unit)
+    except policy.OutsideJurisdiction as exc:
+        raise Forbidden(str(exc)) from None
     with conn.cursor() as cur:
         cur.execute(sql("incident_list"), {
-            "region_code": actor.region_code, "scope": scope, "department": _department(actor),
-            "states": list(phase.expand_states(states)) if states else None, "categories": categories,
+            **bind, "states": list(phase.expand_states(states)) if states else None, "categories": categories,
             "since": since, "until": until, "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
         rows = [r[0] for r in cur.fetchall()]
     conn.rollback()
-    return rows
+    return incidents_out(actor, rows)
 
 
 def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: float | None = None,
@@ -297,8 +324,7 @@ def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: 
     with conn.cursor() as cur:
         cur.execute(sql("incident_scope_of"), {"id": str(incident_id)})
         row = cur.fetchone()
-        if row is None or not row[0].startswith(_scope(actor)) or (
-                _department(actor) and row[1] != actor.department_code):
+        if row is None or not policy.incident_visible(actor, row[0], row[1], row[2]):
             conn.rollback()
             raise NotFound(f"no incident {incident_id} in your jurisdiction")
         _, _dept, reporter_id, _state = row
