@@ -231,21 +231,24 @@ def escalate(now_text: str | None, region: str | None) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the dashboard with a production WSGI server (waitress)."""
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="worker processes (default: ONEMAP_WORKERS, else one per CPU)")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve OneMap in production: gunicorn, several processes, gevent (an open page costs no thread)."""
     settings = _settings()
+    if workers:
+        settings = settings.model_copy(update={"workers": workers})
     _upgrade(settings)
     _serve(settings, host, port)
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    from waitress import serve as waitress_serve
+    """Run the production server (web/server.py) in the foreground until Ctrl-C or SIGTERM."""
+    from web.server import serve as serve_forever, worker_count
 
-    app = create_app(settings)
-    console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  (Ctrl-C to stop)")
-    # each open page holds one thread for its live stream (SSE), so leave plenty for the rest
-    waitress_serve(app, host=host, port=port, threads=settings.threads,
-                   ident="onemap", channel_timeout=300)
+    console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  "
+                  f"({worker_count(settings)} processes; Ctrl-C to stop)")
+    serve_forever(lambda: create_app(settings), settings, host, port)
 
 
 @cli.group()

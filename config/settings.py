@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     threads: int = Field(48, ge=1, description="waitress threads")
     db_pool: int = Field(20, ge=1, description="database connections per process and database")
     api_rate: int = Field(600, ge=1, description="API requests per caller per minute")
-    sse_heartbeat_s: float = Field(15.0, gt=0, description="seconds between an idle live stream's heartbeats")
+    sse_heartbeat_s: float = Field(5.0, gt=0, description="seconds between an idle live stream's heartbeats")
+    workers: int = Field(0, ge=0, description="onemap serve: worker processes (0: one per CPU)")
+    worker_connections: int = Field(2000, ge=10, description="onemap serve: open connections per worker process")
+    streams_per_session: int = Field(10, ge=1, description="open live pages per session or token (more get 429)")
+    streams_per_address: int = Field(300, ge=1, description="open live pages per client address (more get 429)")
     public_url: str | None = Field(None, description="the base URL clients reach OneMap at; OGC, Open311 and "
                                                      "API links start with it (never with the Host header)")
     export_jobs_per_user: int = Field(2, ge=1, description="background exports running at once per user")
