@@ -21,6 +21,7 @@ def create_app(settings: Settings):
     from api.app import install_api, start_escalator, start_rollup_folder
     from web.auth import install_auth
     from dashboard.app import build_dash
+    from web.logging import install_request_id
 
     from db.core import app_dsn
 
@@ -32,7 +33,15 @@ def create_app(settings: Settings):
         start_escalator(dsn, settings.escalate_every_s)
     if settings.rollup_fold_every_s > 0:
         start_rollup_folder(dsn, settings.rollup_fold_every_s)
+    install_request_id(server)  # X-Request-ID in and out; every log line of the request carries it
     return server
+
+
+def _log_level() -> str:
+    try:
+        return Settings.from_env().log_level
+    except ValueError:  # a bad setting: _settings() reports it with the field's name
+        return "INFO"
 
 
 def _settings() -> Settings:
@@ -67,6 +76,9 @@ def _upgrade(settings: Settings) -> list[str]:
 @click.group()
 def cli() -> None:
     """OneMap — one-map command centre for grid-based county governance."""
+    from web.logging import configure_logging
+
+    configure_logging(_log_level())  # once, here: every command and the server log the same way
 
 
 @cli.group()
