@@ -30,20 +30,43 @@ def install_api(server: Flask, dsn: str) -> None:
     from api.exports import create_blueprint as exports; server.register_blueprint(exports())  # noqa: E702
 
 
+ESCALATION_LOCK = 0x0E3AA  # advisory lock key: one escalation round per database at a time
+
+
+def escalation_round(dsn: str) -> int | None:
+    """One round of ``escalate_due`` if no other runner (process or machine) holds the round's
+    advisory lock; None when another one does. The lock ends with the round's transaction."""
+    with writer(dsn) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (ESCALATION_LOCK,))
+            if not cur.fetchone()[0]:
+                conn.rollback()
+                return None
+        return incidents.escalate_due(conn)  # commits, which releases the lock
+
+
 def start_escalator(dsn: str, every_s: float) -> threading.Event:
-    """Run ``incident_escalate_due`` every ``every_s`` seconds in a daemon thread; set the returned
-    event to stop it. Several servers may run it at once: the database escalates exactly once."""
+    """Run an escalation round about every ``every_s`` seconds in a daemon thread (a greenlet
+    under gevent); set the returned event to stop it. Every process of every server runs one:
+    the advisory lock lets one of them work per round and the others skip it, and the jitter
+    spreads their wake-ups. A database outage is logged once (web/outage.py), not every round."""
+    import random
+
+    from web.outage import is_unavailable, tracker
+
     stop = threading.Event()
 
     def loop():
-        while not stop.wait(every_s):
+        while not stop.wait(every_s * random.uniform(0.9, 1.1)):
             try:
-                with writer(dsn) as conn:
-                    made = incidents.escalate_due(conn)
+                made = escalation_round(dsn)
                 if made:
                     log.info("escalated %d incident level(s)", made)
-            except Exception:  # a database restart must not kill the runner; try next round
-                log.exception("escalation round failed; retrying in %s s", every_s)
+            except Exception as exc:  # a database restart must not kill the runner; try next round
+                if is_unavailable(exc):
+                    tracker(dsn).report(exc, "escalation runner")
+                else:
+                    log.exception("escalation round failed; retrying in about %s s", every_s)
 
     threading.Thread(target=loop, name="onemap-escalator", daemon=True).start()
     return stop

@@ -1,27 +1,48 @@
-"""Live push: database NOTIFY → one listener thread per process → Server-Sent Events per browser.
+"""Live push: database NOTIFY → one listener per process → Server-Sent Events per browser.
 
-One LISTEN connection serves every open page of this process; each page's stream gets only the
-events of its user's jurisdiction. The listener reconnects by itself after a database restart,
-and the browser's EventSource reconnects after a server restart (``retry:``); on reconnecting the
-page refreshes everything, so nothing is missed.
+One LISTEN connection serves every open page of this process (a greenlet under ``onemap
+serve``'s gevent workers, a thread elsewhere); each page's stream gets only the events of its
+user's jurisdiction. Every event carries its ``incident_event`` id as the SSE ``id:``, so a page
+that reconnects (the browser sends ``Last-Event-ID``, or ``?last_event_id=`` after a refused
+attempt) gets what it missed replayed from the table, up to ``REPLAY_MAX`` events; beyond that it
+is told to resync. When the listener loses the database it retries every ``RECONNECT_S`` and, once
+back, replays to every open page what was committed meanwhile, so pages resume within about a
+second of the database returning and without a reconnect of their own.
+
+Open streams are limited per session and per client address over all worker processes
+(``web/slots.py``); beyond a limit the answer is 429 with ``Retry-After``.
 """
 from __future__ import annotations
 
+import collections
+import hashlib
 import json
 import logging
 import queue
 import select
 import threading
 import time
+from typing import Callable
 
 import psycopg2
-from flask import Response, stream_with_context
+from flask import Response, request, session, stream_with_context
 
 from config import Settings
+from db.core import pooled, sql
+from web import slots
+from web.errors import error_body
+from web.outage import tracker
 
 log = logging.getLogger("onemap.live")
 CHANNEL = "onemap_events"
-HEARTBEAT_S = 15.0
+RETRY_MS = 1000  # the browser reconnects this soon after a dropped stream
+RECONNECT_S = 0.5  # the listener retries the database this often while it is away
+IDLE_CHECK_S = 5.0  # an idle listener checks its connection this often
+REPLAY_MAX = 200  # more missed events than this for one page: it resyncs instead
+CATCH_UP_MAX = 5000  # the listener's own catch-up after an outage (over all pages)
+VALID_CHECK_S = 1.0  # how often an open stream asks whether its session is still live (web.auth.stream_guard)
+SESSION_CHECK_S = 5.0  # how often the database is asked, per credential and process (not per page)
+LOOKBACK = 1000  # ids below the newest seen that the catch-up re-checks (late commits)
 
 
 class Broker:
@@ -34,6 +55,31 @@ class Broker:
         self.subscribers: set[queue.Queue] = set()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.newest: int | None = None  # newest event id pushed (None: not listening yet)
+        self.floor = 0  # the newest id when listening first started: nothing older is caught up
+        self.seen: collections.deque[int] = collections.deque(maxlen=4 * LOOKBACK)
+        self.connected = threading.Event()
+        self.verdicts: dict[str, tuple[float, bool, bool]] = {}  # key: (checked at, alive, checking)
+
+    def credential_alive(self, key: str, check: Callable[[], bool]) -> bool:
+        """Whether the credential ``key`` is still live: ``check()`` is run by one stream per
+        ``SESSION_CHECK_S`` and the verdict shared by every page on that credential, so 300 pages
+        of one kiosk cost one query per interval, not 300."""
+        now = time.monotonic()
+        with self.lock:
+            seen = self.verdicts.get(key)
+            if seen and (now - seen[0] < SESSION_CHECK_S or seen[2]):
+                return seen[1]
+            if len(self.verdicts) > 10_000:  # old credentials: forget them, they are asked again
+                self.verdicts.clear()
+            self.verdicts[key] = (seen[0] if seen else now, seen[1] if seen else True, True)
+        alive = True
+        try:
+            alive = check()
+        finally:
+            with self.lock:
+                self.verdicts[key] = (time.monotonic(), alive, False)
+        return alive
 
     def subscribe(self) -> queue.Queue:
         """A new queue that receives every notification (as a dict) until unsubscribed."""
@@ -65,39 +111,91 @@ class Broker:
             except queue.Full:
                 with q.mutex:
                     q.queue.clear()
-                q.put_nowait({"resync": True})
+                q.put_nowait({"resync": True, "id": self.newest})
+
+    def _push(self, event: dict) -> None:
+        """Publish an event from the table or a notification once, remembering its id."""
+        eid = event.get("id")
+        if isinstance(eid, int):
+            if eid in self.seen:
+                return
+            self.seen.append(eid)
+            self.newest = max(self.newest or 0, eid)
+        self.publish(event)
+
+    def _catch_up(self, conn) -> None:
+        """After (re)connecting: push what was committed while not listening (bounded)."""
+        with conn.cursor() as cur:
+            cur.execute(sql("live_events_last"))
+            last = cur.fetchone()[0]
+            if self.newest is None:  # first start: pages fetch the present themselves
+                self.newest = self.floor = last
+                return
+            cur.execute(sql("live_events_after"),
+                        {"after": max(self.floor, self.newest - LOOKBACK), "limit": CATCH_UP_MAX + 1})
+            rows = cur.fetchall()
+        if len(rows) > CATCH_UP_MAX:
+            self.newest = last
+            self.publish({"resync": True, "id": last})
+            return
+        for _, payload in rows:
+            self._push(json.loads(payload))
+
+    def _on_notify(self, conn, payload: str) -> None:
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            log.warning("ignoring a malformed notification: %r", payload[:200])
+            return
+        if "bulk" in event:  # a bulk load: one summary, pages refresh rather than replay
+            with conn.cursor() as cur:
+                cur.execute(sql("live_events_last"))
+                self.newest = cur.fetchone()[0]
+            self.publish({"resync": True, "bulk": event["bulk"], "id": self.newest})
+            return
+        self._push(event)
 
     def _listen(self) -> None:
-        backoff = 1.0
         while True:
             with self.lock:
                 if not self.subscribers:
                     self.thread = None
                     return
+            conn = None
             try:
-                conn = psycopg2.connect(self.dsn, application_name="onemap-listen")
+                conn = psycopg2.connect(self.dsn, application_name="onemap-listen", connect_timeout=3)
                 conn.autocommit = True
                 with conn.cursor() as cur:
                     cur.execute(f"LISTEN {CHANNEL}")  # constant channel name
-                self.publish({"resync": True})  # anything may have happened while we were away
-                backoff = 1.0
-                while True:
-                    if select.select([conn], [], [], 5.0)[0]:
-                        conn.poll()
-                        while conn.notifies:
-                            note = conn.notifies.pop(0)
-                            try:
-                                self.publish(json.loads(note.payload))
-                            except ValueError:
-                                log.warning("ignoring a malformed notification: %r", note.payload[:200])
-                    with self.lock:
-                        if not self.subscribers:
-                            conn.close()
-                            break
-            except psycopg2.Error:
-                log.warning("live feed lost the database; reconnecting in %.0f s", backoff)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                self._catch_up(conn)
+                self.connected.set()
+                self._serve(conn)
+                return  # no subscribers left
+            except psycopg2.Error as exc:
+                self.connected.clear()
+                tracker(self.dsn).report(exc, "live feed")  # one log line per outage episode
+                time.sleep(RECONNECT_S)
+            finally:
+                if conn is not None:
+                    conn.close()
+
+    def _serve(self, conn) -> None:
+        """Deliver notifications until no page is subscribed; raises when the database goes."""
+        idle_since = time.monotonic()
+        while True:
+            if select.select([conn], [], [], 1.0)[0]:
+                conn.poll()
+                while conn.notifies:
+                    self._on_notify(conn, conn.notifies.pop(0).payload)
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > IDLE_CHECK_S:
+                with conn.cursor() as cur:  # a dead connection is noticed here, not never
+                    cur.execute("SELECT 1")
+                idle_since = time.monotonic()
+            with self.lock:
+                if not self.subscribers:
+                    self.thread = None
+                    return
 
 
 def visible(event: dict, region_code: str, scope: str) -> bool:
@@ -107,24 +205,110 @@ def visible(event: dict, region_code: str, scope: str) -> bool:
     return event.get("region_code") == region_code and str(event.get("cell_code", "")).startswith(scope)
 
 
-def stream(broker: Broker, region_code: str, scope: str) -> Response:
-    """An SSE response carrying the events of ``scope``, with heartbeats to keep proxies open."""
+def sse(event: dict) -> str:
+    """One SSE message: ``id:`` (the event id, when it has one) and ``data:`` (JSON)."""
+    eid = event.get("id")
+    head = f"id: {eid}\n" if isinstance(eid, int) else ""
+    return f"{head}data: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+def last_event_id() -> int | None:
+    """The id the page saw last (``Last-Event-ID`` header or ``last_event_id``); None if fresh.
+    Raises ValueError for anything but a decimal id."""
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if raw is None or raw.strip() == "":
+        return None
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ValueError(raw)
+    return int(raw)
+
+
+def stream_key() -> str:
+    """What 'one session' is for the stream limit: the session's CSRF secret, or the token."""
+    auth = request.headers.get("Authorization", "")
+    if auth:
+        return "t:" + hashlib.sha256(auth.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return "s:" + str(session.get("csrf") or session.get("uid") or request.remote_addr)
+
+
+def replay(dsn: str, after: int, region_code: str, scope: str) -> tuple[list[dict], bool]:
+    """The visible events after ``after`` (oldest first) and whether there were too many."""
+    with pooled(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql("live_events_after"), {"after": after, "limit": REPLAY_MAX * 5 + 1})
+        rows = cur.fetchall()
+    events = [e for e in (json.loads(p) for _, p in rows) if visible(e, region_code, scope)]
+    return events, len(rows) > REPLAY_MAX * 5 or len(events) > REPLAY_MAX
+
+
+def _newest(dsn: str) -> int:
+    with pooled(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql("live_events_last"))
+        return cur.fetchone()[0]
+
+
+def stream(broker: Broker, region_code: str, scope: str,
+           still_valid: Callable[[], bool] | None = None) -> Response:
+    """An SSE response carrying the events of ``scope`` (after the page's last one, if it says),
+    with heartbeats; 429 beyond the open-stream limits. ``still_valid`` is asked at every
+    heartbeat (a session that ended closes its streams)."""
+    try:
+        after = last_event_id()
+    except ValueError:
+        return error_body(400, "bad_last_event_id", "Last-Event-ID must be an event id (digits)")
+    settings = Settings()
+    key, address, counters = stream_key(), request.remote_addr or "-", slots.current()
+    refused = counters.acquire(key, address, settings.streams_per_session, settings.streams_per_address)
+    if refused:
+        limit = settings.streams_per_session if refused == "session" else settings.streams_per_address
+        response = error_body(429, "too_many_streams",
+                              f"at most {limit} live pages per {refused}; close one and reload")
+        response.headers["Retry-After"] = "10"
+        return response
+    q = broker.subscribe()  # before reading the table: nothing falls between replay and push
+    try:
+        if after is None:
+            events, resync, start = [], False, _newest(broker.dsn)
+        else:
+            events, resync = replay(broker.dsn, after, region_code, scope)
+            start = _newest(broker.dsn) if resync else after
+    except BaseException:
+        broker.unsubscribe(q)
+        counters.release(key, address)
+        raise  # a database error becomes a 503 (web/errors.py)
 
     def generate():
-        q = broker.subscribe()
         try:
-            yield "retry: 2000\n\n"
-            yield f"data: {json.dumps({'hello': True})}\n\n"
+            yield f"retry: {RETRY_MS}\n\n"
+            if after is None:
+                yield sse({"hello": True, "id": start})
+            elif resync:
+                yield sse({"resync": True, "id": start})
+            else:
+                for event in events:
+                    yield sse(event)
+            replayed = {e["id"] for e in events} if not resync else set()
+            beat = time.monotonic()
             while True:
-                try:
-                    event = q.get(timeout=broker.heartbeat_s)
+                try:  # wake at least every VALID_CHECK_S so an ended session stops its stream soon
+                    event = q.get(timeout=min(broker.heartbeat_s, VALID_CHECK_S))
                 except queue.Empty:
-                    yield ": keep-alive\n\n"
+                    event = None
+                if still_valid is not None and not broker.credential_alive(key, still_valid):
+                    yield sse({"ended": True})
+                    return
+                if event is None:
+                    if time.monotonic() - beat >= broker.heartbeat_s:
+                        beat = time.monotonic()
+                        yield ": keep-alive\n\n"
+                    continue
+                if event.get("id") in replayed:
                     continue
                 if visible(event, region_code, scope):
-                    yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
+                    yield sse(event)
         finally:
             broker.unsubscribe(q)
+            counters.release(key, address)
 
     return Response(stream_with_context(generate()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

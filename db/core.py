@@ -169,6 +169,23 @@ _POOLS: dict[str, BlockingPool] = {}
 _POOLS_LOCK = __import__("threading").Lock()
 
 
+def discard_idle_connections(dsn: str) -> int:
+    """Close the idle pooled connections for ``dsn`` (dead after a database restart); how many."""
+    with _POOLS_LOCK:
+        found = _POOLS.get(dsn)
+    if found is None:
+        return 0
+    inner = found._pool
+    with inner._lock:  # psycopg2's ThreadedConnectionPool guards its lists with this lock
+        idle, inner._pool[:] = list(inner._pool), []  # idle ones are in no other list
+    for conn in idle:
+        try:
+            conn.close()
+        except Exception:  # already broken: nothing more to release
+            pass
+    return len(idle)
+
+
 def pool(dsn: str, maxconn: int | None = None) -> BlockingPool:
     """The process-wide pool for ``dsn`` (``Settings.db_pool`` connections unless ``maxconn``)."""
     from config import Settings

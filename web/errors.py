@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from data.incidents import IncidentError
@@ -65,3 +65,60 @@ def install_error_handlers(app: Flask) -> None:
         if not request.path.startswith(API_PREFIXES):
             raise exc
         return error_body(500, "internal", "the server failed; the error is logged, try again later")
+
+    _install_outage_handling(app, unexpected)
+
+
+# -- the database is unreachable: 503 + Retry-After, one log line per episode (web/outage.py) --
+
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
+# APIs and what scripts fetch get JSON; browsers navigating get a page
+JSON_PREFIXES = ("/api", "/open311", "/ogc", "/_dash-", "/layers/", "/events/")
+UNAVAILABLE_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="{s}"><title>OneMap 一图指挥</title></head><body>
+<h1>数据库暂时无法连接 · The database is unreachable</h1>
+<p>本页将在 {s} 秒后自动重试。 This page retries by itself in {s} s.</p></body></html>"""
+
+
+def unavailable_response():
+    """503 with ``Retry-After``: JSON for APIs and scripts, a small self-retrying page for browsers."""
+    from web.outage import RETRY_AFTER_S
+
+    path = request.path
+    if path.startswith(JSON_PREFIXES) or not request.accept_mimetypes.accept_html:
+        response = error_body(503, "database_unavailable",
+                              f"the database is unreachable; retry in {RETRY_AFTER_S} s")
+    else:
+        response = Response(UNAVAILABLE_PAGE.format(s=RETRY_AFTER_S), status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _install_outage_handling(app: Flask, unexpected) -> None:
+    """Refuse fast while an outage lasts; turn unreachable-database errors into 503, not 500s."""
+    import psycopg2
+
+    from db.core import DatabaseError
+    from web.outage import is_unavailable, tracker
+
+    def refuse_while_down():
+        dsn = app.config.get("ONEMAP_DSN")
+        if not dsn or request.path.startswith(STATIC_PREFIXES) or not tracker(dsn).down:
+            return None
+        tracker(dsn).note_refused()
+        return unavailable_response()
+
+    hooks = app.before_request_funcs.setdefault(None, [])
+    if refuse_while_down not in hooks:
+        hooks.insert(0, refuse_while_down)  # before the login gate, which reads the database
+
+    def database_error(exc: Exception):
+        dsn = app.config.get("ONEMAP_DSN")
+        if not dsn or not is_unavailable(exc):
+            return unexpected(exc)
+        tracker(dsn).report(exc, f"{request.method} {request.path}")
+        return unavailable_response()
+
+    for kind in (psycopg2.OperationalError, psycopg2.InterfaceError, DatabaseError):
+        app.register_error_handler(kind, database_error)
