@@ -7,7 +7,8 @@ from i18n import gettext, normalize, words
 
 __all__ = ["CLASS_COLORS", "FACILITY_COLORS", "gettext", "normalize", "t"]
 
-CLASS_COLORS = {"new": "#ff4d6d", "in_hand": "#ffd166", "overdue": "#ff0000", "solved": "#5ad1a4", "rejected": "#8d99ae"}
+CLASS_COLORS = {"new": "#ff4d6d", "in_hand": "#ffd166", "overdue": "#ff0000", "solved": "#5ad1a4",
+                "rejected": "#8d99ae"}
 FACILITY_COLORS = {"governance_centre": "#ef476f", "police_station": "#118ab2", "school": "#06d6a0",
                    "clinic": "#ffffff", "mediation_station": "#ffd166", "department_base": "#8d99ae"}
 

@@ -11,8 +11,16 @@ All angles are degrees, longitude first. Points outside China's bounding box are
 """
 from __future__ import annotations
 
+from typing import Callable, TypeAlias
+
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike, NDArray
+
+Floats: TypeAlias = NDArray[np.float64]
+# floats for scalar input, arrays (broadcast) otherwise
+LonLat: TypeAlias = tuple[float, float] | tuple[Floats, Floats]
+Geoms: TypeAlias = "shapely.Geometry | NDArray[np.object_]"
 
 # Krasovsky 1940 ellipsoid, as used by the published GCJ-02 formula.
 _A = 6378245.0
@@ -51,14 +59,14 @@ def _offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dlon, dlat
 
 
-def _result(lon: np.ndarray, lat: np.ndarray, scalar: bool):
+def _result(lon: Floats, lat: Floats, scalar: bool) -> LonLat:
     """Return floats for scalar input, arrays otherwise."""
     if scalar:
         return float(lon), float(lat)
     return lon, lat
 
 
-def wgs84_to_gcj02(lon, lat):
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Shift WGS84 lon/lat (degrees, scalars or arrays) to GCJ-02; points outside China unchanged."""
     lon_a = np.asarray(lon, dtype=float)
     lat_a = np.asarray(lat, dtype=float)
@@ -70,7 +78,7 @@ def wgs84_to_gcj02(lon, lat):
     return _result(out_lon, out_lat, lon_a.ndim == 0 and lat_a.ndim == 0)
 
 
-def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30):
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, tol_deg: float = 1e-10, max_iter: int = 30) -> LonLat:
     """Invert GCJ-02 lon/lat (degrees) to WGS84 by fixed-point iteration, to ``tol_deg`` degrees.
 
     Solves ``w + offset(w) = g`` with ``w ← g − offset(w)``. The offset's derivative is ~1e-5 per
@@ -98,7 +106,7 @@ def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30):
     return _result(out_lon, out_lat, scalar)
 
 
-def _transform_geom(geom, func):
+def _transform_geom(geom: Geoms, func: Callable[[Floats, Floats], LonLat]) -> Geoms:
     """Apply a lon/lat function to every vertex of a shapely geometry, keeping any Z."""
 
     def xy_func(coords: np.ndarray) -> np.ndarray:
@@ -110,11 +118,11 @@ def _transform_geom(geom, func):
     return shapely.transform(geom, xy_func, include_z=None)
 
 
-def gcj02_to_wgs84_geom(geom):
+def gcj02_to_wgs84_geom(geom: Geoms) -> Geoms:
     """A shapely geometry (or array of them) moved from GCJ-02 to WGS84 with the iterative inverse."""
     return _transform_geom(geom, gcj02_to_wgs84)
 
 
-def wgs84_to_gcj02_geom(geom):
+def wgs84_to_gcj02_geom(geom: Geoms) -> Geoms:
     """A shapely geometry (or array of them) moved from WGS84 to GCJ-02."""
     return _transform_geom(geom, wgs84_to_gcj02)

@@ -21,6 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
 TOLERANCE_M2 = 1.0
@@ -107,7 +108,7 @@ def check_units(units: Iterable[Unit], parents: Iterable[Unit] = (),
     return sorted(problems, key=lambda p: (p.code, KINDS.index(p.kind) if p.kind in KINDS else 99))
 
 
-def _usable(geom) -> bool:
+def _usable(geom: BaseGeometry | None) -> bool:
     return (geom is not None and not geom.is_empty and geom.geom_type in POLYGONAL
             and bool(shapely.is_valid(geom)))
 
@@ -120,7 +121,8 @@ def _lookup(parents: Sequence[Unit], units: Sequence[Unit]) -> dict[str, Unit]:
     return found
 
 
-def _identity_problems(units, parents, existing, region_code) -> list[Problem]:
+def _identity_problems(units: list[Unit], parents: list[Unit], existing: list[Unit],
+                       region_code: str | None) -> list[Problem]:
     """Level, code, region, name, duplicate and parent problems (no geometry needed)."""
     out: list[Problem] = []
     lookup = _lookup(parents, units)
@@ -196,7 +198,7 @@ def _geometry_problem(u: Unit, out: list[Problem]) -> bool:
     return True
 
 
-def area_m2(geoms) -> np.ndarray:
+def area_m2(geoms: ArrayLike) -> np.ndarray:
     """Area in m² on the GRS80 ellipsoid of each lon/lat geometry (edges straight in lon/lat).
 
     Each polygon part's planar area in degrees² times the ellipsoid's area element at the part's
@@ -225,7 +227,8 @@ def where(piece: BaseGeometry) -> str:
     return f"near {p.x:.5f} E, {p.y:.5f} N"
 
 
-def _containment_problems(good, lookup, tolerance_m2, tol) -> list[Problem]:
+def _containment_problems(good: list[Unit], lookup: dict[str, Unit], tolerance_m2: float,
+                          tol: str) -> list[Problem]:
     """Units with more than the tolerance of area outside their parent."""
     pairs = [(u, lookup[u.parent_code]) for u in good if u.level > 1 and u.parent_code in lookup
              and lookup[u.parent_code].level == u.level - 1 and _usable(lookup[u.parent_code].geom)]
@@ -235,7 +238,7 @@ def _containment_problems(good, lookup, tolerance_m2, tol) -> list[Problem]:
     outside = shapely.difference(children, np.array([p.geom for _, p in pairs], dtype=object))
     out = []
     for (child, parent), piece, a_out, a_all in zip(pairs, outside, area_m2(outside),
-                                                    area_m2(children)):
+                                                    area_m2(children), strict=True):
         if a_out > tolerance_m2:
             out.append(Problem(child.code, "outside_parent", f"{child.label}: {fmt_m2(a_out)} "
                                f"({100 * a_out / a_all:.1f}% of it) lies outside its parent "
@@ -244,7 +247,7 @@ def _containment_problems(good, lookup, tolerance_m2, tol) -> list[Problem]:
     return out
 
 
-def _overlap_problems(good, existing, tolerance_m2, tol) -> list[Problem]:
+def _overlap_problems(good: list[Unit], existing: list[Unit], tolerance_m2: float, tol: str) -> list[Problem]:
     """Pairs of same-level units overlapping by more than the tolerance (each pair once)."""
     out = []
     for level in sorted({u.level for u in good}):
@@ -254,12 +257,12 @@ def _overlap_problems(good, existing, tolerance_m2, tol) -> list[Problem]:
         left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
         # keep each pair once, with at least one new unit; a stored unit with the same code is
         # the one being replaced (or a reported duplicate), not a neighbour
-        keep = [(i, j) for i, j in zip(left, right)
+        keep = [(i, j) for i, j in zip(left, right, strict=True)
                 if i < j and i < len(new) and pool[i].code != pool[j].code]
         if not keep:
             continue
         shared = shapely.intersection(geoms[[i for i, _ in keep]], geoms[[j for _, j in keep]])
-        for (i, j), piece, a_shared in zip(keep, shared, area_m2(shared)):
+        for (i, j), piece, a_shared in zip(keep, shared, area_m2(shared), strict=True):
             if a_shared > tolerance_m2:
                 stored = " (stored)" if j >= len(new) else ""
                 out.append(Problem(pool[i].code, "overlap", f"{pool[i].label} overlaps "
@@ -269,7 +272,8 @@ def _overlap_problems(good, existing, tolerance_m2, tol) -> list[Problem]:
     return out
 
 
-def _gap_problems(units, geom_bad, existing, lookup, tolerance_m2, tol) -> list[Problem]:
+def _gap_problems(units: list[Unit], geom_bad: set[int], existing: list[Unit], lookup: dict[str, Unit],
+                  tolerance_m2: float, tol: str) -> list[Problem]:
     """Parents whose area is not covered by their children by more than the tolerance."""
     children: dict[str, list[Unit]] = defaultdict(list)
     blocked: set[str] = set()

@@ -40,7 +40,7 @@ def reached_part(xy: np.ndarray, cost_s: float, remaining_s: float) -> tuple[np.
     return np.vstack([xy[:k], cut]), np.concatenate([left[:k], [0.0]])
 
 
-def tapered_buffer(xy: np.ndarray, radii: np.ndarray, quad_segs: int = 8):
+def tapered_buffer(xy: np.ndarray, radii: np.ndarray, quad_segs: int = 8) -> shapely.Geometry:
     """Union of circles of linearly varying radius along a polyline (metres)."""
     radii = np.maximum(radii, MIN_RADIUS_M)
     circles = shapely.buffer(shapely.points(xy), radii, quad_segs=quad_segs)
@@ -51,7 +51,7 @@ def tapered_buffer(xy: np.ndarray, radii: np.ndarray, quad_segs: int = 8):
 
 
 def reach_polygon(parts: list[tuple[np.ndarray, np.ndarray]], offroad_mps: float, back: Transformer,
-                  quad_segs: int = 8):
+                  quad_segs: int = 8) -> shapely.Geometry:
     """The reach polygon in lon/lat from reached parts (metres, seconds left at each vertex)."""
     pieces = []
     for xy, left in parts:

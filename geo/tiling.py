@@ -126,4 +126,5 @@ def kmeans_seeds(samples: np.ndarray, start: np.ndarray, rounds: int = 4) -> np.
             if len(members):
                 centroid = members.mean(axis=0)
                 c[j] = members[((members - centroid) ** 2).sum(axis=1).argmin()]
-    return c / scale
+    seeds: np.ndarray = c / scale
+    return seeds

@@ -109,8 +109,8 @@ def client(app, demo_dsn):
 def _callback(client, output: str, inputs: list[dict]) -> dict:
     """Fire the Dash callback that writes ``output`` as the browser would; its JSON response."""
     deps = client.get("/_dash-dependencies").get_json()
-    dep = next(d for d in deps if d["output"] == output)
-    body = {"output": output, "outputs": dict(zip(("id", "property"), output.rsplit(".", 1))),
+    assert any(d["output"] == output for d in deps), f"no callback writes {output}"
+    body = {"output": output, "outputs": dict(zip(("id", "property"), output.rsplit(".", 1), strict=True)),
             "inputs": inputs, "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs], "state": []}
     r = client.post("/_dash-update-component", json=body, headers={CSRF_HEADER: client.get_cookie(CSRF_COOKIE).value})
     assert r.status_code == 200, r.get_data(as_text=True)[:300]

@@ -11,8 +11,9 @@ import psycopg2
 import pytest
 
 from app import Settings, create_app
-from conftest import DEMO_NOW, _drop, _fresh_database
 from web.logging import HEADER, configure_logging
+
+from conftest import DEMO_NOW, _drop, _fresh_database
 
 
 @pytest.fixture
