@@ -37,6 +37,7 @@ from api import open311_render as render
 from api.open311_params import Open311Error
 from data import incidents
 from data.policy import request_out
+from data.stats import region_timezone_of
 from domain import policy
 from db.core import dict_cursor, pooled, sql, writer
 from data.users import AccountLocked, BadCredentials
@@ -214,9 +215,7 @@ def create_blueprint() -> Blueprint:
             if ids:  # the spec: a list of ids overrides every other filter
                 rows = _requests(conn, actor, ids=ids)
             else:
-                with conn.cursor() as cur:
-                    cur.execute(sql("open311_region_timezone"), {"region_code": actor.region_code})
-                    tz = cur.fetchone()[0]
+                tz = region_timezone_of(conn, actor.region_code)
                 start, end = p.date_window(args.get("start_date"), args.get("end_date"),
                                            datetime.now(timezone.utc), tz)
                 rows = _requests(conn, actor, categories=categories, start=start, end=end,

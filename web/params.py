@@ -134,12 +134,11 @@ def parse(model: type[BaseModel], data: Any, tz: str | None = None, ends: tuple[
 
 @lru_cache(maxsize=64)
 def _region_tz(dsn: str, region_code: str) -> str:
-    from db.core import pooled, sql
+    from data.stats import region_timezone_of
+    from db.core import pooled
 
-    with pooled(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql("open311_region_timezone"), {"region_code": region_code})
-        row = cur.fetchone()
-    return row[0] if row and row[0] else DEFAULT_TZ
+    with pooled(dsn) as conn:
+        return region_timezone_of(conn, region_code) or DEFAULT_TZ
 
 
 def region_tz(dsn: str, region_code: str | None) -> str:
