@@ -195,8 +195,9 @@ def is_local(dsn: str) -> bool:
         return False
     if parts.get("host") not in ("127.0.0.1", "localhost") or "password" in parts:
         return False
-    if os.environ.get("ONEMAP_PG_PORT"):
-        port = int(os.environ["ONEMAP_PG_PORT"])
+    configured = Settings().pg_port
+    if configured:
+        port = configured
     else:
         pgdata = data_dir()
         remembered, pid = pgdata.with_suffix(".port"), pgdata / "postmaster.pid"

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app
+
+from config import Settings
 
 EXTENSION = "onemap_security"
 STANDARD_HEADERS = {
@@ -37,7 +38,7 @@ STANDARD_HEADERS = {
 
 def _tile_origin() -> str | None:
     """The origin of ``ONEMAP_TILE_URL`` (a tile template), when it names one."""
-    url = os.environ.get("ONEMAP_TILE_URL") or ""
+    url = Settings().tile_url or ""
     parts = urlsplit(url.replace("{", "").replace("}", ""))
     if parts.scheme in ("http", "https") and parts.hostname:
         return f"{parts.scheme}://{parts.netloc}"
