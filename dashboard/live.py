@@ -247,11 +247,38 @@ def _newest(dsn: str) -> int:
         return cur.fetchone()[0]
 
 
+def _too_many(refused: str, settings: Settings) -> Response:
+    limit = settings.streams_per_session if refused == "session" else settings.streams_per_address
+    response = error_body(429, "too_many_streams", f"at most {limit} live pages per {refused}; close one and reload")
+    response.headers["Retry-After"] = "10"
+    return response
+
+
+def _follow(broker: Broker, q: queue.Queue, key: str, replayed: set, region_code: str, scope: str,
+            still_valid: Callable[[], bool] | None):
+    """The pushed events of ``scope`` as SSE text, heartbeats between, until the credential ends."""
+    beat = time.monotonic()
+    while True:
+        try:  # wake at least every VALID_CHECK_S so an ended session stops its stream soon
+            event = q.get(timeout=min(broker.heartbeat_s, VALID_CHECK_S))
+        except queue.Empty:
+            event = None
+        if still_valid is not None and not broker.credential_alive(key, still_valid):
+            yield sse({"ended": True})
+            return
+        if event is None:
+            if time.monotonic() - beat >= broker.heartbeat_s:
+                beat = time.monotonic()
+                yield ": keep-alive\n\n"
+        elif event.get("id") not in replayed and visible(event, region_code, scope):
+            yield sse(event)
+
+
 def stream(broker: Broker, region_code: str, scope: str,
            still_valid: Callable[[], bool] | None = None) -> Response:
     """An SSE response carrying the events of ``scope`` (after the page's last one, if it says),
-    with heartbeats; 429 beyond the open-stream limits. ``still_valid`` is asked at every
-    heartbeat (a session that ended closes its streams)."""
+    with heartbeats; 429 beyond the open-stream limits. ``still_valid`` is asked about once a
+    second (its verdict shared per credential): a session that ended closes its streams."""
     try:
         after = last_event_id()
     except ValueError:
@@ -260,11 +287,7 @@ def stream(broker: Broker, region_code: str, scope: str,
     key, address, counters = stream_key(), request.remote_addr or "-", slots.current()
     refused = counters.acquire(key, address, settings.streams_per_session, settings.streams_per_address)
     if refused:
-        limit = settings.streams_per_session if refused == "session" else settings.streams_per_address
-        response = error_body(429, "too_many_streams",
-                              f"at most {limit} live pages per {refused}; close one and reload")
-        response.headers["Retry-After"] = "10"
-        return response
+        return _too_many(refused, settings)
     q = broker.subscribe()  # before reading the table: nothing falls between replay and push
     try:
         if after is None:
@@ -276,36 +299,17 @@ def stream(broker: Broker, region_code: str, scope: str,
         broker.unsubscribe(q)
         counters.release(key, address)
         raise  # a database error becomes a 503 (web/errors.py)
+    if after is None or resync:
+        first = [sse({"resync" if resync else "hello": True, "id": start})]
+        events = []
+    else:
+        first = [sse(event) for event in events]
 
     def generate():
         try:
             yield f"retry: {RETRY_MS}\n\n"
-            if after is None:
-                yield sse({"hello": True, "id": start})
-            elif resync:
-                yield sse({"resync": True, "id": start})
-            else:
-                for event in events:
-                    yield sse(event)
-            replayed = {e["id"] for e in events} if not resync else set()
-            beat = time.monotonic()
-            while True:
-                try:  # wake at least every VALID_CHECK_S so an ended session stops its stream soon
-                    event = q.get(timeout=min(broker.heartbeat_s, VALID_CHECK_S))
-                except queue.Empty:
-                    event = None
-                if still_valid is not None and not broker.credential_alive(key, still_valid):
-                    yield sse({"ended": True})
-                    return
-                if event is None:
-                    if time.monotonic() - beat >= broker.heartbeat_s:
-                        beat = time.monotonic()
-                        yield ": keep-alive\n\n"
-                    continue
-                if event.get("id") in replayed:
-                    continue
-                if visible(event, region_code, scope):
-                    yield sse(event)
+            yield from first
+            yield from _follow(broker, q, key, {e["id"] for e in events}, region_code, scope, still_valid)
         finally:
             broker.unsubscribe(q)
             counters.release(key, address)

@@ -228,8 +228,13 @@ def stream_guard(check_every_s: float = 2.0):
                 else:
                     found = actor_for_session(conn, session_id) is not None if session_id else False
                 conn.commit()
-        except Exception:  # the database is away: keep the stream, check again next time
-            log.warning("could not re-check a live stream's session", exc_info=True)
+        except Exception as exc:  # the database is away: keep the stream, check again next time
+            from web.outage import is_unavailable, tracker
+
+            if is_unavailable(exc):  # one log line per outage episode, not a traceback per check
+                tracker(dsn).report(exc, "live stream session check")
+            else:
+                log.warning("could not re-check a live stream's session", exc_info=True)
             return True
         state["alive"] = found
         return found

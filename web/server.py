@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Callable
 
 from gunicorn.app.base import BaseApplication
@@ -28,7 +27,6 @@ from config import Settings
 from web import slots
 
 log = logging.getLogger("onemap.server")
-LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 
 
 def worker_count(settings: Settings) -> int:
