@@ -85,13 +85,7 @@ def create_blueprint() -> Blueprint:
         job = jobs.get(dsn(), current_actor(), job_id)
         if job is None:
             return error_body(404, "not_found", "no such export of yours")
-        if job["state"] == "done":
-            job["file_url"] = f"/api/exports/{job_id}/file"
-        elif job["state"] == "queued":
-            job["message"] = f"waiting: number {job['position']} in the queue"
-        elif job["state"] == "expired":
-            job["message"] = "the file was deleted when its time to keep it ran out; start the export again"
-        return jsonify(job)
+        return jsonify(_described(job))
 
     @bp.get("/<job_id>/file")
     @documented(errors=(401, 403, 404))
@@ -110,6 +104,17 @@ def create_blueprint() -> Blueprint:
         return send_file(path, as_attachment=True, download_name=path.name)
 
     return bp
+
+
+def _described(job: dict) -> dict:
+    """A job row for the API: the file's URL when done, its place when queued, why when expired."""
+    if job["state"] == "done":
+        job["file_url"] = f"/api/exports/{job['id']}/file"
+    elif job["state"] == "queued":
+        job["message"] = f"waiting: number {job['position']} in the queue"
+    elif job["state"] == "expired":
+        job["message"] = "the file was deleted when its time to keep it ran out; start the export again"
+    return job
 
 
 def _start_queue(dsn: str | None) -> None:

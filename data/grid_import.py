@@ -105,6 +105,7 @@ def import_grid_file(dsn: str, path, *, level: int, layer: str | None = None, gc
         steps.start(f"reading {path.name}")
         frame, layer_name, crs_text = _read(path, layer, gcj02)
         units = _units(frame, path, level, code_field, name_field, parent_field, gcj02)
+        _check_vertices(path, units)
         provenance = {"source": path.name, "layer": layer_name, "sha256": _sha256(path),
                       "crs": crs_text, "gcj02_converted": gcj02,
                       "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -134,6 +135,7 @@ def _read(path: Path, layer: str | None, gcj02: bool):
     """(frame in EPSG:4326, layer name, original CRS text), or a refusal that says what to fix."""
     if not path.is_file():
         raise _refuse(path, "file", f"{path} does not exist or is not a file")
+    _check_size(path)
     source = str(path.resolve())
     if path.suffix.lower() == ".zip":
         source, layer = _shapefile_in_zip(path, layer), None
@@ -150,13 +152,7 @@ def _read(path: Path, layer: str | None, gcj02: bool):
     if not layers:
         raise _refuse(path, "file", f"{path.name} holds no layers; expected {FORMATS}")
     layer = layer or layers[0]
-    try:
-        frame = pyogrio.read_dataframe(source, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError,
-            RuntimeError) as exc:
-        raise _refuse(path, "file", f"cannot read layer {layer!r} of {path.name} ({exc})") from exc
-    if len(frame) == 0:
-        raise _refuse(path, "file", f"layer {layer!r} of {path.name} has no features")
+    frame = _read_layer(path, source, layer)
     if frame.crs is None:
         raise _refuse(path, "crs", f"{path.name} has no coordinate reference system; add the .prj "
                       "beside the .shp (or assign the CRS in QGIS, or `ogr2ogr -a_srs EPSG:4326`) "
@@ -172,6 +168,90 @@ def _read(path: Path, layer: str | None, gcj02: bool):
         raise _refuse(path, "crs", f"cannot reproject {path.name} from {crs_text} to EPSG:4326 "
                       f"({exc})") from exc
     return frame, layer, crs_text
+
+
+def _read_layer(path: Path, source: str, layer: str):
+    """The layer as a frame, within the feature cap (counted before reading when the driver
+    knows), its text decoded even when GDAL cut a field name mid-character."""
+    caps = _caps()
+    try:
+        features = int(pyogrio.read_info(source, layer=layer).get("features", -1))
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, RuntimeError,
+            UnicodeDecodeError):
+        features = -1  # counted after reading instead
+    if features > caps.import_max_features:
+        raise _too_many(path, features, caps)
+    try:
+        frame = pyogrio.read_dataframe(source, layer=layer)
+    except UnicodeDecodeError:
+        frame = _read_undecodable(path, source, layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError,
+            RuntimeError) as exc:
+        raise _refuse(path, "file", f"cannot read layer {layer!r} of {path.name} ({exc})") from exc
+    if len(frame) == 0:
+        raise _refuse(path, "file", f"layer {layer!r} of {path.name} has no features")
+    if len(frame) > caps.import_max_features:
+        raise _too_many(path, len(frame), caps)
+    return frame
+
+
+def _caps():
+    """The import limits (``ONEMAP_IMPORT_MAX_MB``, ``_FEATURES``, ``_VERTICES``)."""
+    from config import Settings
+
+    return Settings()
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a file (or a zip whose contents) larger than the limit, before GDAL reads it."""
+    limit = _caps().import_max_mb
+    size = path.stat().st_size
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            size = max(size, sum(i.file_size for i in zf.infolist()))  # what it unpacks to
+    if size > limit * 1e6:
+        raise _refuse(path, "too_large", f"{path.name} is {size / 1e6:,.1f} MB (unpacked), more than the "
+                      f"{limit:,.0f} MB a grid import reads (ONEMAP_IMPORT_MAX_MB); simplify the geometries "
+                      "or split the file by level or town")
+
+
+def _too_many(path: Path, n: int, caps) -> ImportRefused:
+    return _refuse(path, "too_many", f"{path.name} has {n:,} features, more than the {caps.import_max_features:,} "
+                   "one grid import takes (ONEMAP_IMPORT_MAX_FEATURES); split the file by level or town")
+
+
+def _check_vertices(path: Path, units: list[Unit]) -> None:
+    """Refuse geometries with more vertices than the limit, naming each (before any check or write)."""
+    limit = _caps().import_max_vertices
+    counts = shapely.get_num_coordinates([u.geom for u in units])
+    problems = [Problem(u.code, "too_many_vertices", f"{u.label} has {int(n):,} vertices, more than the "
+                        f"{limit:,} one geometry may have (ONEMAP_IMPORT_MAX_VERTICES); simplify it "
+                        "(e.g. QGIS Simplify, or ogr2ogr -simplify 0.5 in metres) and import again")
+                for u, n in zip(units, counts, strict=True) if n > limit]
+    if problems:
+        raise ImportRefused(path.name, problems)
+
+
+def _read_undecodable(path: Path, source: str, layer: str):
+    """The layer read byte-for-byte when a name or value is not valid UTF-8 (GDAL cuts DBF field
+    names at 10 bytes, often mid-character: '网格名称长字段' becomes '网格名\\xe7'); names and text
+    are decoded with the damage shown as U+FFFD, so the other fields import and a damaged one is
+    named if it is needed."""
+    try:
+        frame = pyogrio.read_dataframe(source, layer=layer, encoding="ISO-8859-1")  # every byte maps
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, RuntimeError) as exc:
+        raise _refuse(path, "encoding", f"cannot read layer {layer!r} of {path.name}: its text is not UTF-8 "
+                      f"({exc}); save it as UTF-8 (a .cpg file saying UTF-8 beside the .shp)") from exc
+
+    def fix(text: str) -> str:
+        return text.encode("latin-1").decode("utf-8", errors="replace")
+
+    geometry = frame.geometry.name
+    frame = frame.rename(columns={c: fix(c) for c in frame.columns if c != geometry})
+    for c in frame.columns:
+        if c != geometry and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])):
+            frame[c] = frame[c].map(lambda v: fix(v) if isinstance(v, str) else v)
+    return frame
 
 
 def _shapefile_in_zip(path: Path, layer: str | None) -> str:

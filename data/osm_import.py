@@ -196,8 +196,8 @@ def import_osm(conn, path: Path, region: str) -> Report:
     shapely.prepare(boundary)
     lines = edge_lines(nodes, edges)
     inside = boundary.intersects(lines) if len(lines) else []
-    keep = [e for e, ok in zip(edges, inside) if ok]
-    kept_lines = [g for g, ok in zip(lines, inside) if ok]
+    keep = [e for e, ok in zip(edges, inside, strict=True) if ok]
+    kept_lines = [g for g, ok in zip(lines, inside, strict=True) if ok]
     report.outside_edges = len(edges) - len(keep)
     if not keep:
         raise ImportRefused(f"none of the {len(edges)} road edges in {path.name} lies inside region {region}; "

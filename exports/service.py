@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +29,7 @@ from exports.gpkg import GpkgWriter
 from exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
 from geo.datum import wgs84_to_gcj02_geom
 from layers import registry
-from layers.base import LayerError, Query, revealed
+from layers.base import LayerError, Query
 
 CHUNK = 20_000
 
@@ -126,7 +126,7 @@ def named_filters(conn, req: ExportRequest) -> ExportRequest:
     for code, name, name_en in rows:
         lookup.update({code: code, name: code, name_en.casefold(): code})
     codes = [lookup.get(c) or lookup.get(c.casefold()) for c in q.categories]
-    unknown = [c for c, code in zip(q.categories, codes) if code is None]
+    unknown = [c for c, code in zip(q.categories, codes, strict=True) if code is None]
     if unknown:
         raise LayerError(f"unknown category {', '.join(map(repr, unknown))}; categories (code or name): "
                          + ", ".join(f"{code} {name}" for code, name, _ in rows))
@@ -261,10 +261,7 @@ def _audit(dsn: str, actor, req: ExportRequest, written: dict[str, int], out: Pa
         with conn:
             audit(conn, actor, "export", "layers", ",".join(req.layers),
                   {"format": req.format, "crs": req.crs, "filters": req.query.describe(), "counts": written,
-                   "file": out.name, "role": actor.role, "unit": actor.unit_code,
-                   # what the file holds unmasked (domain.policy): the reveal this export made
-                   "revealed": {n: revealed(registry.get(n), actor) for n in req.layers}},
-                  sum(written.values()))
+                   "file": out.name, "role": actor.role, "unit": actor.unit_code}, sum(written.values()))
     finally:
         conn.close()
 

@@ -308,3 +308,50 @@ def test_check_stored_reports_missing_levels(empty_dsn, region, tmp_path):
     assert [p.kind for p in check_stored(empty_dsn, region)] == ["level_count"]
     imported_banner(empty_dsn, tmp_path, region)
     assert check_stored(empty_dsn, region) == []
+
+
+# ---- hostile or damaged files: named refusals, or correct reads ----------------------------
+
+def test_a_chinese_field_name_cut_mid_character_does_not_stop_the_import(empty_dsn, empty_conn, region, tmp_path):
+    """GDAL cuts DBF field names at 10 bytes: '网格名称长字段' (21 bytes) becomes 9 bytes of 网格名 and
+    one byte of 称. The other fields import; asking for the damaged one names what is there."""
+    rows = [dict(r, 网格名称长字段="长名字段的值") for r in banner_rows(region)]
+    path = write(tmp_path, "banner.zip", rows)
+    assert import_grid_file(empty_dsn, path, level=1) == 1
+    assert stored(empty_conn, region)[region]["name"] == "鄂托克前旗"  # Chinese values decoded right
+    with empty_conn.cursor() as cur:
+        cur.execute("DELETE FROM region WHERE region_code = %s", (region,))
+    empty_conn.commit()
+    problem = refused(empty_dsn, path, level=1, name_field="网格名称长字段")
+    assert problem.problems[0].kind == "field" and "网格名\ufffd" in str(problem)
+
+
+def test_caps_on_vertices_features_and_size_are_named_refusals(empty_dsn, region, tmp_path, monkeypatch):
+    imported_banner(empty_dsn, tmp_path, region)
+    towns = town_rows(region)
+    # town 1's square traced with 2,001 vertices along its edges (a real-looking dense boundary)
+    dense = shapely.segmentize(towns[0]["geometry"], 0.0002)
+    assert shapely.get_num_coordinates(dense) > 2000
+    towns[0] = dict(towns[0], geometry=dense)
+    path = write(tmp_path, "dense.gpkg", towns)
+    monkeypatch.setenv("ONEMAP_IMPORT_MAX_VERTICES", "2000")
+    problem = refused(empty_dsn, path, level=2)
+    assert [(p.code, p.kind) for p in problem.problems] == [(f"{region}001", "too_many_vertices")]
+    assert "ONEMAP_IMPORT_MAX_VERTICES" in str(problem) and "simplify" in str(problem)
+    monkeypatch.delenv("ONEMAP_IMPORT_MAX_VERTICES")
+    monkeypatch.setenv("ONEMAP_IMPORT_MAX_FEATURES", "3")
+    assert refused(empty_dsn, path, level=2).problems[0].kind == "too_many"
+    monkeypatch.delenv("ONEMAP_IMPORT_MAX_FEATURES")
+    monkeypatch.setenv("ONEMAP_IMPORT_MAX_MB", "0.01")
+    assert refused(empty_dsn, path, level=2).problems[0].kind == "too_large"
+    monkeypatch.setenv("DATABASE_URL", empty_dsn)  # and the command line says so, exit 2
+    result = CliRunner().invoke(app.cli, ["grids", "import", str(path), "--level", "2"])
+    assert result.exit_code == 2 and "ONEMAP_IMPORT_MAX_MB" in result.output
+    monkeypatch.delenv("ONEMAP_IMPORT_MAX_MB")
+    assert import_grid_file(empty_dsn, path, level=2) == 4  # within the default limits
+
+
+def test_the_default_vertex_cap_refuses_the_four_million_vertex_polygon():
+    from config import Settings
+
+    assert Settings().import_max_vertices < 4_000_001
