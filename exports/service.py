@@ -29,7 +29,7 @@ from exports.gpkg import GpkgWriter
 from exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
 from geo.datum import wgs84_to_gcj02_geom
 from layers import registry
-from layers.base import LayerError, Query
+from layers.base import LayerError, Query, revealed
 
 CHUNK = 20_000
 
@@ -261,7 +261,10 @@ def _audit(dsn: str, actor, req: ExportRequest, written: dict[str, int], out: Pa
         with conn:
             audit(conn, actor, "export", "layers", ",".join(req.layers),
                   {"format": req.format, "crs": req.crs, "filters": req.query.describe(), "counts": written,
-                   "file": out.name, "role": actor.role, "unit": actor.unit_code}, sum(written.values()))
+                   "file": out.name, "role": actor.role, "unit": actor.unit_code,
+                   # what the file holds unmasked (domain.policy): the reveal this export made
+                   "revealed": {n: revealed(registry.get(n), actor) for n in req.layers}},
+                  sum(written.values()))
     finally:
         conn.close()
 
