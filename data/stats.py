@@ -131,7 +131,7 @@ def children(dsn: str, region_code: str, unit: str, level: int, f: Filters) -> l
                                        **f.params()})
     keys = ("code", "name", "name_en", "population", "households", "reported", "solved_in_grid",
             "solved", "open", "overdue")
-    return [dict(zip(keys, (r[0], r[1], r[2], *map(int, r[3:])))) for r in rows]
+    return [dict(zip(keys, (r[0], r[1], r[2], *map(int, r[3:])), strict=True)) for r in rows]
 
 
 def cell_metrics(dsn: str, region_code: str, scope: str, f: Filters) -> dict[str, dict]:
@@ -160,7 +160,7 @@ def recent_events(dsn: str, region_code: str, scope: str, now: datetime | None =
                                             "now": now or datetime.now(UTC)})
     keys = ("at", "action", "state", "level", "incident_id", "category", "category_name",
             "category_name_en", "cell_code", "cell_name", "overdue")
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def patrolled_cells(dsn: str, region_code: str, scope: str, since: datetime, now: datetime | None = None) -> set[str]:

@@ -13,6 +13,7 @@ import csv
 import json
 import select
 import sqlite3
+import time
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -175,7 +176,7 @@ def _read_export(path, fmt: str) -> list[dict]:
         (table,) = db.execute("SELECT table_name FROM gpkg_contents").fetchone()
         cur = db.execute(f'SELECT * FROM "{table}"')
         names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         db.close()
     elif fmt == "kml":
         kml = "{http://www.opengis.net/kml/2.2}"
@@ -187,7 +188,7 @@ def _read_export(path, fmt: str) -> list[dict]:
             target += "/" + next(n for n in zipfile.ZipFile(path).namelist() if n.endswith(".shp"))
         meta, _, _, values = pyogrio.raw.read(target)
         names = list(meta["fields"])
-        rows = [dict(zip(names, vals)) for vals in zip(*values)]
+        rows = [dict(zip(names, vals, strict=True)) for vals in zip(*values, strict=True)]
         if fmt == "shp":  # Shapefile names are the ≤10-byte aliases
             zh = {"id": "id", "state": "state", "status": "status", "overdue": "overdue"}
     return [{k: r.get(v) for k, v in zh.items()} for r in rows]
@@ -319,3 +320,19 @@ def test_the_incident_panel_shows_local_time_in_each_regions_zone(world):
     text = repr(incident_panel(item, [], "en", tz))
     assert "2026-01-16 00:00" in text and "01-15 07:19" in text  # UTC 23:00 / 06:19 shown as Berlin time
     conn.rollback()
+
+
+def test_json_times_everywhere_carry_the_regions_offset(world):
+    """Datetimes Flask serialises itself (an export job's status) are ISO 8601 with the region's
+    offset too, not an HTTP date."""
+    body = {"layers": ["incidents"], "format": "geojson", "crs": "EPSG:4326", "unit": world["cell"]}
+    r = requests.post(world["server"] + "/api/exports", json=body, headers=world["auth"], timeout=30)
+    assert r.status_code == 202, r.text
+    url = world["server"] + r.json()["status_url"]
+    job = requests.get(url, headers=world["auth"], timeout=30).json()
+    created = datetime.fromisoformat(job["created_at"])
+    assert created.utcoffset() == timedelta(hours=8) and abs(created - datetime.now(UTC)) < timedelta(hours=1)
+    for _ in range(600):  # let the job end before the database goes (a wait, not a timing check)
+        if requests.get(url, headers=world["auth"], timeout=30).json()["state"] in ("done", "failed", "expired"):
+            break
+        time.sleep(0.2)

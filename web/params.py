@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache, wraps
 from typing import Annotated, Any
 
@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from domain import values
+from domain.clock import iso_local
 from domain.values import TIME_EXAMPLE
 
 log = logging.getLogger("onemap.params")
@@ -202,10 +203,29 @@ def loads(raw: bytes | str) -> Any:
 
 
 class SafeJSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider with ``loads`` bounded (every ``request.get_json``, Dash's too)."""
+    """Flask's JSON provider with ``loads`` bounded (every ``request.get_json``, Dash's too), and
+    instants written as ISO 8601 in the caller's region zone with its offset, as the SQL-built JSON
+    writes them (Flask's default would write an HTTP date, "Sun, 29 Nov 2026 07:00:00 GMT")."""
 
     def loads(self, s, **kwargs):
         return loads(s)
+
+    @staticmethod
+    def default(o):
+        """A datetime as ``domain.clock.iso_local`` in the caller's zone; a date as YYYY-MM-DD."""
+        if isinstance(o, datetime) and o.tzinfo is not None:
+            return iso_local(o, _caller_tz())
+        if isinstance(o, (datetime, date)):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def _caller_tz() -> str:
+    """The signed-in caller's region zone; UTC for an anonymous request."""
+    from web.auth import current_actor
+
+    actor = current_actor()
+    return region_tz(current_app.config["ONEMAP_DSN"], actor.region_code) if actor else "UTC"
 
 
 # --- the guard for every request ---------------------------------------------------------------
