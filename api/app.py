@@ -49,10 +49,10 @@ def start_escalator(dsn: str, every_s: float) -> threading.Event:
     """Run an escalation round about every ``every_s`` seconds in a daemon thread (a greenlet
     under gevent); set the returned event to stop it. Every process of every server runs one:
     the advisory lock lets one of them work per round and the others skip it, and the jitter
-    spreads their wake-ups. A database outage is logged once (web/outage.py), not every round."""
+    spreads their wake-ups. A database outage is logged once (db/outage.py), not every round."""
     import random
 
-    from web.outage import is_unavailable, tracker
+    from db.outage import is_unavailable, tracker
 
     stop = threading.Event()
 

@@ -29,9 +29,9 @@ from flask import Response, request, session, stream_with_context
 
 from config import Settings
 from db.core import pooled, sql
+from db.outage import is_unavailable, tracker
 from web import slots
 from web.errors import error_body
-from web.outage import tracker
 
 log = logging.getLogger("onemap.live")
 CHANNEL = "onemap_events"
@@ -156,7 +156,8 @@ class Broker:
         self._push(event)
 
     def _listen(self) -> None:
-        while True:
+        lost = 0  # failures in a row: the first is retried at once (a dropped connection),
+        while True:  # a second means the database is away (an outage, logged once per episode)
             with self.lock:
                 if not self.subscribers:
                     self.thread = None
@@ -169,11 +170,19 @@ class Broker:
                     cur.execute(f"LISTEN {CHANNEL}")  # constant channel name
                 self._catch_up(conn)
                 self.connected.set()
+                lost = 0
                 self._serve(conn)
                 return  # no subscribers left
             except psycopg2.Error as exc:
                 self.connected.clear()
-                tracker(self.dsn).report(exc, "live feed")  # one log line per outage episode
+                lost += 1
+                if lost == 1:
+                    log.debug("live feed lost its connection (%s); reconnecting", str(exc).strip()[:200])
+                    continue
+                if is_unavailable(exc):
+                    tracker(self.dsn).report(exc, "live feed")
+                else:
+                    log.warning("live feed failed: %s; retrying in %.1f s", str(exc).strip()[:200], RECONNECT_S)
                 time.sleep(RECONNECT_S)
             finally:
                 if conn is not None:

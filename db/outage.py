@@ -5,6 +5,10 @@ database (no connection storm, no stall on connect timeouts), and one prober per
 to connect every ``PROBE_EVERY_S``; its first success ends the episode, closes the pools' idle
 (dead) connections and logs one line. So a restart of PostgreSQL costs two log lines per
 process, not a traceback per request, and service resumes within a probe interval.
+
+Background loops of the server (the live listener, the escalation runner, roll-up folding,
+the export queue) report their unreachable-database errors here too, so an outage is said once
+per process whoever meets it first: ``if is_unavailable(exc): tracker(dsn).report(exc, "what")``.
 """
 from __future__ import annotations
 

@@ -229,7 +229,7 @@ def stream_guard(check_every_s: float = 2.0):
                     found = actor_for_session(conn, session_id) is not None if session_id else False
                 conn.commit()
         except Exception as exc:  # the database is away: keep the stream, check again next time
-            from web.outage import is_unavailable, tracker
+            from db.outage import is_unavailable, tracker
 
             if is_unavailable(exc):  # one log line per outage episode, not a traceback per check
                 tracker(dsn).report(exc, "live stream session check")

@@ -69,7 +69,7 @@ def install_error_handlers(app: Flask) -> None:
     _install_outage_handling(app, unexpected)
 
 
-# -- the database is unreachable: 503 + Retry-After, one log line per episode (web/outage.py) --
+# -- the database is unreachable: 503 + Retry-After, one log line per episode (db/outage.py) --
 
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 # APIs and what scripts fetch get JSON; browsers navigating get a page
@@ -82,7 +82,7 @@ UNAVAILABLE_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8"
 
 def unavailable_response():
     """503 with ``Retry-After``: JSON for APIs and scripts, a small self-retrying page for browsers."""
-    from web.outage import RETRY_AFTER_S
+    from db.outage import RETRY_AFTER_S
 
     path = request.path
     if path.startswith(JSON_PREFIXES) or not request.accept_mimetypes.accept_html:
@@ -100,7 +100,7 @@ def _install_outage_handling(app: Flask, unexpected) -> None:
     import psycopg2
 
     from db.core import DatabaseError
-    from web.outage import is_unavailable, tracker
+    from db.outage import is_unavailable, tracker
 
     def refuse_while_down():
         dsn = app.config.get("ONEMAP_DSN")
