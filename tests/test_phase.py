@@ -45,6 +45,13 @@ def test_overdue_agrees_with_python_at_the_deadline_and_either_side(empty_conn, 
         assert got == (state in phase.OPEN_STATES and due <= AT)
 
 
+def test_every_state_has_its_words_in_both_catalogues():
+    from i18n import words
+
+    for lang in ("zh", "en"):
+        assert set(words(lang)["states"]) == set(phase.STATES), lang
+
+
 def test_open311_status_follows_the_phase():
     assert {s: phase.open311_status(s) for s in phase.STATES} == {
         s: "open" if p == "open" else "closed" for s, p in phase.STATE_PHASE.items()}

@@ -59,25 +59,17 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     FROM (SELECT (at AT TIME ZONE tz) - (at AT TIME ZONE 'UTC') AS off) o
 $$;
 
--- The states for Python and the UI: order, phase (computed by the function, so it cannot differ)
--- and labels. domain/phase.py holds the same definition; tests/test_phase.py proves them equal.
+-- The states for Python and the UI: order and phase (computed by the function, so it cannot
+-- differ). domain/phase.py holds the same definition; tests/test_phase.py proves them equal. The
+-- words for each state live in the gettext catalogues (i18n/, msgid "states.<state>"), not here.
 CREATE TABLE incident_state (
     state     text PRIMARY KEY,
     ord       smallint NOT NULL UNIQUE,
-    phase     text NOT NULL GENERATED ALWAYS AS (incident_phase(state)) STORED,
-    label_zh  text NOT NULL,
-    label_en  text NOT NULL
+    phase     text NOT NULL GENERATED ALWAYS AS (incident_phase(state)) STORED
 );
-INSERT INTO incident_state (state, ord, label_zh, label_en) VALUES
-    ('new',         1, '新上报', 'New'),
-    ('accepted',    2, '已受理', 'Accepted'),
-    ('dispatched',  3, '已派遣', 'Dispatched'),
-    ('in_progress', 4, '处置中', 'In progress'),
-    ('on_site',     5, '已到场', 'On site'),
-    ('resolved',    6, '已处置', 'Resolved'),
-    ('verified',    7, '已核查', 'Verified'),
-    ('closed',      8, '已结案', 'Closed'),
-    ('rejected',    9, '不予受理', 'Rejected');
+INSERT INTO incident_state (state, ord) VALUES
+    ('new', 1), ('accepted', 2), ('dispatched', 3), ('in_progress', 4), ('on_site', 5),
+    ('resolved', 6), ('verified', 7), ('closed', 8), ('rejected', 9);
 
 -- Every state the state machine can reach has a phase.
 DO $$
