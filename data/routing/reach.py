@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 
 from db.core import sql
+from domain import policy
 from data.routing import OFFROAD_KMH, Invalid
 from data.routing.route import edges_sql, snap
 from geo.isochrone import local_transformers, reach_polygon, reached_part
@@ -135,8 +136,10 @@ def isochrone_feature(conn, actor, kind: str, minutes: int) -> dict:
 
 
 def coverage(conn, actor, kind: str = "governance_centre", town_minutes: int = TOWN_MINUTES,
-             pastoral_minutes: int = PASTORAL_MINUTES, threshold: float = GAP_SHARE) -> dict:
-    """Per cell in the caller's jurisdiction: residents, covered share and gap; with the KPI."""
+             pastoral_minutes: int = PASTORAL_MINUTES, threshold: float = GAP_SHARE, *,
+             shown: bool = True) -> dict:
+    """Per cell in the caller's jurisdiction: residents, covered share and gap; with the KPI.
+    ``shown``: small counts suppressed for the caller (False: for internal sums only)."""
     region = actor.region_code
     for m in {town_minutes, pastoral_minutes}:
         ensure(conn, region, kind, m)
@@ -144,7 +147,17 @@ def coverage(conn, actor, kind: str = "governance_centre", town_minutes: int = T
         cur.execute(sql("coverage_cells"), {"region": region, "scope": actor.unit_code, "kind": kind,
                                             "town_minutes": town_minutes, "pastoral_minutes": pastoral_minutes})
         rows = cur.fetchall()
-    return coverage_summary(rows, kind, town_minutes, pastoral_minutes, threshold)
+    result = coverage_summary(rows, kind, town_minutes, pastoral_minutes, threshold)
+    return _suppressed(actor, result) if shown else result
+
+
+def _suppressed(actor, result: dict) -> dict:
+    """Small resident counts (1–4) blanked for roles that do not see people counts, with what is
+    computed from them (covered and gap residents), as the layer registry does (domain.policy)."""
+    for c in result["cells"]:
+        if policy.suppress(actor, c["residents"]) is None:
+            c["residents"] = c["covered"] = c["gap_population"] = None
+    return result
 
 
 def coverage_summary(rows, kind: str, town_minutes: int, pastoral_minutes: int, threshold: float) -> dict:
@@ -196,7 +209,7 @@ def suggest(conn, actor, kind: str = "governance_centre", minutes: int | None = 
     if minutes is not None and not 1 <= minutes <= 240:
         raise Invalid("invalid minutes", {"minutes": "an integer from 1 to 240"})
     region = actor.region_code
-    result = coverage(conn, actor, kind)
+    result = coverage(conn, actor, kind, shown=False)  # demand weights; only sums leave
     gaps = [c for c in result["cells"] if c["gap"] and c["gap_population"] > 0]
     answer = {"kind": kind, "minutes": minutes or "10 town / 30 pastoral", "kpi": result["kpi"],
               "picks": [], "alternatives": []}
