@@ -55,8 +55,19 @@ def test_bad_form_values_come_back_as_messages(client, token):
     r = _count(client, {"Authorization": f"Bearer {token}"}, unit="150623001")
     assert "outside your jurisdiction" in r.get_data(as_text=True)
     r = _count(client, {"Authorization": f"Bearer {token}"}, bbox="1,2,3")
-    assert "not four numbers" in r.get_data(as_text=True)
+    assert "bbox '1,2,3'" in r.get_data(as_text=True)
 
 
 def test_no_actor_no_data(client):
     assert _count(client, {}).status_code == 401
+
+
+def test_the_job_list_says_where_a_queued_export_waits_and_why_one_failed():
+    from dashboard.i18n import t
+
+    job = {"state": "queued", "position": 3, "done": 0, "total": 10, "error": None}
+    assert pages_analyst.job_state_text(job, t("en")["analyst"]) == "queued: number 3 in line"
+    assert pages_analyst.job_state_text(job, t("zh")["analyst"]) == "排队中，第 3 位"
+    failed = dict(job, state="failed", error="interrupted: the server stopped")
+    assert "interrupted" in pages_analyst.job_state_text(failed, t("en")["analyst"])
+    assert "expired" in pages_analyst.job_state_text(dict(job, state="expired"), t("en")["analyst"])
