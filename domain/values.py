@@ -108,6 +108,8 @@ def comma_list(text: str | list | tuple | None, max_items: int = LIST_MAX) -> tu
     """Comma-separated (or repeated) values, blanks dropped; None when nothing was given."""
     if not text:
         return None
+    if not isinstance(text, (str, list, tuple)):
+        raise ValueError("a list of strings (or one comma-separated string)")
     items = [text] if isinstance(text, str) else list(text)
     if not all(isinstance(i, str) for i in items):
         raise ValueError("a list of strings (or one comma-separated string)")

@@ -71,6 +71,13 @@ def test_text_refused(text):
         values.clean_text(text)
 
 
+@pytest.mark.parametrize("value", [67995, 1.5, {"a": "b"}, [1, 2], True])
+def test_lists_of_the_wrong_type_are_refused(value):
+    """Found by the fuzzer: ``categories: 67995`` in an export body was a 500."""
+    with pytest.raises(ValueError, match="list of strings"):
+        values.comma_list(value)
+
+
 def test_text_allows_newlines_and_chinese():
     assert values.clean_text("路灯\n损坏\t") == "路灯\n损坏\t"
 
