@@ -164,3 +164,63 @@ def test_language_choice_is_remembered_for_the_user(client, demo_dsn):
     assert _title(_page(client, "?lang=zh")).endswith("一图指挥")  # the URL still wins when it says
     _callback(client, "url.search", [{"id": "lang", "property": "value", "value": "zh"}])
     assert _title(_page(client)).endswith("一图指挥")
+
+
+# -- in a real browser ------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _browser_login(browser, server: str, username: str):
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.goto(server + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/", timeout=15_000)
+    return page
+
+
+def _wait_title(page, text: str) -> None:
+    page.wait_for_function("t => (document.querySelector('#title') || {}).innerText === t", arg=text,
+                           timeout=30_000)
+
+
+def _trend_ticks(page, year_range: str) -> list[str]:
+    """The trend chart's x tick labels once the one-year range is chosen (the demo's history is
+    months before today's 30 days)."""
+    page.click("#m-range")
+    page.get_by_text(year_range, exact=True).last.click()
+    page.wait_for_function("() => document.querySelectorAll('#m-trend .xtick text').length > 2", timeout=30_000)
+    return page.eval_on_selector_all("#m-trend .xtick text", "ts => ts.map(t => t.textContent)")
+
+
+def test_in_chromium_months_follow_the_language_and_the_choice_survives_reload(demo_server, demo_dsn):
+    from playwright.sync_api import sync_playwright
+
+    name = f"i18n-b-{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(demo_dsn)
+    try:
+        create_user(conn, name, PASSWORD, "leader", "150623")
+        conn.commit()
+    finally:
+        conn.close()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = _browser_login(browser, demo_server, name)
+            _wait_title(page, "鄂托克前旗 · 一图指挥")
+            zh_ticks = _trend_ticks(page, "近一年")
+            assert all(re.fullmatch(r"\d{1,2}月\d{1,2}日", t) for t in zh_ticks), zh_ticks
+            page.get_by_text("English", exact=True).click()
+            _wait_title(page, "Otog Front Banner · One-Map Command")
+            en_ticks = _trend_ticks(page, "1 year")
+            assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", t) for t in en_ticks), en_ticks
+            page.goto(demo_server + "/")  # a reload without ?lang=: still English
+            _wait_title(page, "Otog Front Banner · One-Map Command")
+            other = _browser_login(browser, demo_server, name)  # another device: English too
+            _wait_title(other, "Otog Front Banner · One-Map Command")
+            assert "lang=" not in other.url
+        finally:
+            browser.close()
