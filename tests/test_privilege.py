@@ -143,3 +143,13 @@ def test_the_served_app_works_as_the_app_role(demo_server, demo_dsn):
     users = scalar(demo_dsn, "SELECT array_agg(DISTINCT usename::text) FROM pg_stat_activity "
                              "WHERE datname = current_database() AND application_name LIKE 'onemap-web%%'")
     assert users == [APP_ROLE]
+    # the live feed's listener too: open a page's stream and look at who listens
+    stream = urlopen(Request(f"{demo_server}/events/stream", headers={"Authorization": f"Bearer {token}"}),
+                     timeout=30)
+    try:
+        assert stream.status == 200 and stream.readline()  # the stream is open (its first line came)
+        listeners = scalar(demo_dsn, "SELECT array_agg(DISTINCT usename::text) FROM pg_stat_activity "
+                                     "WHERE datname = current_database() AND application_name = 'onemap-listen'")
+    finally:
+        stream.close()
+    assert listeners == [APP_ROLE]
