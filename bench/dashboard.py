@@ -101,7 +101,7 @@ def main() -> None:
     conn.close()
     print(f"incidents in {args.region}: {total:,}")
     now = datetime.now(timezone.utc)
-    f = agg.Filters.last_days(365, now=now)
+    f = agg.Filters.last_days(365, now=now, tz=agg.region_timezone(args.dsn, args.region))
     seat_bbox = (107.42, 38.14, 107.53, 38.22)  # a zoom-14 view of the banner seat
     # the map's incidents layer (layers.registry, variants by zoom) as the banner's leader reads it
     from datetime import timedelta
