@@ -44,6 +44,21 @@ def _log_level() -> str:
         return "INFO"
 
 
+def _cli_time(text: str | None, option: str):
+    """An instant given on the command line: ISO 8601 with a zone, by the one rule for every
+    surface (``domain.values``: years 1900–2200, offsets within ±15:59); a usage error otherwise."""
+    from domain import values
+
+    if not text:
+        return None
+    if len(text.strip()) <= 10:
+        raise click.BadParameter("give a date and time with a zone, e.g. 2026-06-01T08:00+08:00", param_hint=option)
+    try:
+        return values.parse_time(text, "UTC")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
 def _settings() -> Settings:
     from pydantic import ValidationError
 
@@ -151,13 +166,11 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
 @click.option("--replace", is_flag=True, help="delete the demo county first if it is loaded")
 def demo_load(incidents: int | None, seed: int, now_text: str | None, replace: bool) -> None:
     """Generate and load the demo county (grid, facilities, roads, workers, incidents)."""
-    from datetime import datetime
-
     from demo.loader import DemoError, is_loaded, load_demo
 
     settings = _settings()
     _upgrade(settings)
-    now = datetime.fromisoformat(now_text) if now_text else None
+    now = _cli_time(now_text, "--now")
     if is_loaded(settings.dsn, settings.region_code) and not replace:
         raise click.ClickException(
             f"region {settings.region_code} is already loaded; add --replace to rebuild it")
@@ -229,9 +242,7 @@ def escalate(now_text: str | None, region: str | None) -> None:
     from data.incidents import escalate_due
 
     settings = _settings()
-    now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc)
-    if now.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. 2026-06-01T08:00+08:00", param_hint="--now")
+    now = _cli_time(now_text, "--now") or datetime.now(timezone.utc)
     conn = connect(settings.dsn)
     try:
         made = escalate_due(conn, now=now, region_code=region)
