@@ -23,6 +23,7 @@ from geo.datum import gcj02_to_wgs84_geom
 
 REGION_CODE = "150623"
 REGION_NAME, REGION_NAME_EN = "鄂托克前旗", "Otog Front Banner"
+REGION_TIMEZONE = "Asia/Shanghai"  # written to the region row; the generator's local days follow it
 BOUNDARY_FILE = Path(__file__).resolve().parent / "sources" / "150623_gcj02.geojson"
 POPULATION = 80_000
 CELLS = 401

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from db.core import connect, sql
 from demo import places as demo_places
-from demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, build_county
+from demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, REGION_TIMEZONE, build_county
 from demo.roads import build_network
 from demo.users import create_demo_users
 
@@ -76,7 +76,8 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                     cur.execute(sql("demo_region_delete"), {"region_code": REGION_CODE})
                     progress.update(task, total=1, completed=1)
                 cur.execute(sql("demo_region_insert"),
-                            {"region_code": REGION_CODE, "name": REGION_NAME, "name_en": REGION_NAME_EN})
+                            {"region_code": REGION_CODE, "name": REGION_NAME, "name_en": REGION_NAME_EN,
+                             "timezone": REGION_TIMEZONE})
                 counts.update(_insert_grid(cur, county, progress))
                 counts.update(_insert_places(cur, depts, facilities, roster, fixes, progress))
                 counts["road_edge"] = _insert_roads(cur, nodes, edges, progress)

@@ -9,6 +9,7 @@ import shapely
 
 from demo import names
 from demo.county import County, Unit
+from demo.timelines import LOCAL_OFFSET
 from geo import tiling
 
 # One department per kind (the kinds the incident categories are routed to).
@@ -119,11 +120,11 @@ def workers(rng, county: County) -> list[Worker]:
 def patrol_fixes(rng, county: County, roster: list[Worker], now: datetime,
                  days: int = 7) -> list[tuple[int, datetime, float, float, float]]:
     """(worker index, time, lon, lat, accuracy m): daily patrol walks inside each worker's cell
-    over the last ``days`` days, most workers out on most days (Asia/Shanghai daytime)."""
+    over the last ``days`` days, most workers out on most days (daytime in the region's zone)."""
     cells = {c.code: c for c in county.level(4)}
     out = []
-    local_midnight = (now + timedelta(hours=8)).replace(hour=0, minute=0, second=0, microsecond=0) \
-        - timedelta(hours=8)
+    offset = timedelta(seconds=LOCAL_OFFSET)
+    local_midnight = (now + offset).replace(hour=0, minute=0, second=0, microsecond=0) - offset
     for day in range(days):
         start = local_midnight - timedelta(days=day) + timedelta(hours=8.5)  # 08:30 local
         for i, w in enumerate(roster):

@@ -16,13 +16,28 @@ which has no level above it, resolved late.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from demo.county import REGION_TIMEZONE
+
 DAY = 86_400
 HOUR = 3_600
-# Asia/Shanghai has had no daylight saving since 1991: a fixed offset is exact and vectorizes.
-LOCAL_OFFSET = 8 * HOUR
+
+def _fixed_offset(tz: str) -> int:
+    """Seconds east of UTC of a zone without daylight saving now (the demo's history is recent)."""
+    zone = ZoneInfo(tz)
+    offsets = {zone.utcoffset(datetime(2020, m, 1)) for m in (1, 7)}
+    if len(offsets) != 1:
+        raise ValueError(f"the demo generator needs a zone without daylight saving; {tz} has it")
+    return int(offsets.pop().total_seconds())
+
+
+# The demo county's zone (region row) has had no daylight saving since 1991: a fixed offset is
+# exact and vectorizes.
+LOCAL_OFFSET = _fixed_offset(REGION_TIMEZONE)
 EXTRA_DAYS = {3: 3, 2: 5, 1: 7}
 
 SOLVED_LEVEL_SHARES = np.array([0.0, 0.04, 0.08, 0.18, 0.70])  # index = level; seed: ~70% in the grid
@@ -63,7 +78,7 @@ WEEKDAY = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.7])  # Monday first
 
 
 def local_day(t: np.ndarray) -> np.ndarray:
-    """Local (Asia/Shanghai) day number of epoch seconds ``t``."""
+    """Local (the demo region's zone) day number of epoch seconds ``t``."""
     return (t + LOCAL_OFFSET) // DAY
 
 
