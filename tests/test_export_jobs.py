@@ -165,7 +165,7 @@ def test_queued_jobs_survive_a_server_restart_and_files_are_private(demo_dsn, to
     env = {"EXPORT_JOBS_PER_USER": 1, "EXPORT_JOBS_GLOBAL": 1, "EXPORT_DIR": files}
     ids = []
     with onemap_serve(demo_dsn, tmp_path / "first.log", workers=2, **env) as base:
-        for _ in range(4):
+        for _ in range(6):  # one runs at a time; the stop (graceful, up to 5 s) must leave some queued
             status, job = post_json(base + "/api/exports", body, tokens["analyst"])
             assert status == 202, job
             ids.append(job["id"])
