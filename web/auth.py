@@ -46,6 +46,7 @@ from flask import Flask, current_app, g, jsonify, redirect, render_template_stri
 from flask.sessions import SecureCookieSessionInterface
 
 from config import Settings
+from i18n import words
 from web.security import install_security
 from data.audit import audit
 from data.stats import region_timezone_of as region_timezone
@@ -343,7 +344,7 @@ def _lang() -> str:
 def _login():
     """GET: the login form. POST: check the password, start a fresh session, go to ``next``."""
     lang, nxt = _lang(), _safe_next(request.values.get("next"))
-    t = LOGIN_TEXT[lang]
+    t = words(lang)["login"]
     if request.method == "GET" and current_actor() is not None and _bearer() is None:
         return redirect(nxt)
     status, message = 200, None
@@ -442,7 +443,7 @@ def _password():
     """
     actor = current_actor()
     lang = _lang()
-    t = PASSWORD_TEXT[lang]
+    t = words(lang)["password"]
     as_json = request.is_json or _bearer() is not None
     if request.method == "GET":
         return _password_page(t, lang, 200, None)
@@ -494,21 +495,6 @@ def _password_page(t: dict, lang: str, status: int, message: str | None, done: b
     return html, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
 
-PASSWORD_TEXT = {
-    "zh": {"title": "修改密码 · 一图指挥", "current": "当前密码", "new": "新密码", "again": "再次输入新密码",
-           "submit": "修改密码", "back": "返回", "done": "密码已修改，其他设备上的登录均已退出。",
-           "wrong": "当前密码错误。", "mismatch": "两次输入的新密码不一致。",
-           "short": "新密码至少 {n} 个字符。", "expired": "页面已过期，请重新输入。",
-           "locked": "登录失败次数过多，请稍后再试。"},
-    "en": {"title": "Change password · OneMap", "current": "Current password", "new": "New password",
-           "again": "New password again", "submit": "Change password", "back": "Back",
-           "done": "Password changed; every other signed-in device has been signed out.",
-           "wrong": "The current password is wrong.", "mismatch": "The new passwords differ.",
-           "short": "The new password needs at least {n} characters.",
-           "expired": "The page expired; enter the passwords again.",
-           "locked": "Too many failed attempts; try again later."},
-}
-
 # Jinja autoescapes every value; no scripts (the CSP allows none inline).
 PASSWORD_PAGE = """<!doctype html>
 <html lang="{{ 'en' if lang == 'en' else 'zh-CN' }}"><head><meta charset="utf-8">
@@ -541,27 +527,6 @@ a{display:block;margin-top:14px;color:#9fb3c8;font-size:13px}
 </form></body></html>
 """
 
-
-LOGIN_TEXT = {
-    "zh": {"title": "登录 · 一图指挥", "heading": "一图指挥 · 登录", "username": "用户名",
-           "password": "密码", "submit": "登录", "switch": "English",
-           "bad": "用户名或密码错误。",
-           "locked": "连续 {n} 次登录失败，账户已锁定，请于 {until}（北京时间）后再试。",
-           "throttled": "来自本机的登录失败次数过多，已暂停登录，请于 {until}（北京时间）后再试。",
-           "disabled": "该账户已停用，请联系系统管理员。",
-           "expired": "页面已过期，请重新输入并登录。",
-           "insecure": "本服务通过 HTTP 提供，但 Cookie 设为仅限 HTTPS，浏览器不会保存登录状态。"
-                       "请使用 HTTPS，或设置 ONEMAP_COOKIE_SECURE=0。"},
-    "en": {"title": "Log in · OneMap", "heading": "OneMap · Log in", "username": "Username",
-           "password": "Password", "submit": "Log in", "switch": "中文",
-           "bad": "Wrong username or password.",
-           "locked": "Locked after {n} failed logins: try again after {until} (China time).",
-           "throttled": "Too many failed logins from this machine: try again after {until} (China time).",
-           "disabled": "This account is disabled; contact an administrator.",
-           "expired": "The page expired; enter your password again.",
-           "insecure": "This server is reached over plain HTTP but cookies are HTTPS-only, so the "
-                       "browser will not keep the login. Use HTTPS or set ONEMAP_COOKIE_SECURE=0."},
-}
 
 # Self-contained (no CDN, no scripts); Jinja autoescapes every value in render_template_string.
 LOGIN_PAGE = """<!doctype html>
