@@ -187,3 +187,28 @@ def test_one_escalation_runner_per_database_works_a_round(quiet_dsn):
         assert isinstance(escalation_round(quiet_dsn), int)  # free again: this runner works
     finally:
         holder.close()
+
+
+def test_stream_counts_are_exact_per_key_and_summed_over_processes():
+    from web.slots import CAPACITY, StreamSlots
+
+    slots = StreamSlots(rows=3)
+    slots.row = 1
+    for k in range(400):  # 400 sessions of 10 pages: no two keys share a count
+        for _ in range(10):
+            assert slots.acquire(f"s{k}", "10.0.0.1", 10, 10_000) is None
+        assert slots.acquire(f"s{k}", "10.0.0.1", 10, 10_000) == "session"
+    slots.row = 2  # another worker process: the same session is already full
+    assert slots.acquire("s7", "10.0.0.2", 10, 10_000) == "session"
+    assert slots.acquire("fresh", "10.0.0.1", 10, 4000) == "address"
+    slots.row = 1
+    for k in range(400):
+        for _ in range(10):
+            slots.release(f"s{k}", "10.0.0.1")
+    assert slots.open_for(address="10.0.0.1") == 0
+    for n in range(CAPACITY):  # churn through many short-lived keys: counts stay right
+        assert slots.acquire(f"c{n}", f"a{n}", 1, 1) is None
+        slots.release(f"c{n}", f"a{n}")
+    assert slots.acquire("kiosk", "10.0.0.3", 2, 2) is None
+    slots.clear_row(1)  # its worker exited
+    assert slots.open_for(session_key="kiosk") == 0
