@@ -93,8 +93,8 @@ def post_report(server, token, lon, lat):
 
 def test_leaders_page_offline_with_layers_and_drill_down(server, browser):
     page = open_page(browser, server)
-    page.wait_for_function("document.querySelectorAll('.leaflet-map-pane path').length > 500", timeout=30_000)
-    page.wait_for_function("(e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-map-pane path').length > 500", timeout=30_000)
+    page.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))", timeout=30_000)
     assert page.locator(".onemap-label").count() == 4  # the four town names
     assert page.locator(".leaflet-pane-facilities-pane path").count() >= 80
     assert page.locator("#m-crumbs button").count() == 1
@@ -102,7 +102,7 @@ def test_leaders_page_offline_with_layers_and_drill_down(server, browser):
     # click the map near the banner seat: the breadcrumb grows by one level, to a town
     box = page.locator("#m-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
-    page.wait_for_function("document.querySelectorAll('#m-crumbs button').length === 2", timeout=15_000)
+    page.wait_for_function("() => document.querySelectorAll('#m-crumbs button').length === 2", timeout=15_000)
     town = page.inner_text("#m-crumbs button.current")
     assert town in {"敖勒召其镇", "上海庙镇", "城川镇", "昂素镇"}
     page.wait_for_timeout(1500)
@@ -117,7 +117,7 @@ def test_english_switch(server, browser):
     page.wait_for_selector("#title")
     page.get_by_text("English").click()
     page.wait_for_selector("#title:text('Otog Front Banner')", timeout=15_000)
-    page.wait_for_function("(e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))", timeout=30_000)
+    page.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))", timeout=30_000)
     assert page.inner_text("#m-kpi-open-label") == "Open"
     shot(page, "leaders_en")
     assert page.errors == []
@@ -131,10 +131,10 @@ def test_a_report_appears_live(server, browser, quiet_dsn):
     conn.close()
     page = open_page(browser, server)
     page.wait_for_selector("#m-live.om-live:not(.off)", timeout=30_000)
-    page.wait_for_function("(e => e && e.innerText !== '–')(document.querySelector('#m-kpi-new_today'))", timeout=30_000)
+    page.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#m-kpi-new_today'))", timeout=30_000)
     before = int(page.inner_text("#m-kpi-new_today").replace(",", ""))
     post_report(server, token, 107.4751, 38.1798)
-    page.wait_for_function(f"parseInt(document.querySelector('#m-kpi-new_today').innerText.replace(',', '')) === {before + 1}",
+    page.wait_for_function(f"() => parseInt(document.querySelector('#m-kpi-new_today').innerText.replace(',', '')) === {before + 1}",
                            timeout=20_000)
     shot(page, "leaders_live")
     assert page.errors == []
@@ -145,7 +145,7 @@ def test_town_leader_sees_only_their_town(server, browser):
     page = open_page(browser, server, "demo-leader-shanghaimiao", "onemap-leader")
     bodies = []
     page.on("response", lambda r: "/layers/" in r.url and r.ok and bodies.append(r.text()))
-    page.wait_for_function("document.querySelectorAll('.leaflet-map-pane path').length > 50", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-map-pane path').length > 50", timeout=30_000)
     page.wait_for_timeout(2000)
     assert page.inner_text("#m-crumbs button.current") == "上海庙镇"
     codes = [f["properties"].get("code") or f["properties"].get("cell_code") or f["properties"].get("unit_code")
@@ -161,9 +161,9 @@ def test_town_leader_sees_only_their_town(server, browser):
 
 def test_wall_display(server, browser):
     page = open_page(browser, server, path="/wall")
-    page.wait_for_function("(e => e && /\\d{2}:\\d{2}:\\d{2}/.test(e.innerText))(document.querySelector('#w-clock'))",
+    page.wait_for_function("() => (e => e && /\\d{2}:\\d{2}:\\d{2}/.test(e.innerText))(document.querySelector('#w-clock'))",
                            timeout=20_000)
-    page.wait_for_function("(e => e && e.innerText !== '–')(document.querySelector('#w-kpi-open'))", timeout=30_000)
+    page.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#w-kpi-open'))", timeout=30_000)
     page.wait_for_selector("#w-live.om-live:not(.off)", timeout=30_000)
     assert page.inner_text("#w-focus")
     shot(page, "wall")
