@@ -12,7 +12,7 @@ import dash
 from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
-from web.auth import current_actor
+from web.auth import current_actor, stream_guard
 from dashboard import leaders, live, pages_analyst, wall
 from dashboard.auth import user_badge
 from dashboard.i18n import gettext, normalize
@@ -108,7 +108,7 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
 
     @app.server.route("/events/stream")
     def events():
-        return live.stream(broker, region_code, actor_unit())
+        return live.stream(broker, region_code, actor_unit(), still_valid=stream_guard())
 
     @app.server.errorhandler(agg.OutsideJurisdiction)
     def outside(exc):
