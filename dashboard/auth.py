@@ -1,4 +1,5 @@
-"""Dash pieces for the logged-in user: a badge with name, role, jurisdiction and a logout link.
+"""Dash pieces for the logged-in user: a badge with name, role, jurisdiction, a link to change
+the password (``/account/password``) and a logout link.
 
 Authentication itself lives in ``web.auth`` (plain Flask); the layout function calls
 ``user_badge(current_actor(), lang)`` while it renders, inside the request.
@@ -30,5 +31,7 @@ def user_badge(actor, lang: str = "zh", unit_name: str | None = None) -> html.Di
         html.Span(actor.display_name or actor.username, className="om-user-name"),
         html.Span(role_label(actor.role, lang), className="om-user-role"),
         html.Span(scope, className="om-user-scope", title=f"{t['scope']}: {actor.unit_code}"),
+        html.A(t["password"], href="/account/password" + suffix, className="om-user-logout",
+               id="user-password"),
         html.A(t["logout"], href="/logout" + suffix, className="om-user-logout"),
     ], className="om-user", id="user-badge", title=actor.username)
