@@ -89,10 +89,11 @@ class Caller:
 
     @classmethod
     def of(cls, actor) -> Caller:
-        """The caller behind an actor (anything with role, unit_code, region_code …)."""
+        """The caller behind an actor (anything with role, unit_code, region_code …); without a
+        role it is nobody in particular, and sees no class of field."""
         if isinstance(actor, Caller):
             return actor
-        return cls(actor.role, actor.unit_code, actor.region_code,
+        return cls(getattr(actor, "role", ""), actor.unit_code, actor.region_code,
                    getattr(actor, "department_code", None), getattr(actor, "worker_id", None),
                    bool(getattr(actor, "read_only", False)))
 
