@@ -57,6 +57,8 @@ def test_count_then_background_job_then_download(server, auth, tmp_path):
     ({"layers": ["incidents"], "since": "2030-01-01"}, 422),
     ({"layers": ["incidents"], "unit": "150623001"}, 403),
     ({"layers": "incidents", "states": "open", "since": "not a date"}, 400),
+    ({"layers": ["incidents"], "categories": "草原牧场"}, 400),
+    ({"layers": ["incidents"], "states": "nosuch"}, 400),
 ])
 def test_bad_export_requests_are_json_4xx(server, auth, body, status):
     r = requests.post(server + "/api/exports", json=body, headers=auth["demo-leader-shanghaimiao"])
@@ -67,3 +69,17 @@ def test_grid_workers_and_strangers_cannot_export(server, auth):
     body = {"layers": ["incidents"]}
     assert requests.post(server + "/api/exports/plan", json=body, headers=auth["demo-worker"]).status_code == 403
     assert requests.post(server + "/api/exports/plan", json=body).status_code == 401
+
+
+def test_unknown_filter_values_are_named_and_category_names_work(server, auth):
+    h = auth["demo-leader-shanghaimiao"]
+    r = requests.post(server + "/api/exports/plan", json={"layers": ["incidents"], "categories": "草原牧场,nosuch"},
+                      headers=h)
+    assert r.status_code == 400 and "unknown category '草原牧场', 'nosuch'" in r.json()["error"]["message"]
+    r = requests.post(server + "/api/exports/plan", json={"layers": ["incidents"], "states": "nosuch"}, headers=h)
+    assert r.status_code == 400 and "unknown state 'nosuch'" in r.json()["error"]["message"]
+    by_code = requests.post(server + "/api/exports/plan", json={"layers": ["incidents"],
+                                                                "categories": "grassland_dispute"}, headers=h).json()
+    by_name = requests.post(server + "/api/exports/plan", json={"layers": ["incidents"],
+                                                                "categories": "草原牧场纠纷"}, headers=h).json()
+    assert by_code["counts"] == by_name["counts"]
