@@ -17,6 +17,8 @@ import threading
 import time
 
 import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
 
 from db.core import DatabaseError, discard_idle_connections, redact
 
@@ -34,10 +36,17 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, psycopg2.InterfaceError):  # "connection already closed"
         return True
+    if isinstance(exc, (psycopg2.errors.QueryCanceled, psycopg2.extensions.TransactionRollbackError)):
+        return False  # a statement timeout, a deadlock, a serialization failure: the query's fault
     if isinstance(exc, psycopg2.OperationalError):
         code = getattr(exc, "pgcode", None)
         return code is None or code.startswith(UNAVAILABLE_STATES)
     return False
+
+
+def is_overload(exc: BaseException) -> bool:
+    """Whether ``exc`` is the pool's "every connection stayed busy": 503 too, but no outage."""
+    return isinstance(exc, DatabaseError) and str(exc).startswith("all database connections")
 
 
 class Outage:

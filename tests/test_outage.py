@@ -106,3 +106,21 @@ def test_outage_answers_503_then_heals_and_pages_replay(own_cluster, tmp_path):
     down = [line for line in text.splitlines() if "unreachable (" in line]
     assert 1 <= len(down) <= 2, down  # one line per worker process and episode, not one per request
     assert len([line for line in text.splitlines() if "reachable again" in line]) <= 2
+
+
+def test_what_counts_as_the_database_being_away():
+    import psycopg2
+    import psycopg2.errors as pe
+
+    from db.core import DatabaseError
+    from db.outage import is_overload, is_unavailable
+
+    for away in (psycopg2.OperationalError("server closed the connection unexpectedly"),
+                 psycopg2.InterfaceError("connection already closed"), pe.AdminShutdown(),
+                 pe.CannotConnectNow(), DatabaseError("cannot connect to …")):
+        assert is_unavailable(away) and not is_overload(away), away
+    for fault in (pe.QueryCanceled(), pe.DeadlockDetected(), pe.SerializationFailure(),
+                  pe.UniqueViolation(), ValueError("bug")):
+        assert not is_unavailable(fault), fault  # these stay 4xx/5xx of their own, never 503
+    busy = DatabaseError("all database connections stayed busy for 30 s; try again")
+    assert is_unavailable(busy) and is_overload(busy)  # 503 for the request, but no outage episode

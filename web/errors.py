@@ -100,7 +100,7 @@ def _install_outage_handling(app: Flask, unexpected) -> None:
     import psycopg2
 
     from db.core import DatabaseError
-    from db.outage import is_unavailable, tracker
+    from db.outage import is_overload, is_unavailable, tracker
 
     def refuse_while_down():
         dsn = app.config.get("ONEMAP_DSN")
@@ -117,7 +117,8 @@ def _install_outage_handling(app: Flask, unexpected) -> None:
         dsn = app.config.get("ONEMAP_DSN")
         if not dsn or not is_unavailable(exc):
             return unexpected(exc)
-        tracker(dsn).report(exc, f"{request.method} {request.path}")
+        if not is_overload(exc):  # a busy pool sheds this request; an outage is an episode
+            tracker(dsn).report(exc, f"{request.method} {request.path}")
         return unavailable_response()
 
     for kind in (psycopg2.OperationalError, psycopg2.InterfaceError, DatabaseError):
