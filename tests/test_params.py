@@ -212,6 +212,22 @@ def test_next_link_is_urlencoded_and_uses_the_public_url(app, client, token):
         app.config["ONEMAP_PUBLIC_URL"] = None
 
 
+def test_ogc_and_open311_links_ignore_the_host_header(app, client, token):
+    app.config["ONEMAP_PUBLIC_URL"] = "https://onemap.example.gov.cn"
+    try:
+        evil = {**auth(token), "Host": "evil.example"}
+        hrefs = [link["href"] for link in client.get("/ogc/", headers=evil).get_json()["links"]]
+        items = client.get("/ogc/collections/cells/items?limit=1&datetime=..", headers=evil)
+        hrefs += [link["href"] for link in client.get("/ogc/collections/cells/items?limit=1", headers=evil)
+                  .get_json()["links"]]
+        discovery = client.get("/open311/v2/discovery.json", headers=evil).get_json()
+        hrefs += [e["url"] for e in discovery["endpoints"]]
+        assert hrefs and all(h.startswith("https://onemap.example.gov.cn/") for h in hrefs), hrefs
+        assert items.status_code == 400  # cells have no time to filter on: named, not a 500
+    finally:
+        app.config["ONEMAP_PUBLIC_URL"] = None
+
+
 # Junk a hostile page could post to Dash's callback dispatch: every one a 4xx, none a 500.
 DASH_JUNK = [
     b"", b"null", b"[]", b'"x"', b"{}", b'{"output": 1}', b'{"output": "x.children"}',
