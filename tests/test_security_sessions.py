@@ -205,3 +205,16 @@ def test_sessions_end_when_idle_or_old(demo_conn):
         actor_for_session(demo_conn, busy, now=t)
     assert actor_for_session(demo_conn, busy, now=t0 + SESSION_MAX + timedelta(minutes=1)) is None
     assert actor_for_session(demo_conn, "forged", now=t0) is None
+
+
+def test_a_kiosk_session_cannot_change_the_password(demo_server, demo_dsn, account):
+    conn = connect(demo_dsn)
+    kiosk_token = issue_token(conn, account[0], "wall", read_only=True)
+    conn.commit()
+    conn.close()
+    wall = Client(demo_server)
+    assert wall.get(f"/kiosk?token={kiosk_token}").status == 303
+    refused = wall.request("POST", "/account/password", body={"current": PASSWORD, "new": "a new long password"},
+                           headers={"X-CSRFToken": wall.cookies["_csrf_token"]})
+    assert refused.status == 403 and refused.json()["error"]["code"] == "read_only"
+    assert Client(demo_server).login(account[0], PASSWORD).status == 303

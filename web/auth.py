@@ -445,6 +445,8 @@ def _password():
     lang = _lang()
     t = words(lang)["password"]
     as_json = request.is_json or _bearer() is not None
+    if actor.read_only:  # a kiosk's session or token changes nothing, its account's password least
+        return _json_error(403, "read_only", "a read-only (kiosk) session cannot change the password")
     if request.method == "GET":
         return _password_page(t, lang, 200, None)
     data = (request.get_json(silent=True) or {}) if request.is_json else request.form
