@@ -134,6 +134,23 @@ def test_a_running_job_whose_worker_died_fails_with_a_reason_and_expired_files_g
     assert not jobs.update(queue_dsn, dead, "done", 1, "late.gpkg")  # a late finish cannot revive it
 
 
+def test_a_killed_worker_process_fails_its_job_with_a_reason(queue_dsn, tmp_path):
+    """The OOM killer (or anyone) ends an export's process: the dispatcher records why."""
+    from exports import queue
+
+    _wipe(queue_dsn)
+    [job_id] = _queue(queue_dsn, "crashy", 1)
+    dispatcher = queue.Dispatcher(queue_dsn, tmp_path)
+    dispatcher._spawn(jobs.claim(queue_dsn, dispatcher.worker))  # what the dispatcher's loop does
+    dispatcher.children[job_id].kill()  # still starting up: killed before it could write anything
+    deadline = time.monotonic() + 60
+    while (job := jobs.get(queue_dsn, actor("crashy"), job_id))["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert job["state"] == "failed" and "ended abnormally (status -9)" in job["error"]
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))  # nothing half-written left
+
+
 # -- through the real server and real worker processes -----------------------------------------
 
 @pytest.fixture(scope="module")
