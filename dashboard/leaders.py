@@ -19,6 +19,7 @@ from db.core import pooled
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
 from dashboard.mapview import (MAP_LAYERS, METRICS, cell_hideout, command_map, register_clientside,
                                register_flash)
+from domain import policy
 from layers import registry
 from data import stats as agg
 from domain import clock
@@ -92,16 +93,24 @@ def child_unit(current: str, clicked_cell: str) -> str | None:
     return clicked_cell[:len(current) + 3]
 
 
-def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, lang: str) -> dict:
-    """Everything the side panel and the choropleth show for ``unit`` (a plain function: tested directly)."""
+def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, lang: str, caller=None) -> dict:
+    """Everything the side panel and the choropleth show for ``unit`` (a plain function: tested
+    directly), with resident counts of 1–4 blanked for ``caller`` (the signed-in user) as the layer
+    registry blanks them, and reports per 1,000 residents too (they give the count back)."""
+    caller = caller or current_actor()
     info = agg.unit_info(dsn, region_code, unit)
     k = agg.kpis(dsn, region_code, unit, f)
     cats = agg.categories(dsn, unit, f)
     kids = agg.children(dsn, region_code, unit, info["level"], f)
+    for c in kids:
+        if policy.suppress(caller, c["population"]) is None:
+            c["population"] = c["households"] = None
+        c["households"] = policy.suppress(caller, c["households"])
     values = None
     if metric != "density":
         metrics = agg.cell_metrics(dsn, region_code, unit, f)
-        values = {code: m[metric] for code, m in metrics.items()}
+        values = {code: None if metric == "per_1000" and policy.suppress(caller, m["population"]) is None
+                  else m[metric] for code, m in metrics.items()}
     return {"kpis": k, "trend": agg.trend(dsn, unit, f, "week" if (f.until - f.since).days > 60 else "day"),
             "funnel": agg.funnel(dsn, region_code, unit, f, k), "children": kids, "categories": cats,
             "cells": cell_hideout(metric, values, lang)}

@@ -140,7 +140,8 @@ def cell_metrics(dsn: str, region_code: str, scope: str, f: Filters) -> dict[str
     for code, population, n, s4, solved, overdue in _rows(
             dsn, "agg_cell_metrics", {"region_code": region_code, "scope": scope, **f.params()}):
         out[code] = {"per_1000": round(1000.0 * n / population, 1) if population else 0.0,
-                     "overdue": int(overdue), "in_grid": _pct(s4, solved) or 0.0}
+                     "overdue": int(overdue), "in_grid": _pct(s4, solved) or 0.0,
+                     "population": population}  # for the caller's suppression (domain.policy)
     return out
 
 

@@ -153,3 +153,27 @@ def test_the_registry_refuses_worker_positions_to_a_kiosk_and_names_why(demo_con
         registry.page(demo_conn, registry.get("worker_positions"), caller("leader", read_only=True), Query(), 10, 0)
     assert "worker_positions" not in registry.map_layers(caller("leader", read_only=True))
     assert "worker_positions" in registry.map_layers(caller("analyst"))
+
+
+def test_the_side_panel_blanks_small_resident_counts_and_the_rate_that_gives_them_back(demo_dsn):
+    from dashboard.leaders import stats
+    from data import stats as agg
+    from db.core import connect
+
+    conn = connect(demo_dsn)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT cell_code, population, households FROM cell_population ORDER BY cell_code LIMIT 1")
+        code, population, households = cur.fetchone()
+        cur.execute("UPDATE cell_population SET population = 3, households = 1 WHERE cell_code = %s", (code,))
+    try:
+        f = agg.Filters.last_days(365, tz=agg.region_timezone(demo_dsn, BANNER))
+        for who, hidden in ((caller("leader"), True), (caller("admin"), False)):
+            s = stats(demo_dsn, BANNER, code[:12], f, "per_1000", "zh", caller=who)
+            kid = next(c for c in s["children"] if c["code"] == code)
+            assert (kid["population"] is None and kid["households"] is None) is hidden
+            assert (s["cells"]["values"][code] is None) is hidden
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE cell_population SET population = %s, households = %s WHERE cell_code = %s",
+                        (population, households, code))
+        conn.close()
