@@ -41,7 +41,7 @@ def settings():
 
 def directory() -> Path:
     """The folder export files live in, created 0700 (and made 0700 if it was not)."""
-    path = Path(settings().export_dir or DEFAULT_DIR)
+    path = DEFAULT_DIR.parent.parent / (settings().export_dir or DEFAULT_DIR)  # relative: to the checkout
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
