@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     export_queue_per_user: int = Field(10, ge=1, description="exports one user may have waiting (more get 429)")
     export_ttl_hours: float = Field(24.0, gt=0, description="hours a finished export's file is kept")
     export_dir: str = Field("", description="where export files are kept (0700/0600); empty: var/exports")
-    import_max_mb: float = Field(200.0, gt=0, description="largest grid file `grids import` reads")
+    import_max_mb: float = Field(200.0, gt=0, description="largest file `grids import`/`roads import` read")
     import_max_features: int = Field(100_000, ge=1, description="most features in one grid import")
     import_max_vertices: int = Field(500_000, ge=4, description="most vertices in one imported geometry")
 

@@ -173,11 +173,25 @@ def edge_lines(nodes, edges):
     return shapely.linestrings(coords, indices=index)
 
 
+def _check_size(path: Path) -> None:
+    """Refuse a file larger than ``ONEMAP_IMPORT_MAX_MB`` before parsing it (every node is kept
+    in memory while the ways are read)."""
+    from config import Settings
+
+    limit = Settings().import_max_mb
+    size = path.stat().st_size
+    if size > limit * 1e6:
+        raise ImportRefused(f"{path.name} is {size / 1e6:,.1f} MB, more than the {limit:,.0f} MB an import reads "
+                            "(ONEMAP_IMPORT_MAX_MB); cut the extract to the county (osmium extract -p boundary) "
+                            "or raise the limit; nothing was imported")
+
+
 def import_osm(conn, path: Path, region: str) -> Report:
     """Replace the region's road network with the highways of an OSM file; commits, or refuses."""
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(f"no such file: {path}")
+    _check_size(path)
     if path.suffix.lower() == ".pbf":
         return _import_pbf(conn, path, region)
     report = Report()

@@ -125,3 +125,6 @@ def test_cli_roads_import_exit_codes(osm_dsn, monkeypatch):
     assert "4 edges" in r.output
     r = CliRunner().invoke(cli, ["roads", "import", str(DATA / "osm_outside.osm"), "--region", REGION])
     assert r.exit_code == 2 and "refused" in r.output and "inside region" in r.output
+    monkeypatch.setenv("ONEMAP_IMPORT_MAX_MB", "0.001")  # 1 kB: the fixture is larger
+    r = CliRunner().invoke(cli, ["roads", "import", str(DATA / "osm_bends.osm"), "--region", REGION])
+    assert r.exit_code == 2 and "ONEMAP_IMPORT_MAX_MB" in r.output
