@@ -42,12 +42,17 @@ def app_dsn(owner_dsn: str, app_url: str | None = None) -> str:
     """The DSN the running server connects with, never the owner's: ``app_url``
     (``ONEMAP_APP_DATABASE_URL``, a login of its own) when set; on the project-local cluster the
     owner's DSN as the login role ``onemap_app``; otherwise the owner's login switched to that role
-    at connect (weaker: a session could ``RESET ROLE``; a warning says how to give it a login)."""
+    at connect (weaker: a session could ``SET ROLE NONE``; a warning says how to give it a login)."""
     from psycopg2.extensions import make_dsn, parse_dsn
 
-    if app_url:
-        return app_url
     parts = parse_dsn(owner_dsn)
+    if app_url:
+        theirs = parse_dsn(app_url).get("dbname")
+        if theirs != parts.get("dbname"):  # e.g. a test database while the variable names production
+            raise DatabaseError(
+                f"ONEMAP_APP_DATABASE_URL names database {theirs!r} but the server's database is "
+                f"{parts.get('dbname')!r}: point both URLs at the same database, or unset ONEMAP_APP_DATABASE_URL.")
+        return app_url
     from db.cluster import is_local
 
     if is_local(owner_dsn):

@@ -153,3 +153,36 @@ def test_the_served_app_works_as_the_app_role(demo_server, demo_dsn):
     finally:
         stream.close()
     assert listeners == [APP_ROLE]
+
+
+def test_without_a_login_of_its_own_the_server_switches_role_at_connect(demo_dsn):
+    """DATABASE_URL with a password (not the local cluster) and no ONEMAP_APP_DATABASE_URL: the
+    server logs in as the owner and is onemap_app from the first statement — refused the same
+    writes — but such a session could SET ROLE NONE, which is why the README asks for a login."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(demo_dsn)
+    with_password = urlunsplit(parts._replace(netloc=f"{parts.username}:unused@{parts.hostname}:{parts.port}"))
+    conn = connect(app_dsn(with_password))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user, session_user")
+            assert cur.fetchone() == (APP_ROLE, parts.username)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("DELETE FROM incident WHERE false")
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("SET ROLE NONE; SELECT current_user")  # (RESET ROLE keeps the connect-time role)
+            assert cur.fetchone() == (parts.username,)  # the weakness, stated
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_an_app_url_for_another_database_is_refused():
+    from db.core import DatabaseError
+
+    with pytest.raises(DatabaseError, match="same database"):
+        app_dsn("postgresql://owner@db.example/onemap_test_x", "postgresql://onemap_app:pw@db.example/onemap")
+    assert app_dsn("postgresql://owner@db.example/onemap", "postgresql://onemap_app:pw@db.example/onemap") \
+        == "postgresql://onemap_app:pw@db.example/onemap"
