@@ -40,7 +40,7 @@ class IncidentListQuery(QueryModel):
 
     @field_validator("state")
     @classmethod
-    def _known_states(cls, value):
+    def _known_states(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         unknown = set(value or ()) - set(FILTER_WORDS)
         if unknown:
             raise ValueError(f"unknown state(s) {', '.join(sorted(unknown))}; use {', '.join(FILTER_WORDS)}")

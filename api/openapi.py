@@ -13,11 +13,15 @@ Every route under ``/api/`` is decorated with ``documented``; ``tests/test_opena
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable, TypeVar
 
+from pydantic import BaseModel
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
 
 from api.models import ACTIONS, Error
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 spec = SpecTree(
     "flask", mode="strict", annotations=False, validation_error_model=Error,
@@ -25,7 +29,7 @@ spec = SpecTree(
     title="OneMap API", version="1",
     description="Grid workers, departments and analysts report, handle, follow and export incidents. "
                 "Authenticate with `Authorization: Bearer <token>` (`onemap users token`) or a session.",
-    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer"))],
     security={"bearer": []},
 )
 
@@ -36,8 +40,9 @@ ERRORS = {400: "malformed request (bad JSON, NUL bytes, too deep)", 401: "no or 
           503: "busy, or the database is unreachable: retry after Retry-After seconds"}
 
 
-def documented(*, query=None, json=None, ok: tuple[int, Any] = (200, None), errors=(401, 422),
-               tags: tuple[str, ...] = (), **extra_ok):
+def documented(*, query: type[BaseModel] | None = None, json: type[BaseModel] | None = None,
+               ok: tuple[int, Any] = (200, None), errors: tuple[int, ...] = (401, 422),
+               tags: tuple[str, ...] = (), **extra_ok: Any) -> Callable[[F], F]:
     """Describe a view in the OpenAPI: its query model, JSON body model, success answer
     ``(status, model)`` and error statuses (all answered with ``Error``)."""
     codes: dict[str, Any] = {f"HTTP_{ok[0]}": ok[1]}
@@ -46,7 +51,7 @@ def documented(*, query=None, json=None, ok: tuple[int, Any] = (200, None), erro
         codes[f"HTTP_{status}"] = (Error, ERRORS.get(status, "error"))
     decorate = spec.validate(query=query, json=json, resp=Response(**codes), tags=tags, skip_validation=True)
 
-    def mark(view):
+    def mark(view: F) -> F:
         # Describe only: spectree's wrapper would rebuild every answer from its bytes (a streamed
         # file read into memory), so the route keeps the view itself and shares the wrapper's entry.
         wrapper = decorate(view)
@@ -62,7 +67,7 @@ BINARY_ANSWERS = {("/api/v1/incidents/{incident_id}/photos/{photo_id}", "get"): 
                   ("/api/exports/{job_id}/file", "get"): ("application/octet-stream",)}
 
 
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     """The whole document, generated from the current app's routes (inside a request or app context)."""
     doc = copy.deepcopy(spec._generate_spec())  # not spec.spec: that caches the first app's routes
     doc["servers"] = []
@@ -83,7 +88,7 @@ def openapi_document() -> dict:
     return doc
 
 
-def _not_null(schema: dict) -> dict:
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     """A query parameter is absent rather than null: ``anyOf [X, null]`` → ``X`` (default kept)."""
     options = schema.get("anyOf")
     if not options:

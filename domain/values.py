@@ -21,6 +21,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 YEAR_MIN, YEAR_MAX = 1900, 2200
@@ -89,7 +90,7 @@ def finite_float(text: str | float, lo: float, hi: float) -> float:
     return value
 
 
-def bbox(text: str | list | tuple) -> tuple[float, float, float, float]:
+def bbox(text: str | list[Any] | tuple[Any, ...]) -> tuple[float, float, float, float]:
     """``west,south,east,north`` in degrees (a string or four numbers), west < east, south < north."""
     parts = text.split(",") if isinstance(text, str) else list(text)
     try:
@@ -101,10 +102,10 @@ def bbox(text: str | list | tuple) -> tuple[float, float, float, float]:
     w, s, e, n = values
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
         raise ValueError("west,south,east,north in degrees with west < east and south < north")
-    return w, s, e, n  # type: ignore[return-value]
+    return w, s, e, n
 
 
-def comma_list(text: str | list | tuple | None, max_items: int = LIST_MAX) -> tuple[str, ...] | None:
+def comma_list(text: str | list[Any] | tuple[Any, ...] | None, max_items: int = LIST_MAX) -> tuple[str, ...] | None:
     """Comma-separated (or repeated) values, blanks dropped; None when nothing was given."""
     if not text:
         return None

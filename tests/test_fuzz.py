@@ -20,10 +20,11 @@ from urllib.parse import quote
 import pytest
 import requests
 import schemathesis
-from conftest import DEMO_NOW, _drop, _fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+
+from conftest import DEMO_NOW, _drop, _fresh_database
 
 EXAMPLES = int(os.environ.get("ONEMAP_FUZZ_EXAMPLES", "10"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -95,25 +96,29 @@ def test_no_server_error_from_any_api_request(api_schema, fuzz_server, fuzz_toke
         # cell) they take milliseconds, as the admin (the county) seconds each; the parameters are
         # parsed and bounded the same way for both.
         who = "demo-worker" if op.path.startswith(("/api/v1/coverage", "/api/v1/isochrones")) else "demo-admin"
-        headers = {"Authorization": f"Bearer {fuzz_token[who]}"}
         started = time.monotonic()
-        strategies = [op.as_strategy(GenerationMode.POSITIVE)]
-        try:
-            strategies.append(op.as_strategy(GenerationMode.NEGATIVE))
-        except Exception:  # noqa: BLE001 — an operation without anything to negate
-            pass
-
-        @given(case=st.one_of(strategies))
-        @FUZZ
-        def run(case):
-            response = case.call(base_url=fuzz_server, headers=headers, timeout=120)
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.path} {case.path_parameters} query={case.query} body={case.body!r:.200} "
-                                f"→ {response.status_code} {response.text[:200]}")
-
-        run()
+        _fuzz_operation(op, fuzz_server, {"Authorization": f"Bearer {fuzz_token[who]}"}, failures)
         print(f"fuzz {op.method.upper()} {op.path}: {time.monotonic() - started:.1f} s")  # where the minute goes
     assert not failures, "\n".join(failures[:20])
+
+
+def _fuzz_operation(op, base_url: str, headers: dict, failures: list[str]) -> None:
+    """Call one operation with ``EXAMPLES`` generated cases; record every 5xx in ``failures``."""
+    strategies = [op.as_strategy(GenerationMode.POSITIVE)]
+    try:
+        strategies.append(op.as_strategy(GenerationMode.NEGATIVE))
+    except Exception:  # noqa: BLE001, S110 — an operation with nothing to negate
+        pass
+
+    @given(case=st.one_of(strategies))
+    @FUZZ
+    def run(case):
+        response = case.call(base_url=base_url, headers=headers, timeout=120)
+        if response.status_code >= 500:
+            failures.append(f"{case.method} {case.path} {case.path_parameters} query={case.query} "
+                            f"body={case.body!r:.200} → {response.status_code} {response.text[:200]}")
+
+    run()
 
 
 # --- hostile values for Open311 and OGC ------------------------------------------------------------

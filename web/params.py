@@ -17,9 +17,9 @@ import json
 import logging
 from datetime import date, datetime
 from functools import lru_cache, wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable, NoReturn
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from pydantic import (
     BaseModel,
@@ -59,11 +59,11 @@ def _time(value: Any, info: ValidationInfo) -> datetime:
     return values.parse_time(value, context.get("tz", DEFAULT_TZ), end=info.field_name in context.get("ends", ()))
 
 
-def _int(lo: int, hi: int):
+def _int(lo: int, hi: int) -> Callable[[Any], Any]:
     return lambda v: values.bounded_int(v, lo, hi) if isinstance(v, (str, int)) else v
 
 
-def _text(max_length: int):
+def _text(max_length: int) -> Callable[[Any], Any]:
     return lambda v: values.clean_text(v, max_length) if isinstance(v, str) else v
 
 
@@ -115,7 +115,7 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
-def parse_query(model: type[BaseModel], args=None, tz: str | None = None, ends: tuple[str, ...] = ()) -> Any:
+def parse_query(model: type[BaseModel], args: Any = None, tz: str | None = None, ends: tuple[str, ...] = ()) -> Any:
     """``model`` from the request's query string (first value of each key); ``BadParameters``
     naming each bad parameter. Plain dates are read in ``tz`` (the region's zone)."""
     args = request.args if args is None else args
@@ -147,7 +147,7 @@ def region_tz(dsn: str, region_code: str | None) -> str:
     return _region_tz(dsn, region_code) if region_code else DEFAULT_TZ
 
 
-def public_url(path: str, query: dict | None = None) -> str:
+def public_url(path: str, query: dict[str, Any] | None = None) -> str:
     """An absolute URL of ``path`` (with ``query`` urlencoded, so ``+08:00`` survives) on the
     configured public base URL (``ONEMAP_PUBLIC_URL``); without one, on this request's host."""
     from urllib.parse import urlencode
@@ -187,7 +187,7 @@ def _json_string(text: str) -> None:
         raise ValueError("a JSON string contains a lone surrogate (not valid Unicode)") from None
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
@@ -207,11 +207,11 @@ class SafeJSONProvider(DefaultJSONProvider):
     instants written as ISO 8601 in the caller's region zone with its offset, as the SQL-built JSON
     writes them (Flask's default would write an HTTP date, "Sun, 29 Nov 2026 07:00:00 GMT")."""
 
-    def loads(self, s, **kwargs):
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return loads(s)
 
     @staticmethod
-    def default(o):
+    def default(o: Any) -> Any:
         """A datetime as ``domain.clock.iso_local`` in the caller's zone; a date as YYYY-MM-DD."""
         if isinstance(o, datetime) and o.tzinfo is not None:
             return iso_local(o, _caller_tz())
@@ -230,13 +230,14 @@ def _caller_tz() -> str:
 
 # --- the guard for every request ---------------------------------------------------------------
 
-def _bad_request(message: str):
+def _bad_request(message: str) -> Response:
     from web.errors import error_body
 
-    return error_body(400, "bad_request", message)
+    response: Response = error_body(400, "bad_request", message)
+    return response
 
 
-def _guard():
+def _guard() -> Response | None:
     """Refuse a path or query string with control characters or bytes that are not UTF-8."""
     raw_path = request.environ.get("PATH_INFO", "")
     try:
@@ -273,7 +274,7 @@ def _guard_dash(app: Flask) -> None:
     dispatch = app.view_functions[endpoint]
 
     @wraps(dispatch)
-    def guarded(*args, **kwargs):
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("output"), str) \
                 or not isinstance(body.get("inputs", []), list) or not isinstance(body.get("state", []), list):
