@@ -14,18 +14,19 @@ WITH cells AS (
     SELECT i.minutes, ST_Subdivide(i.geom, 128) AS geom FROM isochrone i
     WHERE i.region_code = %(region_code)s AND i.kind = %(kind)s AND i.geom IS NOT NULL
       AND i.minutes IN (%(town_minutes)s, %(pastoral_minutes)s)
-), reached AS (
-    SELECT c.*, area_m2(c.geom) AS area,
-           (SELECT ST_Union(p.geom) FROM pieces p WHERE p.minutes = c.minutes AND p.geom && c.geom) AS reach
-    FROM cells c
 ), shares AS (
-    SELECT r.*, least(1.0, coalesce(area_m2(ST_Intersection(r.geom, r.reach)), 0) / nullif(r.area, 0)) AS share
-    FROM reached r
+    SELECT c.*, area_m2(c.geom) AS area,
+           coalesce((SELECT sum(area_m2(ST_Intersection(c.geom, p.geom)))
+                     FROM pieces p WHERE p.minutes = c.minutes AND p.geom && c.geom), 0) AS covered
+    FROM cells c
+), gaps AS (  -- only the gap cells get the (costlier) difference below
+    SELECT s.*, least(1.0, s.covered / s.area) AS share
+    FROM shares s WHERE s.area > 0 AND s.covered / s.area < %(gap_share)s
 )
-SELECT s.code AS fid,
-       coalesce(ST_Multi(ST_CollectionExtract(ST_Difference(s.geom, s.reach), 3)), s.geom) AS geom,
-       s.code AS cell_code, s.name, %(kind)s::text AS kind, s.minutes::int AS minutes,
-       s.population::int AS residents, round(s.share::numeric, 4)::float8 AS share,
-       round((s.population * (1 - s.share))::numeric, 1)::float8 AS gap_population
-FROM shares s
-WHERE s.area > 0 AND s.share < %(gap_share)s
+SELECT g.code AS fid,
+       coalesce(ST_Multi(ST_CollectionExtract(ST_Difference(g.geom, (
+           SELECT ST_Union(p.geom) FROM pieces p WHERE p.minutes = g.minutes AND p.geom && g.geom)), 3)), g.geom) AS geom,
+       g.code AS cell_code, g.name, %(kind)s::text AS kind, g.minutes::int AS minutes,
+       g.population::int AS residents, round(g.share::numeric, 4)::float8 AS share,
+       round((g.population * (1 - g.share))::numeric, 1)::float8 AS gap_population
+FROM gaps g
