@@ -309,3 +309,16 @@ def test_a_unit_outside_the_jurisdiction_is_403_on_the_map_and_in_lists(world):
     assert r.status_code == 403
     r = requests.get(f"{world['url']}/layers/nope.geojson", headers=h)
     assert r.status_code == 404
+
+
+def test_the_map_gaps_layer_is_the_coverage_apis_gaps_and_a_kiosk_gets_no_positions_anywhere(world):
+    h = _h(world["tokens"]["town_leader"])
+    api = requests.get(f"{world['url']}/api/v1/coverage/gaps", headers=h, params={"kind": "governance_centre"})
+    layer = requests.get(f"{world['url']}/layers/coverage_gaps.geojson", headers=h,
+                         params={"kind": "governance_centre"})
+    assert api.status_code == 200 and layer.status_code == 200
+    assert {f["id"] for f in api.json()["features"]} == {f["id"] for f in layer.json()["features"]}
+    assert all(f["id"].startswith(TOWN) for f in layer.json()["features"])
+    kiosk = _h(world["tokens"]["kiosk"])
+    r = requests.get(f"{world['url']}/ogc/collections/worker_positions/items", headers=kiosk)
+    assert r.status_code == 403 and "read-only" in r.text
