@@ -5,7 +5,6 @@ surface as a 500. Pure functions: no Flask, no database.
 """
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -119,13 +118,10 @@ def coordinate(body: dict, key: str, lo: float, hi: float, errors: list[str]) ->
                       "or address_id")
         return None
     try:
-        number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or not lo <= number <= hi:
-        errors.append(f"{key}: {value!r} is not a number from {lo:g} to {hi:g}")
+        return values.finite_float(value, lo, hi)
+    except ValueError:
+        errors.append(f"{key}: {str(value)[:40]!r} is not a number from {lo:g} to {hi:g}")
         return None
-    return number
 
 
 def media_url(body: dict, errors: list[str]) -> str | None:
