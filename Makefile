@@ -46,6 +46,8 @@ bench: deps venv $(BENCH_STAMP)
 	$(BIN)/python -m bench.load_incidents --incidents 1000000
 	$(BIN)/python -m bench.routing
 	$(BIN)/python -m bench.exports
+	$(BIN)/python -m bench.live_pages --pages 1000
+	$(BIN)/python -m bench.outage --rounds 3
 
 clean-db:
 	$(BIN)/onemap db stop || true

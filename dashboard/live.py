@@ -60,6 +60,7 @@ class Broker:
         self.seen: collections.deque[int] = collections.deque(maxlen=4 * LOOKBACK)
         self.connected = threading.Event()
         self.verdicts: dict[str, tuple[float, bool, bool]] = {}  # key: (checked at, alive, checking)
+        self.checking = threading.Semaphore(1)
 
     def credential_alive(self, key: str, check: Callable[[], bool]) -> bool:
         """Whether the credential ``key`` is still live: ``check()`` is run by one stream per
@@ -70,16 +71,22 @@ class Broker:
             seen = self.verdicts.get(key)
             if seen and (now - seen[0] < SESSION_CHECK_S or seen[2]):
                 return seen[1]
-            if len(self.verdicts) > 10_000:  # old credentials: forget them, they are asked again
-                self.verdicts.clear()
-            self.verdicts[key] = (seen[0] if seen else now, seen[1] if seen else True, True)
-        alive = True
+        if not self.checking.acquire(blocking=False):  # one check at a time per process: many
+            return seen[1] if seen else True  # credentials never crowd the pool (asked next time)
         try:
-            alive = check()
-        finally:
             with self.lock:
-                self.verdicts[key] = (time.monotonic(), alive, False)
-        return alive
+                if len(self.verdicts) > 10_000:  # old credentials: forget them, they are asked again
+                    self.verdicts.clear()
+                self.verdicts[key] = (seen[0] if seen else now, seen[1] if seen else True, True)
+            alive = True
+            try:
+                alive = check()
+            finally:
+                with self.lock:
+                    self.verdicts[key] = (time.monotonic(), alive, False)
+            return alive
+        finally:
+            self.checking.release()
 
     def subscribe(self) -> queue.Queue:
         """A new queue that receives every notification (as a dict) until unsubscribed."""

@@ -10,6 +10,7 @@ import psycopg2
 import psycopg2.extras
 
 HERE = Path(__file__).resolve().parent
+IDLE_KEPT = 8  # pooled connections kept open when idle, per process and database
 MIGRATION_LOCK = 0x0E3A9  # advisory lock key: one migrator at a time
 
 
@@ -149,6 +150,9 @@ class BlockingPool:
         import threading
 
         self._pool = psycopg2.pool.ThreadedConnectionPool(1, maxconn, dsn, application_name="onemap-web")
+        # psycopg2 keeps at most ``minconn`` idle and closes the rest on putconn: with 1, every
+        # concurrent request opened a new server connection. Open one now, keep up to 8 idle.
+        self._pool.minconn = min(maxconn, IDLE_KEPT)
         self._slots = threading.BoundedSemaphore(maxconn)
         self.wait_s = wait_s
 
