@@ -76,3 +76,17 @@ def test_local_formatting_uses_the_zone_given():
     assert clock.day_start(AT.date(), "Asia/Shanghai") == datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="offset"):
         clock.as_instant("2026-06-15T06:19:00")
+
+
+def test_the_functions_are_inlined_and_the_open_indexes_serve_them(empty_conn):
+    """Every query calls the functions, so they must cost what the inline lists cost: the planner
+    inlines them (no function call in the plan) and the partial indexes on open incidents match."""
+    plan = "\n".join(r[0] for r in _all(empty_conn, """EXPLAIN (VERBOSE) SELECT incident_phase(state),
+        incident_is_overdue(state, due_at, now()) FROM incident"""))
+    assert not any(f"{name}(" in plan for name in ("incident_phase", "incident_is_open", "incident_is_overdue"))
+    assert "state = ANY" in plan
+    with empty_conn.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+    plan = "\n".join(r[0] for r in _all(empty_conn, """EXPLAIN SELECT count(*) FROM incident
+        WHERE region_code = '150623' AND incident_is_overdue(state, due_at, now())"""))
+    assert "incident_open_due_idx" in plan
