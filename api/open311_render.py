@@ -15,36 +15,11 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from domain import clock
+from i18n import gettext
+from i18n import words as words_of
 
-# GB/T 31000-2015's nine basic databases (incident_category.gbt31000_domain); None is a local
-# "X" database of the "9+X" model.
-DOMAINS = {
-    1: ("综治组织及综治工作", "Governance organisations and services"),
-    2: ("实有人口", "Actual population"),
-    3: ("特殊人群", "Special groups"),
-    4: ("重点青少年", "At-risk youth"),
-    5: ("非公有制经济组织和社会组织", "Private businesses and social organisations"),
-    6: ("社会治安", "Public order"),
-    7: ("矛盾纠纷排查化解", "Dispute screening and mediation"),
-    8: ("校园及周边安全", "Schools and their surroundings"),
-    9: ("护路护线", "Road and line protection"),
-    None: ("地方特色数据（X）", "Local (X) database"),
-}
-LEVELS = {4: ("网格", "grid"), 3: ("村（嘎查）", "village"), 2: ("镇（苏木）", "town"), 1: ("旗", "banner")}
-# Each timeline action in words, for status_notes: (Chinese, English).
-ACTION_WORDS = {
-    "report": ("已上报，待受理", "Reported, awaiting acceptance"),
-    "accept": ("已受理", "Accepted"),
-    "reject": ("不予受理", "Not accepted"),
-    "dispatch": ("已派遣至{department}", "Dispatched to {department}"),
-    "start": ("处置中", "Work has started"),
-    "arrive": ("工作人员已到达现场", "Staff are on site"),
-    "resolve": ("已处置，待核查", "Resolved, awaiting verification"),
-    "verify": ("已核查，待结案", "Verified, awaiting closure"),
-    "close": ("已结案", "Closed"),
-    "reopen": ("已重新受理", "Reopened"),
-    "escalate": ("已提级至{level}级处置", "Escalated to the {level} level"),
-}
+# The words (GB/T 31000-2015's nine basic databases and the local "X" one, levels, actions) are
+# in the gettext catalogues, i18n/*/LC_MESSAGES/onemap.po, under open311.*.
 
 
 def status(closed: bool) -> str:
@@ -63,7 +38,8 @@ def _pick(lang: str, zh: str | None, en: str | None) -> str | None:
 
 def service(row: dict, lang: str) -> dict:
     """One incident category as an Open311 service (no attributes: metadata is false)."""
-    zh_domain, en_domain = DOMAINS.get(row["gbt31000_domain"], DOMAINS[None])
+    w = words_of(lang)["open311"]
+    domain = w["domain"].get(row["gbt31000_domain"], w["domain"]["x"])
     name = _pick(lang, row["name"], row["name_en"])
     other = row["name"] if lang == "en" else row["name_en"]
     words = row["code"].split("_") + [row["department_kind"]]
@@ -71,14 +47,11 @@ def service(row: dict, lang: str) -> dict:
     return {
         "service_code": row["code"],
         "service_name": name,
-        "description": (f"{name}（{other}）。归属 GB/T 31000 {zh_domain}，由网格员受理，逾期逐级上报。"
-                        if lang != "en" else
-                        f"{name} ({other}). GB/T 31000 domain: {en_domain}. Taken by the grid "
-                        "worker; escalated level by level when not solved in time."),
+        "description": gettext(lang, "open311.description", name=name, other=other, domain=domain),
         "metadata": False,
         "type": "realtime",
         "keywords": ",".join(keywords),
-        "group": en_domain if lang == "en" else zh_domain,
+        "group": domain,
     }
 
 
@@ -87,15 +60,14 @@ def status_notes(row: dict, lang: str) -> str | None:
     action = row["last_action"]
     if action is None:
         return None
-    zh, en = ACTION_WORDS.get(action, (action, action))
-    level = LEVELS.get(row["last_level"], ("", ""))
+    w = words_of(lang)["open311"]
     department = _pick(lang, row["department_name"], row["department_name_en"]) or ""
-    words = (en if lang == "en" else zh).format(department=department,
-                                                 level=level[1] if lang == "en" else level[0])
+    said = w["action"].get(action, action).format(department=department,
+                                                  level=w["level"].get(row["last_level"], ""))
     note = row["last_note"] if action != "report" else None
     if note:
-        return f"{words}: {note}" if lang == "en" else f"{words}：{note}"
-    return words
+        return gettext(lang, "open311.with_note", words=said, note=note)
+    return said
 
 
 def _unit_name(row: dict, level: int, lang: str) -> str | None:
@@ -123,12 +95,8 @@ def service_notice(row: dict, lang: str) -> str | None:
     """What happens next: the level handling the case and its deadline (None once closed)."""
     if row["closed"]:
         return None
-    zh_level, en_level = LEVELS[row["handling_level"]]
     due = clock.fmt_local(row["due_at"], row["timezone"])
-    if lang == "en":
-        return (f"Handled at the {en_level} level, due {due}; cases not solved in time move up a "
-                "level automatically.")
-    return f"由{zh_level}级处置，期限 {due}；逾期未办结自动提级。"
+    return gettext(lang, "open311.notice", level=words_of(lang)["open311"]["level"][row["handling_level"]], due=due)
 
 
 def request(row: dict, lang: str) -> dict:
