@@ -32,6 +32,17 @@ def _plain(value):
     return iso(value) if isinstance(value, datetime) else value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel and WPS read as a formula
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet shows as text: a string from data that starts like a formula
+    (``=HYPERLINK(…)``, ``@SUM``, ``=cmd|…``) gets a leading apostrophe (OWASP's CSV injection rule)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class GeoJsonWriter:
     """A FeatureCollection written feature by feature (RFC 7946 for 4326; a legacy ``crs`` member
     otherwise, which GDAL and QGIS read)."""
@@ -78,7 +89,7 @@ class CsvWriter:
 
     def write(self, fids, geoms, rows):
         wkts = shapely.to_wkt(geoms, rounding_precision=self.precision, trim=True)
-        self.out.writerows([*map(_plain, row), w] for row, w in zip(rows, wkts))
+        self.out.writerows([*(_cell(_plain(v)) for v in row), w] for row, w in zip(rows, wkts))
 
     def end(self):
         pass
