@@ -219,7 +219,8 @@ def create_blueprint() -> Blueprint:
                 start, end = p.date_window(args.get("start_date"), args.get("end_date"),
                                            datetime.now(timezone.utc), tz)
                 rows = _requests(conn, actor, categories=categories, start=start, end=end,
-                                 closed=closed, limit=LIMIT + 1)
+                                 closed=closed, limit=LIMIT + 1, shown=False)
+                rows = [request_out(actor, r) for r in rows[:LIMIT]] + rows[LIMIT:]  # the extra one is not shown
         lang = _lang()
         headers = {"X-Open311-Truncated": "true"} if len(rows) > LIMIT else {}
         return _respond("service_requests", [render.request(r, lang) for r in rows[:LIMIT]],

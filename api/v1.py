@@ -136,7 +136,7 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
                 conn, actor(), states=list(q.state) if q.state else None,
                 categories=list(q.category) if q.category else None, since=q.since, until=q.until,
                 bbox=list(q.bbox) if q.bbox else None, unit=q.unit, overdue=q.overdue,
-                limit=q.limit + 1, offset=q.offset)
+                limit=q.limit + 1, offset=q.offset, peek=True)
         page = {"items": items[:q.limit], "limit": q.limit, "offset": q.offset}
         if len(items) > q.limit:
             page["next"] = public_url(request.path, {**request.args.to_dict(), "offset": q.offset + q.limit})

@@ -277,7 +277,24 @@ def fetch(conn, actor, incident_id, now: datetime | None = None, allow_outside: 
 def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
     """One incident with its timeline as ``actor`` may see it (row rule and field masks of
     ``domain.policy``; the reveal noted for the request's audit row); else ``NotFound``."""
-    return incident_out(actor, fetch(conn, actor, incident_id, now, allow_outside))
+    raw = fetch(conn, actor, incident_id, now, allow_outside)
+    item = incident_out(actor, raw)
+    item["allowed_actions"] = allowed_actions(conn, actor, incident_id, raw.get("reporter_id"))
+    return item
+
+
+def allowed_actions(conn, actor, incident_id, reporter_id: int | None = None) -> list[str]:
+    """The actions ``actor`` may take on the incident now: its role's (``ACTION_ROLES``, with the
+    same narrowing as ``act``) that the database's transition table allows from its state."""
+    if getattr(actor, "read_only", False):
+        return []
+    mine = [a for a, roles in ACTION_ROLES.items() if actor.role in roles
+            and not (a == "verify" and actor.role == "worker" and reporter_id != actor.worker_id)]
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_allowed_actions"), {"id": str(incident_id), "actions": mine})
+        found = [r[0] for r in cur.fetchall()]
+    conn.rollback()
+    return found
 
 
 def photo(conn, actor, incident_id, photo_id: int) -> tuple[str, bytes]:
@@ -297,7 +314,7 @@ def photo(conn, actor, incident_id, photo_id: int) -> tuple[str, bytes]:
 
 
 def list_incidents(conn, actor, *, states=None, categories=None, since=None, until=None, bbox=None,
-                   unit=None, overdue=False, limit=50, offset=0, now=None) -> list[dict]:
+                   unit=None, overdue=False, limit=50, offset=0, now=None, peek: bool = False) -> list[dict]:
     """A page of incidents the actor may see (narrowed to ``unit`` when given), masked for them."""
     now = now or datetime.now(timezone.utc)
     if unit and actor.unit_code.startswith(unit):
@@ -312,7 +329,8 @@ def list_incidents(conn, actor, *, states=None, categories=None, since=None, unt
             "since": since, "until": until, "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
         rows = [r[0] for r in cur.fetchall()]
     conn.rollback()
-    return incidents_out(actor, rows)
+    # ``peek``: the last row only tells the caller there is a next page; it is not shown
+    return incidents_out(actor, rows, shown=limit - 1 if peek else None)
 
 
 def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: float | None = None,

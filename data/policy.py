@@ -20,8 +20,9 @@ SQL_MASKS = {
 }
 
 
-def incident_out(actor, record: dict) -> dict:
-    """An incident record (API, Open311 row, detail panel) masked for ``actor``; reveals noted."""
+def incident_out(actor, record: dict, note: bool = True) -> dict:
+    """An incident record (API, Open311 row, detail panel) masked for ``actor``; reveals noted
+    (``note=False``: a row read to know whether there is a next page, not shown)."""
     own = actor.worker_id is not None and record.get("reporter_id") == actor.worker_id
     out, revealed = policy.mask_record(actor, record, policy.INCIDENT_FIELDS, own=own)
     if isinstance(out.get("timeline"), list):
@@ -31,7 +32,7 @@ def incident_out(actor, record: dict) -> dict:
             events.append(masked)
             revealed += [f"timeline.{k}" for k in seen]
         out["timeline"] = events
-    if "id" in record:
+    if "id" in record and note:
         policy.note_reveal(f"incident:{record['id']}", revealed, actor=actor)
     return out
 
@@ -44,9 +45,11 @@ def request_out(actor, row: dict) -> dict:
     return out
 
 
-def incidents_out(actor, records: list[dict]) -> list[dict]:
-    """A list of incident records masked for ``actor``; one reveal noted per record that revealed."""
-    return [incident_out(actor, r) for r in records]
+def incidents_out(actor, records: list[dict], shown: int | None = None) -> list[dict]:
+    """A list of incident records masked for ``actor``; a reveal noted for each of the first
+    ``shown`` records (all by default) that revealed something."""
+    shown = len(records) if shown is None else shown
+    return [incident_out(actor, r, note=i < shown) for i, r in enumerate(records)]
 
 
 def worker_out(actor, entry: dict, fields=policy.WORKER_FIELDS) -> dict:
