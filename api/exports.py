@@ -6,11 +6,11 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 
 from api import models as m
 from api.openapi import documented
+from exports import service as ex
+from layers.base import LayerError, Query, parse_bbox, parse_time, split
 from web.auth import current_actor, require_actor
 from web.errors import error_body
 from web.params import region_tz
-from exports import service as ex
-from layers.base import LayerError, Query, parse_bbox, parse_time, split
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
 
