@@ -23,13 +23,13 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
-from web.auth import current_actor, password_actor
-from db.core import pooled, writer
 from data.users import AccountLocked, AuthError
-from layers import registry
-from layers.base import LayerError, Query, parse_bbox, parse_time
+from db.core import pooled, writer
 from domain import values
 from domain.clock import iso_local
+from layers import registry
+from layers.base import LayerError, Query, parse_bbox, parse_time
+from web.auth import current_actor, password_actor
 from web.params import BadParameters, public_url, region_tz
 
 GEOJSON = "application/geo+json"
