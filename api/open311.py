@@ -38,9 +38,9 @@ from api.open311_params import Open311Error
 from data import incidents
 from data.policy import request_out
 from data.stats import region_timezone_of
-from domain import policy
-from db.core import dict_cursor, pooled, sql, writer
 from data.users import AccountLocked, BadCredentials
+from db.core import dict_cursor, pooled, sql, writer
+from domain import policy
 from web.auth import token_actor
 from web.params import public_url
 
