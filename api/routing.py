@@ -12,11 +12,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api import models as m
 from api.openapi import documented
 from api.v1 import RateLimiter, gate
-from web.params import parse_query
-from db.core import pooled, sql, writer
-from web.errors import error_body
 from data.routing import reach
 from data.routing import route as routes
+from db.core import pooled, sql, writer
+from web.errors import error_body
+from web.params import parse_query
 
 
 def _dsn() -> str:
