@@ -11,14 +11,14 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from config import Settings
-from web.auth import current_actor
-from web.errors import error_body
 from api import models as m
 from api.openapi import documented, openapi_document
-from web.params import loads, parse_query, public_url, region_tz
+from config import Settings
 from data import incidents
 from db.core import pooled, writer
+from web.auth import current_actor
+from web.errors import error_body
+from web.params import loads, parse_query, public_url, region_tz
 
 JSON_MAX_BYTES = 1024 * 1024
 
