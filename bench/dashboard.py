@@ -21,8 +21,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from db.core import connect
 from data import stats as agg
+from db.core import connect
 
 
 def timed(fn, repeat: int = 5):
