@@ -21,10 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.load_incidents import drop_database
+from data.users import Actor
 from db.cluster import resolve_dsn
 from db.core import connect
 from demo.loader import load_demo
-from data.users import Actor
 
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)
 
