@@ -26,10 +26,10 @@ import psycopg2
 from psycopg2.extras import execute_values
 
 from bench.load_incidents import _with_db, make_database
-from db.cluster import resolve_dsn
-from db.core import connect
 from data.routing import reach
 from data.routing import route as R
+from db.cluster import resolve_dsn
+from db.core import connect
 
 GRID_REGION = "150698"
 GRID_ORIGIN = (110.0, 40.0)
