@@ -12,16 +12,15 @@ import dash
 from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
-from web.auth import current_actor, stream_guard
 from dashboard import leaders, live, pages_analyst, wall
 from dashboard.auth import user_badge
 from dashboard.i18n import gettext, normalize
-from db.core import pooled, sql
+from dashboard.mapview import map_query
 from data import locale
 from data import stats as agg
-from dashboard.mapview import map_query
+from db.core import pooled, sql
 from layers import registry
-
+from web.auth import current_actor, stream_guard
 
 
 def actor_unit() -> str:
