@@ -11,18 +11,16 @@ import json
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash_extensions import EventSource
 
-from web.auth import current_actor
 from dashboard import charts
+from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
+from dashboard.mapview import MAP_LAYERS, METRICS, cell_hideout, command_map, register_clientside, register_flash
 from data import incidents
+from data import stats as agg
 from data.routing import route as routing
 from db.core import pooled
-from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
-from dashboard.mapview import (MAP_LAYERS, METRICS, cell_hideout, command_map, register_clientside,
-                               register_flash)
-from domain import policy
+from domain import clock, policy
 from layers import registry
-from data import stats as agg
-from domain import clock
+from web.auth import current_actor
 
 RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
 KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
