@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from web.auth import current_actor
-from exports import jobs
-from geo.crs import CRSES
-from exports import service as ex
-from layers import registry
-from layers.base import LayerError, Query, parse_bbox, parse_time, split
-from layers.incidents import STATE_WORDS
 from dashboard.i18n import t as words
 from data import stats as agg
 from domain import clock
+from exports import jobs
+from exports import service as ex
+from geo.crs import CRSES
+from layers import registry
+from layers.base import LayerError, Query, parse_bbox, parse_time, split
+from layers.incidents import STATE_WORDS
+from web.auth import current_actor
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
 FORMAT_TITLES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "fgb": "FlatGeobuf", "shp": "Shapefile (zip)",
