@@ -12,9 +12,9 @@ from dash_extensions import EventSource
 
 from dashboard.i18n import t
 from dashboard.mapview import command_map
-from layers import registry
 from data import stats as agg
 from domain import clock
+from layers import registry
 
 ROTATE_S = 20
 WALL_KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time"]
