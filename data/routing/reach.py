@@ -24,10 +24,10 @@ from datetime import datetime, timezone
 import numpy as np
 import shapely
 
-from db.core import sql
-from domain import policy
 from data.routing import OFFROAD_KMH, Invalid
 from data.routing.route import edges_sql, snap
+from db.core import sql
+from domain import policy
 from geo.isochrone import local_transformers, reach_polygon, reached_part
 
 TOWN_MINUTES, PASTORAL_MINUTES = 10, 30  # the seed's service circles
