@@ -22,10 +22,10 @@ from datetime import datetime, timedelta, timezone
 
 from data import incidents
 from data.policy import worker_out
-from db.core import sql
-from domain import policy
 from data.routing import MAX_SNAP_M, OFFROAD_KMH, Invalid, NotFound, Unreachable
 from data.routing.turns import Piece, instructions
+from db.core import sql
+from domain import policy
 
 M_PER_DEG = 111_320.0
 ON_DUTY = timedelta(hours=2)  # a worker with a fix this recent is taken to be on duty
