@@ -146,8 +146,9 @@ class BlockingPool:
     (psycopg2's own pool raises when exhausted: a burst of requests would become 500s)."""
 
     def __init__(self, dsn: str, maxconn: int, wait_s: float = 30.0):
-        import psycopg2.pool
         import threading
+
+        import psycopg2.pool
 
         self._pool = psycopg2.pool.ThreadedConnectionPool(1, maxconn, dsn, application_name="onemap-web")
         # psycopg2 keeps at most ``minconn`` idle and closes the rest on putconn: with 1, every
