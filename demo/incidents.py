@@ -16,8 +16,8 @@ from datetime import datetime
 import numpy as np
 import shapely
 
-from db.core import sql
 from db.bulk import TimeText, copy_rows, csv_text, ewkb_hex, uuid4_hex
+from db.core import sql
 from demo import timelines as tl
 
 CHUNK = 100_000
