@@ -5,8 +5,8 @@ system, never for real data. Re-running (``load_demo(..., replace=True)``) reset
 """
 from __future__ import annotations
 
-from db.core import sql
 from data.users import hash_password
+from db.core import sql
 
 TOWN_LEADER_UNIT = "150623002"  # 上海庙镇 Shanghaimiao Town
 DEMO_DEPARTMENT_KIND = "public_security"
