@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from exports.writers import iso
 from geo import crs as crses
 from geo.crs import Crs
-from exports.writers import iso
 
 SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN", "datetime": "DATETIME"}
 GCJ02_SRS_ID = 990002  # a private srs_id for GCJ-02 (no EPSG code); organization "NONE"
