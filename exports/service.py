@@ -24,9 +24,9 @@ import shapely
 
 from data.audit import audit
 from db.core import connect, sql
-from geo import crs as crses
 from exports.gpkg import GpkgWriter
 from exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
+from geo import crs as crses
 from geo.datum import wgs84_to_gcj02_geom
 from layers import registry
 from layers.base import LayerError, Query, revealed
@@ -272,8 +272,8 @@ def _audit(dsn: str, actor, req: ExportRequest, written: dict[str, int], out: Pa
 def cli_actor(dsn: str, region_code: str, username: str | None, os_user: str):
     """Who a command-line export runs as: the named account (its role and jurisdiction), or else an
     analyst over the whole region (masked), recorded in the audit log as ``cli:<os user>``."""
-    from db.core import dict_cursor, sql
     from data.users import Actor, _actor, normalize_username
+    from db.core import dict_cursor, sql
 
     if username is None:
         return Actor(user_id=None, username=f"cli:{os_user}", role="analyst", unit_code=region_code,
