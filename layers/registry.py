@@ -14,8 +14,19 @@ from psycopg2 import sql as psql
 from db.core import pooled, sql
 from domain import policy
 from layers import grid_units, heat, incidents, places, routing, workers
-from layers.base import (Layer, LayerError, NotForRole, OutsideJurisdiction, Query, UnknownLayer, allowed, check,
-                         params, revealed, select)
+from layers.base import (
+    Layer,
+    LayerError,
+    NotForRole,
+    OutsideJurisdiction,
+    Query,
+    UnknownLayer,
+    allowed,
+    check,
+    params,
+    revealed,
+    select,
+)
 
 __all__ = ["LAYERS", "Layer", "LayerError", "NotForRole", "OutsideJurisdiction", "Query", "UnknownLayer", "get",
            "geojson", "map_layers", "summary", "extent", "count", "stream", "page"]
