@@ -9,8 +9,8 @@ import pytest
 
 from api.v1 import RateLimiter
 from app import Settings, create_app
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
 
 SEAT = (107.4751, 38.1798)          # banner seat, in 敖勒召其镇 150623001
 SHANGHAIMIAO = (106.95, 38.30)      # in 上海庙镇 150623002
