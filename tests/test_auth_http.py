@@ -10,9 +10,9 @@ import psycopg2
 import pytest
 from flask import jsonify, request
 
-from web.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, current_actor, load_secret_key, require_actor
 from app import Settings, create_app
 from data.users import create_user, disable_user, issue_token
+from web.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, current_actor, load_secret_key, require_actor
 
 PASSWORD = "a long enough password"
 HTML = {"Accept": "text/html,application/xhtml+xml"}
