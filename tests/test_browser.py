@@ -16,8 +16,8 @@ from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 from app import Settings, create_app
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
 
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
