@@ -10,13 +10,13 @@ import threading
 import uuid
 from datetime import timedelta
 
-import psycopg2
 import pytest
+from test_workflow import ADMIN
 
-from conftest import DEMO_NOW, _drop, _fresh_database
 from data import incidents
 from db.core import app_dsn, connect
-from test_workflow import ADMIN
+
+from conftest import DEMO_NOW, _drop, _fresh_database
 
 T0 = DEMO_NOW - timedelta(days=40)
 JUMP = T0 + timedelta(days=30)  # every incident has missed the grid, village and town deadlines
