@@ -10,11 +10,12 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from conftest import scalar as _scalar
-from db.core import connect
 from data.users import Actor
-from layers.base import LayerError, Query
+from db.core import connect
 from exports.service import EmptyExport, ExportRequest, plan, run
+from layers.base import LayerError, Query
+
+from conftest import scalar as _scalar
 
 TOWN = "150623002"
 LEADER = Actor(user_id=None, username="test-town-leader", role="leader", unit_code=TOWN, region_code="150623")
