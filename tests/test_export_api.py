@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
 
 
 @pytest.fixture(scope="module")
