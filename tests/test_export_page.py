@@ -4,10 +4,10 @@ from __future__ import annotations
 import dash
 import pytest
 
-from web.auth import install_auth
-from db.core import connect
-from data.users import issue_token
 from dashboard import pages_analyst
+from data.users import issue_token
+from db.core import connect
+from web.auth import install_auth
 
 
 @pytest.fixture(scope="module")
