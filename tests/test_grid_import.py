@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from shapely.geometry import Polygon, box
 
 import app
-from db.core import connect
 from data.grid_import import ImportRefused, check_stored, import_grid_file
+from db.core import connect
 from geo.datum import wgs84_to_gcj02_geom
 
 BANNER_BOX = box(107.0, 38.0, 107.2, 38.2)
