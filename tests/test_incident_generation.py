@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from db.core import connect
 from demo.incidents import load_incidents
+
 from conftest import DEMO_NOW, _drop, _fresh_database
 
 REGION = "150623"
