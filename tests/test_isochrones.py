@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import shapely
 from pyproj import Geod
-
-from db.core import connect
-from data.routing import reach
 from test_routing import REGION, Roads, fresh_db, make_region
+
+from data.routing import reach
+from db.core import connect
 
 LAT = 40.08
 START = (99.96, LAT)
