@@ -9,9 +9,10 @@ import subprocess
 import pytest
 import requests
 
-from conftest import scalar as _scalar
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
+
+from conftest import scalar as _scalar
 
 TOWN = "150623002"
 
