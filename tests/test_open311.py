@@ -15,8 +15,8 @@ import pytest
 
 import app as onemap
 from data import incidents
-from db.core import connect
 from data.users import actor_for_token, create_user, issue_token
+from db.core import connect
 
 REGION = "150623"
 TOWN_A, TOWN_B = "150623001", "150623002"  # the seat, and Shanghaimiao
