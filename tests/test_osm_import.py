@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_routing import REGION, fresh_db, make_graph, make_region
 
-from db.core import connect
 from data.osm_import import ImportRefused, import_osm, parse_speed
 from data.routing import route as R
-from test_routing import REGION, fresh_db, make_graph, make_region
+from db.core import connect
 
 DATA = Path(__file__).parent / "data"
 
