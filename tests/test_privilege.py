@@ -11,8 +11,9 @@ from urllib.request import Request, urlopen
 import psycopg2
 import pytest
 
-from db.core import APP_ROLE, app_dsn, connect
 from data.users import issue_token
+from db.core import APP_ROLE, app_dsn, connect
+
 from conftest import scalar
 
 SEAT = (107.4751, 38.1798)
