@@ -13,12 +13,13 @@ from urllib.request import Request, urlopen
 import psycopg2
 import psycopg2.extensions
 import pytest
+from test_workflow import ADMIN
 
-from conftest import scalar
 from data import incidents, rollup
 from data.users import issue_token
 from db.core import app_dsn, connect
-from test_workflow import ADMIN
+
+from conftest import scalar
 
 SEAT = (107.4751, 38.1798)
 
