@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import psycopg2
 import pytest
 import shapely
 from pyproj import Geod
 
-from db.core import connect, upgrade
 from data.routing import Invalid, NotFound, Unreachable
 from data.routing import route as R
+from db.core import connect, upgrade
 
 GEOD = Geod(ellps="WGS84")
 REGION = "150699"
