@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from app import Settings, create_app
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
 
 USERS = ["demo-admin", "demo-dispatcher", "demo-leader-shanghaimiao", "demo-analyst"]
 
