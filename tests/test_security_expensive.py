@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from api.routing import ISO_BUILDS_PER_MINUTE, PUBLISHED_MINUTES
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
 from tests.conftest import scalar
 from tests.security_http import Client, bearer
 
