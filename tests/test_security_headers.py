@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from db.core import connect
 from data.users import create_user, issue_token
+from db.core import connect
 from tests.security_http import Client, bearer
 
 PASSWORD = "a long enough password"
