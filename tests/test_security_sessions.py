@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from data.users import SESSION_IDLE, SESSION_MAX, actor_for_session, create_user, issue_token, start_session
 from db.core import connect
-from data.users import (SESSION_IDLE, SESSION_MAX, actor_for_session, create_user, issue_token,
-                        start_session)
 from tests.conftest import scalar
 from tests.security_http import Client, bearer
 
