@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from db.core import connect
 from data.users import ACCOUNT_FAILURES, ADDRESS_FAILURES, MAX_FAILURES, create_user, issue_token
+from db.core import connect
 from tests.conftest import scalar
 from tests.security_http import Client, basic, bearer
 
