@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from db.core import connect
 from data.incidents import PHOTO_MAX_COUNT
 from data.users import issue_token
+from db.core import connect
 from tests.conftest import scalar
 from tests.security_http import Client, bearer
 
