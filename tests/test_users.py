@@ -10,10 +10,22 @@ import pytest
 from click.testing import CliRunner
 
 from data.audit import audit
+from data.users import (
+    AccountDisabled,
+    AccountLocked,
+    Actor,
+    BadCredentials,
+    UserError,
+    actor_for_token,
+    authenticate,
+    create_user,
+    disable_user,
+    hash_password,
+    issue_token,
+    revoke_tokens,
+    verify_password,
+)
 from demo.users import DEMO_USERS, TOWN_LEADER_UNIT, create_demo_users
-from data.users import (AccountDisabled, AccountLocked, Actor, BadCredentials, UserError,
-                        actor_for_token, authenticate, create_user, disable_user, hash_password,
-                        issue_token, revoke_tokens, verify_password)
 
 T0 = datetime(2026, 6, 15, 8, 0, tzinfo=timezone.utc)
 OTHER_TOWN = "150623001"
