@@ -23,8 +23,8 @@ from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 from app import Settings, create_app
-from db.core import connect
 from data.users import issue_token
+from db.core import connect
 from tests.conftest import DEMO_NOW, _drop, _fresh_database
 from tests.security_http import Client, bearer
 from tests.test_browser import CHROMIUM_ARGS
