@@ -28,6 +28,7 @@ def install_api(server: Flask, dsn: str) -> None:
     from api.routing import create_blueprint as routing; server.register_blueprint(routing())  # noqa: E702
     from api.ogc import create_blueprint as ogc; server.register_blueprint(ogc())  # noqa: E702
     from api.exports import create_blueprint as exports; server.register_blueprint(exports())  # noqa: E702
+    from api.field import create_blueprint as field_api; server.register_blueprint(field_api())  # noqa: E702
 
 
 ESCALATION_LOCK = 0x0E3AA  # advisory lock key: one escalation round per database at a time

@@ -277,7 +277,24 @@ def fetch(conn, actor, incident_id, now: datetime | None = None, allow_outside: 
 def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
     """One incident with its timeline as ``actor`` may see it (row rule and field masks of
     ``domain.policy``; the reveal noted for the request's audit row); else ``NotFound``."""
-    return incident_out(actor, fetch(conn, actor, incident_id, now, allow_outside))
+    raw = fetch(conn, actor, incident_id, now, allow_outside)
+    item = incident_out(actor, raw)
+    item["allowed_actions"] = allowed_actions(conn, actor, incident_id, raw.get("reporter_id"))
+    return item
+
+
+def allowed_actions(conn, actor, incident_id, reporter_id: int | None = None) -> list[str]:
+    """The actions ``actor`` may take on the incident now: its role's (``ACTION_ROLES``, with the
+    same narrowing as ``act``) that the database's transition table allows from its state."""
+    if getattr(actor, "read_only", False):
+        return []
+    mine = [a for a, roles in ACTION_ROLES.items() if actor.role in roles
+            and not (a == "verify" and actor.role == "worker" and reporter_id != actor.worker_id)]
+    with conn.cursor() as cur:
+        cur.execute(sql("incident_allowed_actions"), {"id": str(incident_id), "actions": mine})
+        found = [r[0] for r in cur.fetchall()]
+    conn.rollback()
+    return found
 
 
 def photo(conn, actor, incident_id, photo_id: int) -> tuple[str, bytes]:
