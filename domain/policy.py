@@ -37,7 +37,9 @@ writes one audit row naming what (``note_reveal`` here, written by the web layer
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department", "worker")
 PERSONAL, STAFF_NAME, STAFF_PHONE, POSITION, PEOPLE_COUNT = (
@@ -70,6 +72,16 @@ REQUEST_FIELDS: dict[str, tuple[str, str]] = {
 EVENT_FIELDS: dict[str, tuple[str, str]] = {"note": (PERSONAL, "hide"), "actor": (STAFF_NAME, "label")}
 
 
+class ActorLike(Protocol):
+    """Anything the policy can ask about: ``data.users.Actor``, a ``Caller``, a session's actor."""
+
+    @property
+    def unit_code(self) -> str: ...
+
+    @property
+    def region_code(self) -> str: ...
+
+
 class OutsideJurisdiction(PermissionError):
     """The requested unit lies outside the caller's jurisdiction (a 403)."""
 
@@ -88,7 +100,7 @@ class Caller:
     read_only: bool = False
 
     @classmethod
-    def of(cls, actor) -> Caller:
+    def of(cls, actor: ActorLike) -> Caller:
         """The caller behind an actor (anything with role, unit_code, region_code …); without a
         role it is nobody in particular, and sees no class of field."""
         if isinstance(actor, Caller):
@@ -103,7 +115,7 @@ class Caller:
         return self.department_code if self.role == "department" else None
 
 
-def sees(caller, cls: str | None) -> bool:
+def sees(caller: ActorLike, cls: str | None) -> bool:
     """True when ``caller`` sees fields of class ``cls`` unmasked (None: an ordinary field)."""
     if cls is None:
         return True
@@ -113,12 +125,12 @@ def sees(caller, cls: str | None) -> bool:
     return not c.read_only and c.role in SEES[cls]
 
 
-def covers(caller, code: str | None) -> bool:
+def covers(caller: ActorLike, code: str | None) -> bool:
     """True when grid unit ``code`` lies in the caller's jurisdiction subtree."""
     return bool(code) and str(code).startswith(Caller.of(caller).unit_code)
 
 
-def narrow(caller, unit: str | None) -> str:
+def narrow(caller: ActorLike, unit: str | None) -> str:
     """The unit to read: ``unit`` when it lies inside the jurisdiction, else ``OutsideJurisdiction``."""
     own = Caller.of(caller).unit_code
     if not unit:
@@ -128,7 +140,7 @@ def narrow(caller, unit: str | None) -> str:
     return unit
 
 
-def incident_visible(caller, cell_code: str | None, department_code: str | None,
+def incident_visible(caller: ActorLike, cell_code: str | None, department_code: str | None,
                      reporter_id: int | None) -> bool:
     """The row rule for one incident: in the jurisdiction (and the department's), or reported by the caller."""
     c = Caller.of(caller)
@@ -139,7 +151,7 @@ def incident_visible(caller, cell_code: str | None, department_code: str | None,
     return covers(c, cell_code)
 
 
-def row_params(caller, unit: str | None = None) -> dict:
+def row_params(caller: ActorLike, unit: str | None = None) -> dict[str, Any]:
     """The bound parameters of the row rule every SQL file applies the same way:
     ``cell_code LIKE %(scope)s || '%%'``, ``%(department)s`` (NULL: any) and ``%(reporter_id)s``
     (the caller's own reports, read from anywhere in the region when no narrower unit is asked)."""
@@ -149,7 +161,7 @@ def row_params(caller, unit: str | None = None) -> dict:
             "reporter_id": c.worker_id if not unit else None}
 
 
-def mask_value(value, how: str):
+def mask_value(value: object, how: str) -> str | None:
     """A value masked the way ``how`` says (the SQL masks in ``layers.base`` read the same)."""
     if value is None:
         return None
@@ -165,15 +177,15 @@ def mask_value(value, how: str):
     raise ValueError(f"unknown mask {how!r}; masks: {', '.join(MASKS)}")
 
 
-def suppress(caller, count):
+def suppress(caller: ActorLike, count: int | None) -> int | None:
     """A people count as ``caller`` may see it: 1–4 become None unless the role sees PEOPLE_COUNT."""
     if count is None or sees(caller, PEOPLE_COUNT):
         return count
     return None if 0 < count < SMALL_COUNT else count
 
 
-def mask_record(caller, record: dict, fields: dict[str, tuple[str, str]] = INCIDENT_FIELDS,
-                own: bool = False) -> tuple[dict, list[str]]:
+def mask_record(caller: ActorLike, record: dict[str, Any], fields: dict[str, tuple[str, str]] = INCIDENT_FIELDS,
+                own: bool = False) -> tuple[dict[str, Any], list[str]]:
     """``record`` with every classed field masked for ``caller``, and the classed fields revealed.
 
     ``own``: the caller reported this record, so its personal fields are theirs to read.
@@ -191,7 +203,7 @@ def mask_record(caller, record: dict, fields: dict[str, tuple[str, str]] = INCID
     return out, revealed
 
 
-def event_visible(caller, event: dict) -> dict | None:
+def event_visible(caller: ActorLike, event: dict[str, Any]) -> dict[str, Any] | None:
     """A live-stream notification as ``caller`` may receive it, or None (not theirs).
 
     Events carry no personal fields (id, region, action, state, level, cell, time); the row rule
@@ -225,23 +237,24 @@ class Reveals:
     count: int = 0
     actor: object = None  # whoever the fields were revealed to (an API key's account on Open311)
 
-    def add(self, object_ref: str, fields, count: int = 1, action: str | None = None, actor=None) -> None:
+    def add(self, object_ref: str, fields: Iterable[str], count: int = 1, action: str | None = None,
+            actor: object = None) -> None:
         """Record that ``fields`` of ``object_ref`` (e.g. ``incident:<id>``) were revealed."""
-        fields = sorted(set(fields))
-        if not fields:
+        names = sorted(set(fields))
+        if not names:
             return
         if self.actor is None:
             self.actor = actor
         if action and self.action == "reveal":
             self.action = action
         known = self.objects.setdefault(object_ref, [])
-        known.extend(f for f in fields if f not in known)
+        known.extend(f for f in names if f not in known)
         self.count += count
 
     def __bool__(self) -> bool:
         return bool(self.objects)
 
-    def detail(self) -> dict:
+    def detail(self) -> dict[str, Any]:
         """The audit row's detail: what was revealed, per object (capped, with the total)."""
         items = dict(list(self.objects.items())[:200])
         return {"revealed": items, "objects": len(self.objects)}
@@ -250,12 +263,12 @@ class Reveals:
 _REVEALS: contextvars.ContextVar[Reveals | None] = contextvars.ContextVar("onemap_reveals", default=None)
 
 
-def start_reveals() -> contextvars.Token:
+def start_reveals() -> contextvars.Token[Reveals | None]:
     """Begin collecting this request's reveals (the web layer calls it before each request)."""
     return _REVEALS.set(Reveals())
 
 
-def take_reveals(token: contextvars.Token | None = None) -> Reveals | None:
+def take_reveals(token: contextvars.Token[Reveals | None] | None = None) -> Reveals | None:
     """This request's reveals, and stop collecting."""
     current = _REVEALS.get()
     if token is not None:
@@ -265,7 +278,8 @@ def take_reveals(token: contextvars.Token | None = None) -> Reveals | None:
     return current
 
 
-def note_reveal(object_ref: str, fields, count: int = 1, action: str | None = None, actor=None) -> None:
+def note_reveal(object_ref: str, fields: Iterable[str], count: int = 1, action: str | None = None,
+                actor: object = None) -> None:
     """Record a reveal in the current request's collector (no collector: nothing to record —
     callers outside a request, such as exports, audit on their own)."""
     current = _REVEALS.get()
