@@ -9,8 +9,9 @@ failures are recorded (``login_failure`` and the audit log), so a caller that wa
 to work must commit after ``BadCredentials`` too (``web.auth`` does).
 
 Throttling (see ``login_throttle.sql``) counts failures per (account, address), per address and
-per account; the per-account limit never applies to an address the owner signed in from in the
-last 30 days, so nobody can lock someone else out from another machine. Browser sessions are
+per account; the per-account limit never applies to an address the owner signed in from with
+the password in the last 30 days (``login_known``), so nobody can lock someone else out from
+another machine. Browser sessions are
 rows in ``user_session`` (``start_session``/``actor_for_session``/``end_session``): logout,
 ``disable_user`` and ``set_password`` end them at once.
 
@@ -297,7 +298,8 @@ def authenticate(conn, username: str, password: str, now: datetime | None = None
         record_login_failure(conn, name, address, path, "disabled", row, now, counts=False)
         raise AccountDisabled("account disabled")
     with conn.cursor() as cur:
-        cur.execute(sql("user_login_failure_clear"), {"username": name, "address": address, "now": now})
+        cur.execute(sql("user_login_failure_clear"), {"username": name, "address": address, "now": now,
+                                                      "user_id": row["id"]})
     return _actor(row)
 
 

@@ -78,15 +78,20 @@ def test_one_address_guessing_many_accounts_is_throttled(demo_server, demo_dsn, 
     assert owner.get("/ogc", headers=basic(victim, PASSWORD)).status == 200
 
 
-def test_a_botnet_cannot_lock_the_owner_out_of_their_usual_machine(demo_server, demo_dsn, victim):
+@pytest.mark.parametrize("usual", ["form", "basic"])
+def test_a_botnet_cannot_lock_the_owner_out_of_their_usual_machine(demo_server, demo_dsn, victim, usual):
     home = Client(demo_server, _address())
-    assert home.login(victim, PASSWORD).status == 303  # the owner's usual machine
+    if usual == "form":  # the owner's usual machine: a browser, or QGIS with basic auth
+        assert home.login(victim, PASSWORD).status == 303
+    else:
+        assert home.get("/ogc", headers=basic(victim, PASSWORD)).status == 200
     for _ in range(ACCOUNT_FAILURES - 1):  # one guess each from many addresses
         assert Client(demo_server, _address()).get("/ogc", headers=basic(victim, "guess")).status == 401
     assert Client(demo_server, _address()).get("/ogc", headers=basic(victim, "guess")).status == 429
     stranger = Client(demo_server, _address())
     assert stranger.get("/ogc", headers=basic(victim, PASSWORD)).status == 429
     assert Client(demo_server, home.address).login(victim, PASSWORD).status == 303
+    assert Client(demo_server, home.address).get("/ogc", headers=basic(victim, PASSWORD)).status == 200
 
 
 def test_every_failed_login_path_is_audited(demo_server, demo_dsn, victim):

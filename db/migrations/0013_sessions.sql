@@ -38,11 +38,21 @@ CREATE TABLE login_failure (
 CREATE INDEX login_failure_address_idx ON login_failure (address, at);
 CREATE INDEX login_failure_user_idx ON login_failure (username, address, at);
 
--- The application role (0003) reads and writes both; failures are pruned by age.
+-- Addresses each account signed in from with its password (form or HTTP basic): the per-account
+-- limit never refuses these, so a botnet cannot lock the owner out of their usual machine.
+CREATE TABLE login_known (
+    user_id  bigint NOT NULL REFERENCES app_user ON DELETE CASCADE,
+    address  inet NOT NULL,
+    last_at  timestamptz NOT NULL,
+    PRIMARY KEY (user_id, address)
+);
+
+-- The application role (0003) reads and writes these; failures are pruned by age.
 DO $$ BEGIN
     GRANT SELECT, INSERT, UPDATE ON user_session TO onemap_app;
     GRANT SELECT, INSERT, DELETE ON login_failure TO onemap_app;
     GRANT USAGE ON SEQUENCE login_failure_id_seq TO onemap_app;
+    GRANT SELECT, INSERT, UPDATE ON login_known TO onemap_app;
 EXCEPTION WHEN undefined_object OR insufficient_privilege THEN
     RAISE NOTICE 'onemap_app role not present: the app runs as the connecting user';
 END $$;

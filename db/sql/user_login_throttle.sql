@@ -4,7 +4,7 @@
 -- address: any account from this address (one machine guessing many accounts); password and
 --          token failures are counted apart (%(tokens)s), each against its own limit
 -- account: this account from any address, applied only to addresses that never signed in to it
---          in the last 30 days (a botnet cannot lock the owner out of their usual machine)
+--          with its password in the last 30 days (a botnet cannot lock the owner out of their usual machine)
 WITH recent AS (
     SELECT username, address, at, path IN ('bearer', 'api_key', 'kiosk') AS token FROM login_failure
     WHERE at > %(now)s::timestamptz - (%(window_s)s + %(lock_s)s) * interval '1 second'
@@ -23,9 +23,9 @@ WITH recent AS (
     FROM recent WHERE username = %(username)s
 ), known AS (
     SELECT EXISTS (
-        SELECT 1 FROM user_session s JOIN app_user u ON u.id = s.user_id
-        WHERE u.username = %(username)s AND s.address = %(address)s::inet
-          AND s.created_at > %(now)s::timestamptz - interval '30 days') AS yes
+        SELECT 1 FROM login_known k JOIN app_user u ON u.id = k.user_id
+        WHERE u.username = %(username)s AND k.address = %(address)s::inet
+          AND k.last_at > %(now)s::timestamptz - interval '30 days') AS yes
 )
 SELECT (SELECT max(at) FROM pair WHERE n >= %(pair_limit)s) + %(lock_s)s * interval '1 second' AS pair_until,
        (SELECT max(at) FROM addr WHERE n >= %(address_limit)s) + %(lock_s)s * interval '1 second' AS address_until,
