@@ -48,6 +48,7 @@ bench: deps venv $(BENCH_STAMP)
 	$(BIN)/python -m bench.exports
 	$(BIN)/python -m bench.live_pages --pages 1000
 	$(BIN)/python -m bench.outage --rounds 3
+	$(BIN)/python -m bench.auth_flood
 
 clean-db:
 	$(BIN)/onemap db stop || true
