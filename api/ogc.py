@@ -224,7 +224,8 @@ def _datetime(layer, text: str | None, tz: str) -> dict:
 def _feature(layer, row, tz: str) -> str:
     """One GeoJSON feature; times in ``tz`` (the region's zone) with their offset, as /api/v1 writes them."""
     fid, geometry, *values = row
-    props = {f.key: (iso_local(v, tz) if isinstance(v, datetime) else v) for f, v in zip(layer.export_fields, values)}
+    props = {f.key: (iso_local(v, tz) if isinstance(v, datetime) else v)
+             for f, v in zip(layer.export_fields, values, strict=True)}
     return ('{"type": "Feature", "id": ' + json.dumps(fid) + ', "geometry": ' + (geometry or "null")
             + ', "properties": ' + json.dumps(props, ensure_ascii=False, default=str) + "}")
 

@@ -113,7 +113,7 @@ def create_blueprint(rate_limit: int | None = None, window_s: float = 60.0) -> B
             cur.execute("SELECT code, name, name_en, gbt31000_domain, department_kind "
                         "FROM incident_category ORDER BY sort_order, code")
             cols = [c.name for c in cur.description]
-            return jsonify([dict(zip(cols, r)) for r in cur.fetchall()])
+            return jsonify([dict(zip(cols, r, strict=True)) for r in cur.fetchall()])
 
     @bp.post("/incidents")
     @documented(json=m.ReportIn, ok=(201, m.Incident), HTTP_200=(m.Incident, "a retry of a stored report"),

@@ -87,7 +87,7 @@ BARE = "CREATE TABLE {t} (LIKE {src} INCLUDING DEFAULTS)"  # no index, trigger, 
 def bare_tables(cur, suffix: str) -> tuple[str, str]:
     """Fresh feature-less copies of incident and incident_event; return their names."""
     names = (f"bench_incident_{suffix}", f"bench_event_{suffix}")
-    for t, src in zip(names, ("incident", "incident_event")):
+    for t, src in zip(names, ("incident", "incident_event"), strict=True):
         cur.execute(f"DROP TABLE IF EXISTS {t} CASCADE")  # bench-owned constant names
         cur.execute(BARE.format(t=t, src=src))
     return names
@@ -97,7 +97,8 @@ def bare_tables(cur, suffix: str) -> tuple[str, str]:
 FEATURES = {
     "cell trigger": ["CREATE TRIGGER t BEFORE INSERT ON {i} FOR EACH ROW EXECUTE FUNCTION incident_assign_cell()"],
     "incident indexes": ["ALTER TABLE {i} ADD PRIMARY KEY (id)", "CREATE INDEX ON {i} USING gist (geom)",
-                         "CREATE INDEX ON {i} (cell_code, received_at)", "CREATE INDEX ON {i} (region_code, received_at)",
+                         "CREATE INDEX ON {i} (cell_code, received_at)",
+                         "CREATE INDEX ON {i} (region_code, received_at)",
                          "CREATE INDEX ON {i} (region_code, due_at) WHERE state NOT IN ('closed', 'rejected')"],
     "incident foreign keys": ["ALTER TABLE {i} ADD FOREIGN KEY (region_code) REFERENCES region",
                               "ALTER TABLE {i} ADD FOREIGN KEY (category_code) REFERENCES incident_category",

@@ -308,7 +308,7 @@ def _units(frame, path: Path, level: int, code_field: str, name_field: str, pare
     parents = frame[parent_field] if parent_field in fields else [None] * len(frame)
     return [Unit(_text(code) or f"(feature {i + 1})", level, _text(name) or "", _text(parent), geom)
             for i, (code, name, parent, geom) in enumerate(zip(frame[code_field], frame[name_field],
-                                                               parents, geoms))]
+                                                               parents, geoms, strict=True))]
 
 
 def _sha256(path: Path) -> str:

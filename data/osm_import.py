@@ -221,7 +221,7 @@ def import_osm(conn, path: Path, region: str) -> Report:
         for n in (e["nodes"][0], e["nodes"][-1]):
             vid.setdefault(n, int(region) * 10 ** 7 + len(vid) + 1)  # the demo's id scheme
     rows = []
-    for e, g in zip(keep, kept_lines):
+    for e, g in zip(keep, kept_lines, strict=True):
         length = max(0.1, float(GEOD.geometry_length(g)))  # pgRouting wants a positive length
         cost = length / (e["speed_kmh"] / 3.6)
         rows.append((region, vid[e["nodes"][0]], vid[e["nodes"][-1]], cost, -1.0 if e["oneway"] else cost,
@@ -241,7 +241,8 @@ def import_osm(conn, path: Path, region: str) -> Report:
                            [(v, region, nodes[n][0], nodes[n][1]) for n, v in vid.items()],
                            template="(%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))", page_size=5000)
             execute_values(cur, sql("route_import_edge"), rows,
-                           template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326))",
+                           template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                                    "ST_SetSRID(ST_GeomFromWKB(decode(%s, 'hex')), 4326))",
                            page_size=5000)
         conn.commit()
     except Exception:

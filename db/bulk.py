@@ -58,7 +58,7 @@ class TimeText:
         self.days = np.array([f"{d}T" for d in days.astype(str)], dtype=object)
         secs = np.arange(DAY)
         self.secs = np.array([f"{h:02d}:{m:02d}:{s:02d}Z" for h, m, s in
-                              zip(secs // 3600, secs // 60 % 60, secs % 60)], dtype=object)
+                              zip(secs // 3600, secs // 60 % 60, secs % 60, strict=True)], dtype=object)
 
     def __call__(self, t: np.ndarray, valid: np.ndarray | None = None) -> list[str]:
         """Text of each time; '' (NULL in CSV) where not ``valid``."""
@@ -74,4 +74,4 @@ class TimeText:
 
 def csv_text(columns: list[list[str]]) -> io.StringIO:
     """CSV text of equally long columns of already-safe strings ('' is NULL)."""
-    return io.StringIO("\n".join(map(",".join, zip(*columns))) + "\n")
+    return io.StringIO("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")

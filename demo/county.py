@@ -144,10 +144,10 @@ def build_county(seed: int) -> County:
     town_geoms = tiling.partition(banner, seats)
     towns = [Unit(f"{REGION_CODE}{i + 1:03d}", 2, t.name, t.name_en, REGION_CODE, g, t.seat, "town",
                   provenance=dict(synthetic, note="real town name; boundary synthetic"))
-             for i, (t, g) in enumerate(zip(TOWNS, town_geoms))]
+             for i, (t, g) in enumerate(zip(TOWNS, town_geoms, strict=True))]
 
     villages: list[Unit] = []
-    for spec, town in zip(TOWNS, towns):
+    for spec, town in zip(TOWNS, towns, strict=True):
         villages.extend(_villages(rng, spec, town, synthetic))
 
     people = _people(rng, banner, towns, villages)
@@ -158,7 +158,7 @@ def build_county(seed: int) -> County:
     cells_per_village = _allocate(np.array([max(v.population, 1) for v in villages]) ** 0.85, CELLS, 2)
     cells: list[Unit] = []
     for v, k, members in zip(villages, cells_per_village,
-                             [people[owner == i] for i in range(len(villages))]):
+                             [people[owner == i] for i in range(len(villages))], strict=True):
         cells.extend(_cells(rng, v, int(k), members, synthetic))
 
     cell_owner = _assign(people, [c.geom for c in cells])
@@ -187,7 +187,7 @@ def _villages(rng, spec: TownSpec, town: Unit, synthetic: dict) -> list[Unit]:
     kinds = ["community"] * spec.communities + ["gacha"] * spec.gacha + ["village"] * spec.han_villages
     return [Unit(f"{town.code}{i + 1:03d}", 3, zh, en, town.code, g, tuple(c), kind,
                  provenance=dict(synthetic))
-            for i, ((zh, en), g, c, kind) in enumerate(zip(labels, geoms, centres, kinds))]
+            for i, ((zh, en), g, c, kind) in enumerate(zip(labels, geoms, centres, kinds, strict=True))]
 
 
 def _people(rng, banner, towns: list[Unit], villages: list[Unit]) -> np.ndarray:
@@ -195,7 +195,7 @@ def _people(rng, banner, towns: list[Unit], villages: list[Unit]) -> np.ndarray:
     parts = [_gauss_points(rng, spec.seat, 1500.0, spec.urban_people, banner) for spec in TOWNS]
     rural = [v for v in villages if v.kind != "community"]
     sizes = _allocate(rng.gamma(2.0, 1.0, len(rural)), VILLAGE_PEOPLE, 80)
-    parts += [_gauss_points(rng, v.centre, 2500.0, int(k), v.geom) for v, k in zip(rural, sizes)]
+    parts += [_gauss_points(rng, v.centre, 2500.0, int(k), v.geom) for v, k in zip(rural, sizes, strict=True)]
     dispersed = POPULATION - sum(len(p) for p in parts)
     parts.append(tiling.sample_points(banner, dispersed, rng))
     return np.concatenate(parts)
@@ -217,4 +217,4 @@ def _cells(rng, village: Unit, k: int, members: np.ndarray, synthetic: dict) -> 
     return [Unit(f"{village.code}{i + 1:03d}", 4, f"{village.name}第{i + 1}网格",
                  f"{village.name_en} grid {i + 1}", village.code, g, tuple(s), "cell",
                  provenance=dict(synthetic))
-            for i, (g, s) in enumerate(zip(geoms, seeds))]
+            for i, (g, s) in enumerate(zip(geoms, seeds, strict=True))]

@@ -71,7 +71,7 @@ def departments(rng, county: County) -> list[Place]:
 
 def facilities(rng, county: County) -> list[Place]:
     """Governance centres (24), police stations, schools, clinics and mediation stations."""
-    banner, towns, villages = county.level(1)[0], county.level(2), county.level(3)
+    towns, villages = county.level(2), county.level(3)
     out: list[Place] = []
 
     def add(kind, zh, en, unit: Unit, radius=400.0):
@@ -114,7 +114,7 @@ def workers(rng, county: County) -> list[Worker]:
     phones = rng.integers(0, 10**8, len(units))
     prefixes = rng.choice(["139", "151", "158", "177", "186", "189"], len(units))
     return [Worker(f"W{county.units[0].code}{i + 1:04d}", n, f"{p}{int(x):08d}", u)
-            for i, (n, p, x, u) in enumerate(zip(people, prefixes, phones, units))]
+            for i, (n, p, x, u) in enumerate(zip(people, prefixes, phones, units, strict=True))]
 
 
 def patrol_fixes(rng, county: County, roster: list[Worker], now: datetime,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import shapely
@@ -118,7 +119,7 @@ def _wiggle(rng, a, b, banner, amplitude: float) -> list[tuple[float, float]]:
     normal = np.array([-(b[1] - a[1]), b[0] - a[0]])
     offsets = rng.uniform(-amplitude, amplitude, len(t))
     mids = [tuple(np.asarray(a) + (np.asarray(b) - np.asarray(a)) * s + normal * o)
-            for s, o in zip(t, offsets)]
+            for s, o in zip(t, offsets, strict=True)]
     coords = [tuple(a), *mids, tuple(b)]
     return coords if banner.contains(LineString(coords)) else [tuple(a), tuple(b)]
 
@@ -153,7 +154,7 @@ def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray,
     rank = list(SPEEDS)
 
     def upgrade(path: list[int], cls: str, name: str) -> None:
-        for a, b in zip(path, path[1:]):
+        for a, b in pairwise(path):
             key = (min(a, b), max(a, b))
             if key not in road_class or rank.index(cls) < rank.index(road_class[key][0]):
                 road_class[key] = (cls, name)

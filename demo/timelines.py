@@ -179,7 +179,8 @@ def plan(rng: np.random.Generator, received: np.ndarray) -> Timelines:
     planned[:, REJECT] = rejected
     live = ~rejected
     planned[:, ACCEPT] = live
-    planned[:, ESC3], planned[:, ESC2], planned[:, ESC1] = live & (solved <= 3), live & (solved <= 2), live & (solved == 1)
+    planned[:, ESC3], planned[:, ESC2], planned[:, ESC1] = (live & (solved <= 3), live & (solved <= 2),
+                                                           live & (solved == 1))
     planned[:, DISPATCH] = dispatched
     planned[:, START] = live
     planned[:, ARRIVE] = dispatched

@@ -128,7 +128,7 @@ class GpkgWriter:
                        max(self.extent[2], bounds[:, 2].max()), max(self.extent[3], bounds[:, 3].max())]
         bool_or_time = [i for i, c in enumerate(self.columns) if c.type in ("bool", "datetime")]
         out, boxes = [], []
-        for n, (wkb, b, row) in enumerate(zip(wkbs, bounds.tolist(), rows), start=self.next_fid):
+        for n, (wkb, b, row) in enumerate(zip(wkbs, bounds.tolist(), rows, strict=True), start=self.next_fid):
             if bool_or_time:
                 row = list(row)
                 for i in bool_or_time:

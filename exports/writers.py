@@ -62,8 +62,8 @@ class GeoJsonWriter:
 
     def write(self, fids, geoms, rows):
         names = [c.zh for c in self.columns]
-        for fid, g, row in zip(fids, shapely.to_geojson(geoms), rows):
-            props = json.dumps(dict(zip(names, map(_plain, row))), ensure_ascii=False)
+        for fid, g, row in zip(fids, shapely.to_geojson(geoms), rows, strict=True):
+            props = json.dumps(dict(zip(names, map(_plain, row), strict=True)), ensure_ascii=False)
             self.fh.write(("" if self.first else ",\n") + '{"type": "Feature", "id": '
                           + json.dumps(fid, ensure_ascii=False) + ', "properties": ' + props
                           + ', "geometry": ' + g + "}")
@@ -89,7 +89,7 @@ class CsvWriter:
 
     def write(self, fids, geoms, rows):
         wkts = shapely.to_wkt(geoms, rounding_precision=self.precision, trim=True)
-        self.out.writerows([*(_cell(_plain(v)) for v in row), w] for row, w in zip(rows, wkts))
+        self.out.writerows([*(_cell(_plain(v)) for v in row), w] for row, w in zip(rows, wkts, strict=True))
 
     def end(self):
         pass
@@ -137,9 +137,9 @@ class KmlWriter:
                       f"<Folder><name>{escape(layer)}</name><description>{escape(title)}</description>\n")
 
     def write(self, fids, geoms, rows):
-        for fid, g, row in zip(fids, geoms, rows):
+        for fid, g, row in zip(fids, geoms, rows, strict=True):
             data = "".join(f"<SimpleData name={quoteattr(c.zh)}>{escape(str(_plain(v)))}</SimpleData>"
-                           for c, v in zip(self.columns, row) if v is not None)
+                           for c, v in zip(self.columns, row, strict=True) if v is not None)
             self.fh.write(f"<Placemark><name>{escape(str(fid))}</name><ExtendedData>"
                           f'<SchemaData schemaUrl="#{self.layer}">{data}</SchemaData></ExtendedData>'
                           f"{kml_geometry(g)}</Placemark>\n")

@@ -84,7 +84,7 @@ def summary(dsn: str, region_code: str, scope: str) -> dict:
     with pooled(dsn) as conn, conn.cursor() as cur:
         cur.execute(sql("summary_counts"), {"region_code": region_code, "scope": scope})
         cols = [c.name for c in cur.description]
-        return dict(zip(cols, cur.fetchone()))
+        return dict(zip(cols, cur.fetchone(), strict=True))
 
 
 def extent(dsn: str, region_code: str, scope: str) -> list[list[float]] | None:
