@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the served-app helpers the tests use
 
-from served import get, onemap_serve  # noqa: E402
-
 from bench.live_pages import demo_database  # noqa: E402
+
+from served import get, onemap_serve  # noqa: E402
 
 VICTIM, VICTIM_PASSWORD = "demo-analyst", "onemap-analyst"
 

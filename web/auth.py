@@ -46,15 +46,29 @@ from flask import Flask, current_app, g, jsonify, redirect, render_template_stri
 from flask.sessions import SecureCookieSessionInterface
 
 from config import Settings
-from i18n import words
-from web.security import install_security
 from data.audit import audit
 from data.stats import region_timezone_of as region_timezone
-from domain.clock import fmt_local
+from data.users import (
+    MAX_FAILURES,
+    MIN_PASSWORD,
+    ROLES,
+    AccountDisabled,
+    AccountLocked,
+    Actor,
+    AuthError,
+    BadCredentials,
+    UserError,
+    actor_for_session,
+    actor_for_token,
+    authenticate,
+    end_session,
+    set_password,
+    start_session,
+)
 from db.core import writer
-from data.users import (MAX_FAILURES, MIN_PASSWORD, ROLES, AccountDisabled, AccountLocked, Actor,
-                        AuthError, BadCredentials, UserError, actor_for_session, actor_for_token,
-                        authenticate, end_session, set_password, start_session)
+from domain.clock import fmt_local
+from i18n import words
+from web.security import install_security
 
 log = logging.getLogger("onemap.auth")
 
@@ -449,19 +463,10 @@ def _password():
         return _json_error(403, "read_only", "a read-only (kiosk) session cannot change the password")
     if request.method == "GET":
         return _password_page(t, lang, 200, None)
-    data = (request.get_json(silent=True) or {}) if request.is_json else request.form
-    if _bearer() is None and not (_csrf_ok(data.get(CSRF_FIELD)) or _csrf_ok(request.headers.get(CSRF_HEADER))):
-        if as_json:
-            return _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
-        return _password_page(t, lang, 400, t["expired"])
-    current, new = data.get("current", ""), data.get("new", "")
-    if not isinstance(current, str) or not isinstance(new, str):
-        return _json_error(400, "bad_request", "'current' and 'new' must be strings")
-    if not as_json and new != data.get("again", ""):
-        return _password_page(t, lang, 400, t["mismatch"])
-    if len(new) < MIN_PASSWORD or "\x00" in new:
-        message = t["short"].format(n=MIN_PASSWORD)
-        return _json_error(400, "password_too_short", message) if as_json else _password_page(t, lang, 400, message)
+    asked = _password_input(t, lang, as_json)
+    if not isinstance(asked, tuple):
+        return asked  # the refusal
+    current, new = asked
     with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
         try:
             password_actor(conn, actor.username, current, "form")
@@ -487,6 +492,27 @@ def _password():
     if as_json:
         return jsonify({"changed": True, "sessions_ended": ended})
     return _password_page(t, lang, 200, None, done=True)
+
+
+def _password_input(t: dict, lang: str, as_json: bool):
+    """(current, new) from the form or JSON body, or the response that refuses them (CSRF, types,
+    the second entry, the length)."""
+    data = (request.get_json(silent=True) or {}) if request.is_json else request.form
+    if not isinstance(data, dict) and not hasattr(data, "getlist"):
+        return _json_error(400, "bad_request", "send a JSON object {\"current\", \"new\"}")
+    if _bearer() is None and not (_csrf_ok(data.get(CSRF_FIELD)) or _csrf_ok(request.headers.get(CSRF_HEADER))):
+        if as_json:
+            return _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
+        return _password_page(t, lang, 400, t["expired"])
+    current, new = data.get("current", ""), data.get("new", "")
+    if not isinstance(current, str) or not isinstance(new, str):
+        return _json_error(400, "bad_request", "'current' and 'new' must be strings")
+    if not as_json and new != data.get("again", ""):
+        return _password_page(t, lang, 400, t["mismatch"])
+    if len(new) < MIN_PASSWORD or "\x00" in new:
+        message = t["short"].format(n=MIN_PASSWORD)
+        return _json_error(400, "password_too_short", message) if as_json else _password_page(t, lang, 400, message)
+    return current, new
 
 
 def _password_page(t: dict, lang: str, status: int, message: str | None, done: bool = False):
