@@ -122,7 +122,6 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
                 allowed: set[str] | None = None) -> dl.Map:
     """The map with every layer, ids prefixed by ``prefix`` (one map per page); ``allowed`` names
     the registry layers the user may have (``layers.registry.map_layers``): the others stay empty."""
-    words = t(lang)["layers"]
 
     def url(name: str) -> str | None:
         registered, fixed = MAP_LAYERS[name]
@@ -163,10 +162,13 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
     if settings.tile_url:
         children.append(dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution))
     if with_control:
-        children.append(dl.LayersControl([dl.Overlay(comp, name=layer_title(name, lang),
-                                                     checked=name not in OFF_BY_DEFAULT and not name.startswith("reach"))
-                                          for name, comp in layers if name == "incidents" or comp.url], collapsed=False))
-        children.extend(comp for name, comp in layers if name != "incidents" and not comp.url)  # kept for callbacks
+        shown = [(name, comp) for name, comp in layers if name == "incidents" or comp.url]
+        children.append(dl.LayersControl([
+            dl.Overlay(comp, name=layer_title(name, lang),
+                       checked=name not in OFF_BY_DEFAULT and not name.startswith("reach"))
+            for name, comp in shown], collapsed=False))
+        # a layer the role may not have is left out of the control but kept (empty) for the callbacks
+        children.extend(comp for name, comp in layers if name != "incidents" and not comp.url)
     else:
         children.extend(comp for name, comp in layers if not name.startswith("reach") and name != "gaps")
     children += [dl.ScaleControl(position="bottomleft"), dl.FullScreenControl()]

@@ -214,7 +214,7 @@ def params(layer: Layer, actor, query: Query, now: datetime | None = None, outli
             "states": list(states) if states else None,
             "now": now or datetime.now(timezone.utc), "outline": outline, "with_stats": True,
             "handling_level": query.level,
-            **dict(zip(("bbox_w", "bbox_s", "bbox_e", "bbox_n"), query.bbox or (None,) * 4)),
+            **dict(zip(("bbox_w", "bbox_s", "bbox_e", "bbox_n"), query.bbox or (None,) * 4, strict=True)),
             # a property filter on a field that is also a fixed parameter (a gap layer's facility
             # kind) sets the parameter too, so the inner query computes what the filter asks for
             **layer.params, **{k: v for k, v in query.props if k in layer.params}}

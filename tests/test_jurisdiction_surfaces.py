@@ -16,12 +16,13 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import scalar
 from data.users import actor_for_token, issue_token
 from db.core import connect
 from domain import policy
 from exports.service import EmptyExport, ExportRequest, run
 from layers.base import Query
+
+from conftest import scalar
 
 TOWN = "150623002"
 ROLES = ("leader", "town_leader", "dispatcher", "analyst", "department", "worker", "kiosk", "admin")

@@ -133,7 +133,7 @@ def _grid_row(conn, who, code):
     layer = registry.get("cells")
     rows, _ = registry.page(conn, layer, who, Query(fid=code), 1, 0)
     keys = [f.key for f in layer.export_fields]
-    return dict(zip(keys, rows[0][2:]))
+    return dict(zip(keys, rows[0][2:], strict=True))
 
 
 def test_a_suppressed_population_does_not_come_back_as_area_times_density(demo_conn):
