@@ -346,7 +346,10 @@ def run_job(dsn: str, job: dict, base: Path | None = None) -> None:
 
         def beat() -> None:  # a long chunk must not look like a dead worker
             while not stop.wait(5):
-                jobs.heartbeat(dsn, job_id)
+                try:
+                    jobs.heartbeat(dsn, job_id)
+                except Exception:  # noqa: BLE001 - the database is away; the export itself will say so
+                    pass
 
         def progress(name: str, done: int, total: int) -> None:
             done_by[name] = done  # features written across all layers
@@ -362,7 +365,10 @@ def run_job(dsn: str, job: dict, base: Path | None = None) -> None:
             stop.set()
         jobs.update(dsn, job_id, "done", sum(written.values()), req.filename())
     except Exception as exc:  # the job row carries the failure to the page; nothing half-written stays
-        jobs.update(dsn, job_id, "failed", error=str(exc)[:500] or type(exc).__name__)
+        try:
+            jobs.update(dsn, job_id, "failed", error=str(exc)[:500] or type(exc).__name__)
+        except Exception as again:  # noqa: BLE001 - the database is gone: the reaper fails the job later
+            raise SystemExit(f"export {job_id} failed ({exc}) and could not be recorded ({again})") from None
 
 
 def job_file(dsn: str, actor, job_id: str, directory: Path | None = None) -> Path | None:
