@@ -29,6 +29,36 @@ ISO_BUILDS_PER_MINUTE = 6
 ISO_WAIT_S = 10.0
 
 
+def _isochrone(who, kind: str, minutes: int, budget: RateLimiter, builds: threading.BoundedSemaphore):
+    """Published values (10/30 min) from the cache for everyone; other values, and rebuilding
+    a stale cache, only for roles that plan coverage, never read-only, within their budget."""
+    computes = who.role in ISO_COMPUTE_ROLES and not who.read_only
+    if minutes not in PUBLISHED_MINUTES and not computes:
+        published, planners = " and ".join(map(str, PUBLISHED_MINUTES)), ", ".join(sorted(ISO_COMPUTE_ROLES))
+        return error_body(403, "minutes_not_published", f"only the published {published}-minute reach is "
+                                                         f"available to this account; other values are for {planners}")
+    if not computes:
+        with pooled(_dsn()) as conn, conn.cursor() as cur:  # the cache only: no computation
+            cur.execute(sql("iso_feature"), {"region": who.region_code, "kind": kind, "minutes": minutes,
+                                             "scope": who.unit_code})
+            row = cur.fetchone()
+        if row is None:
+            return error_body(404, "not_built", f"the {minutes}-minute reach of {kind} is not built yet; an "
+                                                "administrator runs: onemap roads isochrones --refresh")
+        return Response(row[0], mimetype="application/json")
+    if minutes not in PUBLISHED_MINUTES and not budget.allow(who.username):
+        return error_body(429, "rate_limited", f"at most {budget.limit} unpublished isochrones a minute")
+    if not builds.acquire(timeout=ISO_WAIT_S):  # builds take about a second each: one at a time
+        response = error_body(503, "busy", "another isochrone is being built; try again shortly")
+        response.headers["Retry-After"] = "5"
+        return response
+    try:
+        with writer(_dsn()) as conn:  # a stale cache is rebuilt on read
+            return jsonify(reach.isochrone_feature(conn, who, kind, minutes))
+    finally:
+        builds.release()
+
+
 def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint:
     """The routing blueprint (mounted under /api/v1 beside the field-app API)."""
     bp = Blueprint("api_routing", __name__, url_prefix="/api/v1")
@@ -70,36 +100,7 @@ def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint
     def isochrones():
         """The area reachable within N minutes from every facility of a kind."""
         q = parse_query(m.IsochroneQuery)
-        return _isochrone(actor(), q.kind, q.minutes)
-
-    def _isochrone(who, kind: str, minutes: int):
-        """Published values (10/30 min) from the cache for everyone; other values, and rebuilding
-        a stale cache, only for roles that plan coverage, never read-only, within their budget."""
-        computes = who.role in ISO_COMPUTE_ROLES and not who.read_only
-        if minutes not in PUBLISHED_MINUTES and not computes:
-            return error_body(403, "minutes_not_published",
-                              f"only the published {' and '.join(map(str, PUBLISHED_MINUTES))}-minute reach "
-                              f"is available to this account; other values are for {', '.join(sorted(ISO_COMPUTE_ROLES))}")
-        if not computes:
-            with pooled(_dsn()) as conn, conn.cursor() as cur:  # the cache only: no computation
-                cur.execute(sql("iso_feature"), {"region": who.region_code, "kind": kind, "minutes": minutes,
-                                                 "scope": who.unit_code})
-                row = cur.fetchone()
-            if row is None:
-                return error_body(404, "not_built", f"the {minutes}-minute reach of {kind} is not built yet; an "
-                                                    "administrator runs: onemap roads isochrones --refresh")
-            return Response(row[0], mimetype="application/json")
-        if minutes not in PUBLISHED_MINUTES and not iso_budget.allow(who.username):
-            return error_body(429, "rate_limited", f"at most {iso_budget.limit} unpublished isochrones a minute")
-        if not iso_builds.acquire(timeout=ISO_WAIT_S):  # builds take about a second each: one at a time
-            response = error_body(503, "busy", "another isochrone is being built; try again shortly")
-            response.headers["Retry-After"] = "5"
-            return response
-        try:
-            with writer(_dsn()) as conn:  # a stale cache is rebuilt on read
-                return jsonify(reach.isochrone_feature(conn, who, kind, minutes))
-        finally:
-            iso_builds.release()
+        return _isochrone(actor(), q.kind, q.minutes, iso_budget, iso_builds)
 
     @bp.get("/coverage")
     @documented(query=m.KindQuery, ok=(200, m.Coverage), errors=(401, 422, 429))
