@@ -42,11 +42,10 @@ def date_window(start_raw: str | None, end_raw: str | None, now: datetime, tz: s
     """The requested_datetime range: the last 90 days by default, never longer than 90 days."""
     start = w3c_time(start_raw, "start_date", tz) if start_raw else None
     end = w3c_time(end_raw, "end_date", tz, end=True) if end_raw else None
-    if start is None and end is None:
-        end = now
     if start is None:
+        end = now if end is None else end
         start = end - WINDOW
-    if end is None:
+    elif end is None:
         end = start + WINDOW
     if end < start:
         raise Open311Error(400, "end_date is before start_date")
@@ -135,7 +134,8 @@ def media_url(body: dict, errors: list[str]) -> str | None:
 
 def idempotency_key(body: dict, header: str | None, errors: list[str]) -> str | None:
     """The client's retry key: ``attribute[client_uuid]`` or the ``Idempotency-Key`` header."""
-    attrs = body.get("attribute") if isinstance(body.get("attribute"), dict) else {}
+    attribute = body.get("attribute")
+    attrs = attribute if isinstance(attribute, dict) else {}
     field = body.get("attribute[client_uuid]", attrs.get("client_uuid"))
     values = {str(v).strip() for v in (field, header) if v not in (None, "")}
     if len(values) > 1:

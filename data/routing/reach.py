@@ -68,7 +68,7 @@ def build(conn, region: str, kind: str, minutes: int, offroad_kmh: float = OFFRO
     fwd, back = local_transformers(lon0, lat0)
     parts = []
     vsnaps, links = [], []
-    for i, (f, s) in enumerate(zip(facilities, snaps)):
+    for i, (f, s) in enumerate(zip(facilities, snaps, strict=True)):
         fx, fy = fwd.transform(f[2], f[3])
         if s is None:  # a region without roads: only the off-road circle
             parts.append((np.array([[fx, fy]]), np.array([limit_s])))
@@ -86,7 +86,7 @@ def build(conn, region: str, kind: str, minutes: int, offroad_kmh: float = OFFRO
                 "snaps": json.dumps(vsnaps)})
             rows = cur.fetchall()
         geoms = shapely.from_wkb([bytes(r[4]) for r in rows])
-        for (cost, rcost, at_source, at_target, _), g in zip(rows, geoms):
+        for (cost, rcost, at_source, at_target, _), g in zip(rows, geoms, strict=True):
             c = shapely.get_coordinates(g)
             xy = np.column_stack(fwd.transform(c[:, 0], c[:, 1]))
             if at_source is not None and cost >= 0:
@@ -197,6 +197,49 @@ def coverage_gaps(conn, actor, kind: str = "governance_centre", **kw) -> dict:
                           "properties": {k: v for k, v in c.items() if k != "gap"}} for c in gaps]}
 
 
+def _demand(conn, region: str, kind: str, gaps: list[dict], minutes: int | None) -> list[tuple]:
+    """The gap cells' uncovered residents as weighted points (cell, minutes, lon, lat, weight)."""
+    demand: list[tuple] = []
+    with conn.cursor() as cur:
+        for m in sorted({c["minutes"] for c in gaps}):
+            group = [c for c in gaps if c["minutes"] == m]
+            cur.execute(sql("coverage_demand"), {
+                "region": region, "kind": kind, "iso_minutes": m, "step_deg": DEMAND_STEP_DEG,
+                "codes": [c["code"] for c in group], "minutes": [minutes or m for _ in group],
+                "pops": [float(c["gap_population"]) for c in group]})
+            demand += cur.fetchall()
+    return [d for d in demand if d[4] and d[4] > 0]
+
+
+def _road_budget(conn, region: str, demand: list[tuple]) -> tuple[list[dict], dict[int, tuple[float, int]]]:
+    """Each demand point's snap as a virtual vertex, and its road time left after walking to the road."""
+    snaps = snap(conn, region, [(d[2], d[3]) for d in demand])
+    offroad_mps = OFFROAD_KMH / 3.6
+    vsnaps: list[dict] = []
+    budget: dict[int, tuple[float, int]] = {}  # virtual vertex id: (seconds left on the road, demand index)
+    for i, (d, s) in enumerate(zip(demand, snaps, strict=True)):
+        if s is None:
+            continue
+        left = d[1] * 60.0 - s.dist_m / offroad_mps  # time left on the road after walking to it
+        if left > 0:
+            vsnaps.append({"vid": -(i + 2), "edge": s.edge, "frac": s.frac})
+            budget[-(i + 2)] = (left, i)
+    return vsnaps, budget
+
+
+def _greedy(reach: dict[int, set[int]], weight: dict[int, float], picks: int) -> list[tuple[int, set[int]]]:
+    """Up to ``picks`` junctions, each reaching the most weight not reached by the ones before it."""
+    chosen = []
+    left_over = set(weight)
+    for _ in range(picks):
+        best = max(reach, key=lambda n: (sum(weight[i] for i in reach[n] & left_over), -n), default=None)
+        if best is None or not reach[best] & left_over:
+            break
+        chosen.append((best, reach[best] & left_over))
+        left_over -= reach[best]
+    return chosen
+
+
 def suggest(conn, actor, kind: str = "governance_centre", minutes: int | None = None, picks: int = 1,
             alternatives: int = 5) -> dict:
     """Greedy: the road junction whose new station would reach the most uncovered gap residents.
@@ -215,26 +258,8 @@ def suggest(conn, actor, kind: str = "governance_centre", minutes: int | None = 
               "picks": [], "alternatives": []}
     if not gaps:
         return answer
-    demand = []
-    with conn.cursor() as cur:
-        for m in sorted({c["minutes"] for c in gaps}):
-            group = [c for c in gaps if c["minutes"] == m]
-            cur.execute(sql("coverage_demand"), {
-                "region": region, "kind": kind, "iso_minutes": m, "step_deg": DEMAND_STEP_DEG,
-                "codes": [c["code"] for c in group], "minutes": [minutes or m for _ in group],
-                "pops": [float(c["gap_population"]) for c in group]})
-            demand += cur.fetchall()
-    demand = [d for d in demand if d[4] and d[4] > 0]
-    snaps = snap(conn, region, [(d[2], d[3]) for d in demand])
-    offroad_mps = OFFROAD_KMH / 3.6
-    vsnaps, budget = [], {}
-    for i, (d, s) in enumerate(zip(demand, snaps)):
-        if s is None:
-            continue
-        left = d[1] * 60.0 - s.dist_m / offroad_mps  # time left on the road after walking to it
-        if left > 0:
-            vsnaps.append({"vid": -(i + 2), "edge": s.edge, "frac": s.frac})
-            budget[-(i + 2)] = (left, i)
+    demand = _demand(conn, region, kind, gaps, minutes)
+    vsnaps, budget = _road_budget(conn, region, demand)
     if not budget:
         return answer | {"note": "no uncovered resident is within reach of any road in time"}
     with conn.cursor() as cur:
@@ -259,13 +284,7 @@ def suggest(conn, actor, kind: str = "governance_centre", minutes: int | None = 
 
     ranked = sorted(reach, key=lambda n: (-sum(weight[i] for i in reach[n]), n))
     answer["alternatives"] = [site(n, reach[n]) for n in ranked[:alternatives]]
-    left_over = set(weight)
-    for _ in range(max(1, picks)):
-        best = max(reach, key=lambda n: (sum(weight[i] for i in reach[n] & left_over), -n), default=None)
-        if best is None or not reach[best] & left_over:
-            break
-        answer["picks"].append(site(best, reach[best] & left_over))
-        left_over -= reach[best]
+    answer["picks"] = [site(n, covered) for n, covered in _greedy(reach, weight, max(1, picks))]
     residents = result["kpi"]["residents"] or 0
     if residents and answer["picks"]:
         gained = sum(p["gap_population_reached"] for p in answer["picks"])

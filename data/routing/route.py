@@ -74,44 +74,58 @@ def _point(text: str, field: str) -> tuple[float, float]:
     return lon, lat
 
 
+ORIGIN_FORMS = "lon,lat | facility:<id> | department:<code> | worker:<id>"
+
+
+def _facility_end(cur, actor, ref: str, field: str) -> End:
+    if not ref.isdigit():
+        raise Invalid("bad facility id", {field: "facility:<numeric id>"})
+    cur.execute(sql("route_facility"), {"id": int(ref), "region": actor.region_code})
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"no facility {ref} in region {actor.region_code}")
+    return End(row[3], row[4], row[2], "facility", str(row[0]), {"facility_kind": row[1]})
+
+
+def _department_end(cur, actor, ref: str, field: str) -> End:
+    cur.execute(sql("route_department"), {"code": ref, "region": actor.region_code})
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"no department {ref} in region {actor.region_code}")
+    if row[3] is None:
+        raise Invalid(f"department {ref} has no base location", {field: "the department has no base"})
+    return End(row[3], row[4], row[2], "department", row[0], {"department_kind": row[1]})
+
+
+def _worker_end(cur, actor, ref: str, field: str) -> End:
+    if not ref.isdigit():
+        raise Invalid("bad worker id", {field: "worker:<numeric id>"})
+    cur.execute(sql("route_worker"), {"id": int(ref), "region": actor.region_code, "scope": actor.unit_code})
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"no grid worker {ref} in your jurisdiction")
+    if row[3] is None:
+        raise Invalid(f"grid worker {ref} has no GPS fix yet", {field: "the worker has never sent a position"})
+    label = worker_out(actor, {"ref": str(row[0]), "label": row[1]})["label"]
+    return End(row[4], row[5], label, "worker", str(row[0]), {"fix_at": row[3].isoformat()})
+
+
+_ORIGIN_KINDS = {"facility": _facility_end, "department": _department_end, "worker": _worker_end}
+
+
 def resolve_origin(conn, actor, text: str | None, field: str = "from") -> End:
     """An origin from 'lon,lat', 'facility:<id>', 'department:<code>' or 'worker:<id>'."""
     if not text:
-        raise Invalid(f"{field} is required", {field: "lon,lat | facility:<id> | department:<code> | worker:<id>"})
+        raise Invalid(f"{field} is required", {field: ORIGIN_FORMS})
     kind, _, ref = text.partition(":")
     if not ref:
         lon, lat = _point(text, field)
         return End(lon, lat, "起点" if field == "from" else "终点")
+    resolve = _ORIGIN_KINDS.get(kind)
+    if resolve is None:
+        raise Invalid(f"unknown {field} kind {kind!r}", {field: ORIGIN_FORMS})
     with conn.cursor() as cur:
-        if kind == "facility":
-            if not ref.isdigit():
-                raise Invalid("bad facility id", {field: "facility:<numeric id>"})
-            cur.execute(sql("route_facility"), {"id": int(ref), "region": actor.region_code})
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound(f"no facility {ref} in region {actor.region_code}")
-            return End(row[3], row[4], row[2], "facility", str(row[0]), {"facility_kind": row[1]})
-        if kind == "department":
-            cur.execute(sql("route_department"), {"code": ref, "region": actor.region_code})
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound(f"no department {ref} in region {actor.region_code}")
-            if row[3] is None:
-                raise Invalid(f"department {ref} has no base location", {field: "the department has no base"})
-            return End(row[3], row[4], row[2], "department", row[0], {"department_kind": row[1]})
-        if kind == "worker":
-            if not ref.isdigit():
-                raise Invalid("bad worker id", {field: "worker:<numeric id>"})
-            cur.execute(sql("route_worker"), {"id": int(ref), "region": actor.region_code,
-                                              "scope": actor.unit_code})
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound(f"no grid worker {ref} in your jurisdiction")
-            if row[3] is None:
-                raise Invalid(f"grid worker {ref} has no GPS fix yet", {field: "the worker has never sent a position"})
-            label = worker_out(actor, {"ref": str(row[0]), "label": row[1]})["label"]
-            return End(row[4], row[5], label, "worker", str(row[0]), {"fix_at": row[3].isoformat()})
-    raise Invalid(f"unknown {field} kind {kind!r}", {field: "lon,lat | facility:<id> | department:<code> | worker:<id>"})
+        return resolve(cur, actor, ref, field)
 
 
 def resolve_destination(conn, actor, text: str | None, now: datetime | None = None) -> End:
@@ -146,14 +160,19 @@ def snap(conn, region: str, points: list[tuple[float, float]]) -> list[Snap | No
     return [None if r[1] is None else Snap(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
-def _check_snaps(ends: list[End], snaps: list[Snap | None], max_snap_m: float) -> None:
-    for end, s in zip(ends, snaps):
+def _check_snaps(ends: list[End], snaps: list[Snap | None], max_snap_m: float) -> list[Snap]:
+    """The snaps of ``ends``, each a road within ``max_snap_m``; else Invalid naming the end."""
+    checked = []
+    for end, s in zip(ends, snaps, strict=True):
         if s is None:
             raise Invalid("this region has no road network", {"region": "import roads first (onemap roads import)"})
         if s.dist_m > max_snap_m:
-            raise Invalid(f"{end.label}附近{max_snap_m / 1000:g}公里内没有道路 (nearest road {s.dist_m / 1000:.1f} km away)",
+            raise Invalid(f"{end.label}附近{max_snap_m / 1000:g}公里内没有道路 "
+                          f"(nearest road {s.dist_m / 1000:.1f} km away)",
                           {"from" if end.kind != "incident" else "to": f"no road within {max_snap_m / 1000:g} km"},
                           snap_m=round(s.dist_m, 1))
+        checked.append(s)
+    return checked
 
 
 def edges_sql(cur, region: str, snaps: list[dict], links: list[dict] | None = None,
@@ -190,8 +209,8 @@ def _coords(geojson: dict) -> list[tuple[float, float]]:
 
 def route(conn, region: str, origin: End, dest: End, max_snap_m: float = MAX_SNAP_M) -> dict:
     """The fastest route from ``origin`` to ``dest`` as a GeoJSON Feature with time, length and turns."""
-    a, b = snap(conn, region, [(origin.lon, origin.lat), (dest.lon, dest.lat)])
-    _check_snaps([origin, dest], [a, b], max_snap_m)
+    a, b = _check_snaps([origin, dest], snap(conn, region, [(origin.lon, origin.lat), (dest.lon, dest.lat)]),
+                        max_snap_m)
     snaps = [{"vid": -1, "edge": a.edge, "frac": a.frac}, {"vid": -2, "edge": b.edge, "frac": b.frac}]
     rows = []
     with conn.cursor() as cur:
@@ -257,14 +276,13 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
         cands = cur.fetchall()
     ends = [(site.lon, site.lat)] + [(c[3], c[4]) for c in cands]
     snaps = snap(conn, region, ends)
-    _check_snaps([site], snaps[:1], MAX_SNAP_M)
-    target = snaps[0]
+    (target,) = _check_snaps([site], snaps[:1], MAX_SNAP_M)
     vsnaps = [{"vid": -1, "edge": target.edge, "frac": target.frac}]
-    starts = {}
-    for i, (c, s) in enumerate(zip(cands, snaps[1:])):
+    starts: dict[int, tuple[int, Snap]] = {}  # a candidate's vertex id: its index and its snap
+    for i, s in enumerate(snaps[1:]):  # snaps[1:] is one per candidate
         if s is not None and s.dist_m <= MAX_SNAP_M:
             vsnaps.append({"vid": -(i + 2), "edge": s.edge, "frac": s.frac})
-            starts[-(i + 2)] = i
+            starts[-(i + 2)] = (i, s)
     costs = {}
     if starts:
         pts = [(site.lon, site.lat)] + [(s.lon, s.lat) for s in snaps[1:] if s is not None]
@@ -277,9 +295,8 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
                 if len(costs) == len(starts):
                     break
     items, unreachable = [], []
-    for vid, i in starts.items():
+    for vid, (i, s) in starts.items():
         kind, ref, name, lon, lat, fix_at, straight = cands[i]
-        s = snaps[i + 1]
         entry = {"kind": kind, "ref": ref, "name": name, "lon": lon, "lat": lat,
                  "straight_m": round(straight, 1), "snap_m": round(s.dist_m, 1),
                  "fix_at": fix_at.isoformat() if fix_at else None,

@@ -93,7 +93,8 @@ def instructions(pieces: list[Piece], start_label: str = "起点", end_label: st
     groups = steps(pieces)
     out = []
     if start_offroad_m >= offroad_min_m and groups:
-        out.append({"text": f"从{start_label}出发，离开道路前行约{distance_text(start_offroad_m)}到达{groups[0]['road']}",
+        out.append({"text": f"从{start_label}出发，离开道路前行约{distance_text(start_offroad_m)}"
+                            f"到达{groups[0]['road']}",
                     "road": None, "turn": "出发", "length_m": round(start_offroad_m, 1), "travel_s": None})
     prev_bearing = None
     for i, g in enumerate(groups):
