@@ -62,7 +62,8 @@ def test_filter_words_expand_to_states():
     assert phase.expand_states(["closed", "resolved", "nosuch"]) == ("closed", "resolved", "nosuch")
 
 
-@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kolkata", "America/New_York", "UTC", "Europe/Berlin"])
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kolkata", "America/New_York", "UTC", "Europe/Berlin",
+                                "America/St_Johns"])
 @pytest.mark.parametrize("at", [AT, AT.replace(month=1, microsecond=123400), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)])
 def test_iso_local_in_sql_and_python_write_the_same_text(empty_conn, tz, at):
     (got,) = _all(empty_conn, "SELECT iso_local(%s, %s)", (at, tz))[0]
