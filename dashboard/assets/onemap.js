@@ -143,14 +143,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
    reconnects (after a dropped stream) send Last-Event-ID by themselves; but a refused attempt
    (503 while the database is away, 429, 401) closes a native EventSource for good. This one then
    opens a new one after 1-4 s, with ?last_event_id= so the server replays what the page missed
-   (dashboard/live.py). dash-extensions' EventSource component constructs window.EventSource. */
+   (dashboard/live.py). dash-extensions' EventSource component constructs window.EventSource,
+   and builds a new one whenever it re-renders: the last id is remembered per URL for the page. */
 (function () {
     const Native = window.EventSource;
     if (!Native || Native.onemapResilient) { return; }
+    const lastIds = {};
     function Resilient(url, opts) {
         this.url = url;
         this.opts = opts;
-        this.lastEventId = "";
         this.readyState = Native.CONNECTING;
         this.onopen = null;
         this.onmessage = null;
@@ -166,8 +167,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     Resilient.prototype._connect = function () {
         const self = this;
         let url = this.url;
-        if (this.lastEventId) {
-            url += (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(this.lastEventId);
+        const last = lastIds[this.url];
+        if (last) {
+            url += (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(last);
         }
         const src = new Native(url, this.opts);
         this._src = src;
@@ -177,7 +179,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             if (self.onopen) { self.onopen(e); }
         };
         src.onmessage = function (e) {
-            if (e.lastEventId) { self.lastEventId = e.lastEventId; }
+            if (e.lastEventId) { lastIds[self.url] = e.lastEventId; }
             if (self.onmessage) { self.onmessage(e); }
         };
         src.onerror = function (e) {
