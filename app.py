@@ -29,6 +29,7 @@ def create_app(settings: Settings):
     server = build_dash(dsn, settings.region_code).server
     install_auth(server, dsn)  # first: every route below is behind the login gate
     install_api(server, dsn)
+    from field.app import create_blueprint as field_app; server.register_blueprint(field_app())  # noqa: E702 — /field/
     if settings.escalate_every_s > 0:
         start_escalator(dsn, settings.escalate_every_s)
     if settings.rollup_fold_every_s > 0:

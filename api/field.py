@@ -197,6 +197,13 @@ def create_blueprint(window_s: float = 60.0) -> Blueprint:
         with pooled(_dsn()) as conn:
             return jsonify(visits.categories(conn, request.environ["onemap.actor"]))
 
+    @bp.get("/field/cells")
+    @documented(errors=(401, 429))
+    def cells():
+        """Grid cell outlines for the phone map: a worker's cell and its neighbours, else the jurisdiction's."""
+        with pooled(_dsn()) as conn:
+            return jsonify(visits.cells(conn, request.environ["onemap.actor"]))
+
     @bp.get("/field/week")
     @documented(ok=(200, Week), errors=(401, 429))
     def week():

@@ -103,6 +103,18 @@ def categories(conn, actor) -> list[dict]:
     return rows
 
 
+def cells(conn, actor) -> dict:
+    """A FeatureCollection of cell outlines for the actor's phone map: a grid worker's cell and the
+    cells touching it (grid boundaries are public reference data, not personal), else the cells
+    of the jurisdiction."""
+    with conn.cursor() as cur:
+        cur.execute(sql("field_cells"), {"unit_code": actor.unit_code, "region_code": actor.region_code,
+                                         "neighbours": actor.role == "worker"})
+        (collection,) = cur.fetchone()
+    conn.rollback()
+    return collection
+
+
 def week(conn, actor, now: datetime | None = None) -> dict:
     """The actor's last seven days: cells their GPS covered, incidents reported, visits logged."""
     since = (now or datetime.now(timezone.utc)) - timedelta(days=7)

@@ -82,7 +82,7 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 PASSWORD_PATH = "/account/password"  # checks its CSRF token itself (a plain form cannot send headers)
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/kiosk", "/healthz", "/favicon.ico", "/_favicon.ico"})
 # /api/ and /open311/ authenticate per view (bearer tokens, API keys) and answer in JSON.
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/")
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/", "/field/")  # /field/: the app shell (no data)
 NO_CSRF_PREFIXES = ("/open311/",)  # never reads the session, so a session cookie proves nothing there
 MACHINE_PREFIXES = ("/_dash-", "/layers/")  # fetched by scripts: 401, not a redirect
 EXTENSION = "onemap_auth"

@@ -22,7 +22,7 @@ import base64
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 
 from config import Settings
 
@@ -34,6 +34,10 @@ STANDARD_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
+# The field app (/field/) is the one page that reads the phone's position: geolocation for this
+# origin only. Photos come from a file input (the system camera), which needs no camera permission.
+FIELD_PREFIX = "/field/"
+FIELD_PERMISSIONS = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
 
 
 def _tile_origin() -> str | None:
@@ -88,6 +92,8 @@ def _headers(response: Response) -> Response:
     if state["policy"] is None:
         state["policy"] = content_security_policy(server)
     response.headers.setdefault("Content-Security-Policy", state["policy"])
+    if request.path.startswith(FIELD_PREFIX):
+        response.headers.setdefault("Permissions-Policy", FIELD_PERMISSIONS)
     for name, value in STANDARD_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

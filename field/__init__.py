@@ -1,0 +1,1 @@
+"""The field app: a mobile PWA for grid workers and department staff, served at /field/."""
