@@ -91,54 +91,6 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     }
 });
 
-/* Clientside callbacks of the map (dashboard/mapview.py): layer URLs are built here, in the
-   browser, from the URLs the server put in the page. A pan, a zoom or a drill-down costs no server
-   callback; the server checks the unit (and everything else) again when a URL is fetched. */
-window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    onemap_map: {
-        /* ``url`` with ``params`` set (null, "" and [] remove a parameter; arrays repeat it). */
-        setParams: function (url, params) {
-            const u = new URL(url, window.location.origin);
-            Object.keys(params).forEach(function (k) {
-                const v = params[k];
-                u.searchParams.delete(k);
-                if (v === null || v === undefined || v === "") { return; }
-                (Array.isArray(v) ? v : [v]).forEach(function (x) { u.searchParams.append(k, String(x)); });
-            });
-            return u.pathname + (u.search || "");
-        },
-        /* Each layer URL with the selected unit; a layer left empty (not for this role) stays empty. */
-        withUnit: function (unit) {
-            const urls = Array.prototype.slice.call(arguments, 1);
-            const self = window.dash_clientside.onemap_map;
-            return urls.map(function (url) {
-                return url ? self.setParams(url, {unit: unit}) : window.dash_clientside.no_update;
-            });
-        },
-        /* The incidents layer for the viewport and the filters: clusters or points by zoom (the
-           registry picks the variant), ``v`` a tick that refetches after a live event. */
-        incidentUrl: function (zoom, bounds, unit, range, cats, level, tick, url) {
-            if (!url) { return window.dash_clientside.no_update; }
-            let bbox = null;
-            if (bounds && bounds.length === 2) {
-                const s = bounds[0][0], w = bounds[0][1], n = bounds[1][0], e = bounds[1][1];
-                bbox = [w, s, e, n].map(function (x) { return Number(x).toFixed(5); }).join(",");
-            }
-            return window.dash_clientside.onemap_map.setParams(url, {
-                unit: unit, zoom: (zoom === null || zoom === undefined) ? null : Math.round(zoom * 100) / 100,
-                bbox: bbox, range: range, cat: cats || [], level: level, v: tick});
-        },
-        /* The wall's incidents refetch on each live tick. */
-        tickUrl: function (tick, url) {
-            return url ? window.dash_clientside.onemap_map.setParams(url, {v: tick}) : window.dash_clientside.no_update;
-        },
-        /* New reports flash: only the flash list of the incidents' hideout changes. */
-        flashHideout: function (flash, hideout) {
-            return Object.assign({}, hideout || {}, {flash: flash || []});
-        }
-    }
-});
-
 /* Live stream: an EventSource that never gives up and never loses its place. The browser's own
    reconnects (after a dropped stream) send Last-Event-ID by themselves; but a refused attempt
    (503 while the database is away, 429, 401) closes a native EventSource for good. This one then
