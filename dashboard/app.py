@@ -107,7 +107,8 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
 
     @app.server.route("/events/stream")
     def events():
-        return live.stream(broker, region_code, actor_unit(), still_valid=stream_guard())
+        return live.stream(broker, region_code, actor_unit(), still_valid=stream_guard(),
+                           caller=current_actor())  # domain.policy decides which events it gets
 
     @app.server.errorhandler(agg.OutsideJurisdiction)
     def outside(exc):

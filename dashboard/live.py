@@ -30,6 +30,7 @@ from flask import Response, request, session, stream_with_context
 from config import Settings
 from db.core import pooled, sql
 from db.outage import is_unavailable, tracker
+from domain import policy
 from web import slots
 from web.errors import error_body
 
@@ -221,6 +222,15 @@ def visible(event: dict, region_code: str, scope: str) -> bool:
     return event.get("region_code") == region_code and str(event.get("cell_code", "")).startswith(scope)
 
 
+def shown(event: dict, region_code: str, scope: str, caller=None) -> dict | None:
+    """The event as this page may receive it, or None: for a known caller the one row rule of
+    ``domain.policy.event_visible`` (department staff get a bare resync for an event that does not
+    say its department), else the jurisdiction ``scope``."""
+    if caller is not None:
+        return policy.event_visible(caller, event)
+    return event if visible(event, region_code, scope) else None
+
+
 def sse(event: dict) -> str:
     """One SSE message: ``id:`` (the event id, when it has one) and ``data:`` (JSON)."""
     eid = event.get("id")
@@ -248,13 +258,15 @@ def stream_key() -> str:
     return "s:" + str(session.get("csrf") or session.get("uid") or request.remote_addr)
 
 
-def replay(dsn: str, after: int, region_code: str, scope: str) -> tuple[list[dict], bool]:
-    """The visible events after ``after`` (oldest first) and whether there were too many."""
+def replay(dsn: str, after: int, region_code: str, scope: str, caller=None) -> tuple[list[dict], bool]:
+    """The visible events after ``after`` (oldest first) and whether there were too many (or some
+    could only be told as a resync)."""
     with pooled(dsn) as conn, conn.cursor() as cur:
         cur.execute(sql("live_events_after"), {"after": after, "limit": REPLAY_MAX * 5 + 1})
         rows = cur.fetchall()
-    events = [e for e in (json.loads(p) for _, p in rows) if visible(e, region_code, scope)]
-    return events, len(rows) > REPLAY_MAX * 5 or len(events) > REPLAY_MAX
+    seen = [s for s in (shown(json.loads(p), region_code, scope, caller) for _, p in rows) if s is not None]
+    events = [e for e in seen if "id" in e]
+    return events, len(events) < len(seen) or len(rows) > REPLAY_MAX * 5 or len(events) > REPLAY_MAX
 
 
 def _newest(dsn: str) -> int:
@@ -271,7 +283,7 @@ def _too_many(refused: str, settings: Settings) -> Response:
 
 
 def _follow(broker: Broker, q: queue.Queue, key: str, replayed: set, region_code: str, scope: str,
-            still_valid: Callable[[], bool] | None):
+            still_valid: Callable[[], bool] | None, caller=None):
     """The pushed events of ``scope`` as SSE text, heartbeats between, until the credential ends."""
     beat = time.monotonic()
     while True:
@@ -286,12 +298,12 @@ def _follow(broker: Broker, q: queue.Queue, key: str, replayed: set, region_code
             if time.monotonic() - beat >= broker.heartbeat_s:
                 beat = time.monotonic()
                 yield ": keep-alive\n\n"
-        elif event.get("id") not in replayed and visible(event, region_code, scope):
-            yield sse(event)
+        elif event.get("id") not in replayed and (out := shown(event, region_code, scope, caller)) is not None:
+            yield sse(out)
 
 
 def stream(broker: Broker, region_code: str, scope: str,
-           still_valid: Callable[[], bool] | None = None) -> Response:
+           still_valid: Callable[[], bool] | None = None, caller=None) -> Response:
     """An SSE response carrying the events of ``scope`` (after the page's last one, if it says),
     with heartbeats; 429 beyond the open-stream limits. ``still_valid`` is asked about once a
     second (its verdict shared per credential): a session that ended closes its streams."""
@@ -309,7 +321,7 @@ def stream(broker: Broker, region_code: str, scope: str,
         if after is None:
             events, resync, start = [], False, _newest(broker.dsn)
         else:
-            events, resync = replay(broker.dsn, after, region_code, scope)
+            events, resync = replay(broker.dsn, after, region_code, scope, caller)
             start = _newest(broker.dsn) if resync else after
     except BaseException:
         broker.unsubscribe(q)
@@ -325,7 +337,7 @@ def stream(broker: Broker, region_code: str, scope: str,
         try:
             yield f"retry: {RETRY_MS}\n\n"
             yield from first
-            yield from _follow(broker, q, key, {e["id"] for e in events}, region_code, scope, still_valid)
+            yield from _follow(broker, q, key, {e["id"] for e in events}, region_code, scope, still_valid, caller)
         finally:
             broker.unsubscribe(q)
             counters.release(key, address)

@@ -323,3 +323,28 @@ def test_the_map_gaps_layer_is_the_coverage_apis_gaps_and_a_kiosk_gets_no_positi
     kiosk = _h(world["tokens"]["kiosk"])
     r = requests.get(f"{world['url']}/ogc/collections/worker_positions/items", headers=kiosk)
     assert r.status_code == 403 and "read-only" in r.text
+
+
+def test_live_events_reach_only_the_callers_jurisdiction_and_department_staff_get_no_ids(world):
+    from served import Stream
+
+    def report_at(inc):
+        body = {"id": str(uuid.uuid4()), "category": "public_order", "description": "直播测试",
+                "lon": inc[2], "lat": inc[3], "observed_at": datetime.now(timezone.utc).isoformat()}
+        r = requests.post(world["url"] + "/api/v1/incidents", json=body, headers=_h(world["tokens"]["dispatcher"]))
+        assert r.status_code == 201, r.text
+        return body["id"]
+
+    town = Stream(world["url"], world["tokens"]["town_leader"])
+    dept = Stream(world["url"], world["tokens"]["department"])
+    try:
+        assert town.status == 200 and dept.status == 200
+        outside = report_at(world["incidents"]["other"])  # another town, not the department's
+        inside = report_at(world["incidents"]["town"])    # 上海庙镇, not the department's either
+        town.wait_for(lambda e: e["data"].get("incident_id") == inside)
+        dept.wait_for(lambda e: e["data"].get("resync"))  # told to refresh, not which case moved
+        assert not [e for e in town.events() if e["data"].get("incident_id") == outside]
+        assert not [e for e in dept.events() if "incident_id" in e["data"]]
+    finally:
+        town.close()
+        dept.close()
