@@ -70,6 +70,8 @@ def test_hundreds_of_open_pages_starve_nothing_and_limits_answer_429(served, qui
             streams.append(s)
         for s in streams:  # every one is really open: it got its hello
             s.wait_for(lambda e: e["data"].get("hello"))
+        holders = _pids_holding(base)  # the streams are spread over the worker processes
+        assert len(holders & worker_pids(log)) >= 2, holders
         # with every stream open, other requests are answered (they used to wait for a free thread)
         me = get(base + "/api/v1/me", token=kiosk)
         assert me[0] == 200 and json.loads(me[2])["username"] == "demo-leader"
@@ -110,6 +112,17 @@ def test_hundreds_of_open_pages_starve_nothing_and_limits_answer_429(served, qui
         for s in streams:
             s.close()
     assert "Traceback" not in log.read_text()
+
+
+def _pids_holding(base: str) -> set[int]:
+    """Processes holding established connections on the server's port (from ``ss -tnp``)."""
+    import re
+    import subprocess
+
+    port = base.rsplit(":", 1)[1]
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=True).stdout
+    return {int(p) for p in re.findall(r"pid=(\d+)", out)}
 
 
 def test_a_page_that_comes_back_gets_what_it_missed(served, quiet_dsn, kiosk):
