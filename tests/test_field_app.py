@@ -106,9 +106,9 @@ def _sign_in(page, server, username, password):
     page.wait_for_selector("#tabs:not([hidden])", timeout=15_000)
 
 
-def shot(page, name):
+def shot(page, name, full=False):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"field-{name}.png"))
+    page.screenshot(path=str(SHOTS / f"field-{name}.png"), full_page=full)
 
 
 def test_worker_reports_offline_then_department_resolves(server, browser, places, quiet_dsn, tmp_path):
@@ -132,9 +132,10 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     page.click("#report-form button[type=submit]")
     page.wait_for_selector("#outbox li[data-status=pending]", timeout=10_000)
     rid = page.locator("#outbox li[data-status=pending]").first.get_attribute("data-id")
+    page.locator("#outbox").scroll_into_view_if_needed()
     assert uuid.UUID(rid).version == 4
     assert "<b>" in page.locator("#outbox").inner_text()  # text from the user stays text
-    shot(page, "pending")
+    shot(page, "pending", full=True)
 
     # close the page and open the app again while still offline: the shell comes from the service
     # worker's cache, and the report is still pending (IndexedDB)
@@ -150,20 +151,28 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     assert _one(quiet_dsn, "SELECT count(*) FROM incident WHERE id = %s", (rid,))[0] == 1
     assert _one(quiet_dsn, "SELECT count(*) FROM incident_photo WHERE incident_id = %s", (rid,))[0] == 1
     assert _one(quiet_dsn, "SELECT description FROM incident WHERE id = %s", (rid,))[0] == "井盖缺失 <b>注意</b>"
-    shot(page, "sent")
+    page.locator("#outbox").scroll_into_view_if_needed()
+    shot(page, "sent", full=True)
 
     page.click("#tabs button[data-view=v-work]")
     page.wait_for_selector(f"#work-list button[data-id='{rid}']", timeout=15_000)
     shot(page, "work-worker")
     page.click("#tabs button[data-view=v-map]")
     page.wait_for_function("() => document.querySelectorAll('#m-map path.leaflet-interactive').length >= 2", timeout=15_000)
+    page.wait_for_function("() => !document.querySelector('#m-map .leaflet-zoom-anim')", timeout=10_000)
+    page.wait_for_selector("#toast", state="hidden", timeout=10_000)
     shot(page, "map")
     page.click("#tabs button[data-view=v-patrol]")
     page.fill("#v-place", "张家（3号院）")
     page.click("#visit-form button[type=submit]")
     page.wait_for_function("() => [...document.querySelectorAll('#visit-list li')].some(li => li.textContent.includes('3号院'))",
                            timeout=15_000)
+    page.wait_for_selector("#toast", state="hidden", timeout=10_000)
     shot(page, "patrol")
+    page.click("#lang")  # English by the switch
+    assert page.locator("#tabs button[data-view=v-report]").inner_text().endswith("Report")
+    shot(page, "patrol-en")
+    page.click("#lang")
     # a reload while offline still shows the app (and the signed-in user's last lists)
     ctx.set_offline(True)
     page.reload()
@@ -207,6 +216,7 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     page.click("#i-act-go")
     page.wait_for_selector("#i-timeline li[data-action=resolve]", timeout=20_000)
     page.wait_for_function("() => document.querySelector('#i-timeline').textContent.includes('已补装井盖')", timeout=10_000)
+    page.wait_for_selector("#toast", state="hidden", timeout=10_000)
     shot(page, "resolved")
     assert _one(quiet_dsn, "SELECT state FROM incident WHERE id = %s", (rid,))[0] == "resolved"
     assert _one(quiet_dsn, "SELECT count(*) FROM incident_photo WHERE incident_id = %s", (rid,))[0] == 2

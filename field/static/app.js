@@ -170,7 +170,7 @@
   // -- maps (no base tiles: our own layers make the map) -------------------------------------
   function makeMap(id) {
     if (state.maps[id]) return state.maps[id];
-    const m = L.map(id, { zoomControl: true, attributionControl: false, tap: true }).setView([38.18, 107.48], 12);
+    const m = L.map(id, { zoomControl: true, attributionControl: false }).setView([38.18, 107.48], 12);
     state.maps[id] = m;
     return m;
   }
@@ -237,7 +237,7 @@
     } else {
       state.pin.setLatLng(ll);
     }
-    map.setView(ll, 16);
+    map.setView(ll, Math.max(map.getZoom(), 15));
   }
 
   function resizePhoto(file, maxSide) {
@@ -284,7 +284,7 @@
     S.put(item).then(function () {
       state.photos = []; clear($("r-previews")); $("r-desc").value = ""; $("r-category").value = "";
       $("r-time").value = localInput(new Date()); showDepartment();
-      toast(t("queued")); renderOutbox(); sync();
+      toast(navigator.onLine ? t("sending") : t("queued")); renderOutbox(); sync();
     });
   }
 
@@ -454,6 +454,7 @@
       tl.appendChild(li);
     });
     const map = makeMap("i-map");
+    if (!state.incCells) state.incCells = cellsLayer(map, me.unit_code);  // context: the cells
     if (state.incMarker) map.removeLayer(state.incMarker);
     if (state.routeLayer) { map.removeLayer(state.routeLayer); state.routeLayer = null; }
     clear($("i-steps")); $("i-eta").textContent = "";
@@ -479,7 +480,7 @@
       return S.put(item);
     }).then(function () {
       $("i-act-form").hidden = true; state.actPhotos = []; clear($("i-previews"));
-      toast(t("queued"));
+      toast(navigator.onLine ? t("sending") : t("queued"));
       return sync();
     }).then(function () { if (navigator.onLine) openIncident(inc.id); });
   }
@@ -510,8 +511,8 @@
     if (state.mapDrawn) { drawWorkOnMap(map); return; }
     state.mapDrawn = true;
     cellsLayer(map, me.unit_code).then(function (layer) {
-      const b = ownBounds(layer);
-      if (b) map.fitBounds(b, { maxZoom: 15 });
+      const b = me.role === "worker" ? ownBounds(layer) : workBounds();
+      if (b) map.fitBounds(b, { maxZoom: 15, padding: [30, 30] });
       return fetchLayer("/layers/facilities.geojson", K.fac);  // the jurisdiction's
     }).then(function (gj) {
       if (!gj) return;
@@ -520,6 +521,11 @@
       }, onEachFeature: function (f, lyr) { if (f.properties && f.properties.name) lyr.bindTooltip(textNode(f.properties.name)); } }).addTo(map);
     });
     drawWorkOnMap(map);
+  }
+  function workBounds() {
+    const pts = (readJSON(K.work) || []).filter(function (it) { return it.lat !== null && it.lat !== undefined; })
+      .map(function (it) { return [it.lat, it.lon]; });
+    return pts.length ? L.latLngBounds(pts) : null;
   }
   function drawWorkOnMap(map) {
     if (state.workLayer) map.removeLayer(state.workLayer);
@@ -577,7 +583,7 @@
       return S.put({ id: id, kind: "visit", created: Date.now(), status: "pending", label: place, body: body });
     }).then(function () {
       $("v-place").value = ""; $("v-note").value = "";
-      toast(t("queued")); renderOutbox();
+      toast(navigator.onLine ? t("sending") : t("queued")); renderOutbox();
       return sync();
     }).then(loadPatrol);
   }
