@@ -3,6 +3,7 @@ once, a saved cookie included; served app, real database, the real CLI."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -217,3 +218,13 @@ def test_a_kiosk_session_cannot_change_the_password(demo_server, demo_dsn, accou
                            headers={"X-CSRFToken": wall.cookies["_csrf_token"]})
     assert refused.status == 403 and refused.json()["error"]["code"] == "read_only"
     assert Client(demo_server).login(account[0], PASSWORD).status == 303
+
+
+def test_password_change_junk_is_a_4xx(demo_server, account):
+    browser = _signed_in(demo_server, account[0])
+    csrf = {"X-CSRFToken": browser.cookies["_csrf_token"]}
+    for body in ([1, 2], "just a string", {"current": 5, "new": ["x"]}, {"current": PASSWORD, "new": "long\x00enough pw"}):
+        reply = browser.request("POST", "/account/password", body=json.dumps(body),
+                                headers={**csrf, "Content-Type": "application/json"})
+        assert 400 <= reply.status < 500, (body, reply.status)
+    assert browser.get("/api/v1/me").status == 200

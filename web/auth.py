@@ -463,9 +463,9 @@ def _password():
         return _json_error(403, "read_only", "a read-only (kiosk) session cannot change the password")
     if request.method == "GET":
         return _password_page(t, lang, 200, None)
-    asked = _password_input(t, lang, as_json)
-    if not isinstance(asked, tuple):
-        return asked  # the refusal
+    asked, refusal = _password_input(t, lang, as_json)
+    if refusal is not None:
+        return refusal
     current, new = asked
     with writer(current_app.extensions[EXTENSION]["dsn"]) as conn:
         try:
@@ -495,24 +495,25 @@ def _password():
 
 
 def _password_input(t: dict, lang: str, as_json: bool):
-    """(current, new) from the form or JSON body, or the response that refuses them (CSRF, types,
-    the second entry, the length)."""
+    """((current, new), None) from the form or JSON body, or (None, the response that refuses them:
+    CSRF, types, the second entry, the length)."""
     data = (request.get_json(silent=True) or {}) if request.is_json else request.form
     if not isinstance(data, dict) and not hasattr(data, "getlist"):
-        return _json_error(400, "bad_request", "send a JSON object {\"current\", \"new\"}")
+        return None, _json_error(400, "bad_request", "send a JSON object {\"current\", \"new\"}")
     if _bearer() is None and not (_csrf_ok(data.get(CSRF_FIELD)) or _csrf_ok(request.headers.get(CSRF_HEADER))):
         if as_json:
-            return _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
-        return _password_page(t, lang, 400, t["expired"])
+            return None, _json_error(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header; reload the page")
+        return None, _password_page(t, lang, 400, t["expired"])
     current, new = data.get("current", ""), data.get("new", "")
     if not isinstance(current, str) or not isinstance(new, str):
-        return _json_error(400, "bad_request", "'current' and 'new' must be strings")
+        return None, _json_error(400, "bad_request", "'current' and 'new' must be strings")
     if not as_json and new != data.get("again", ""):
-        return _password_page(t, lang, 400, t["mismatch"])
+        return None, _password_page(t, lang, 400, t["mismatch"])
     if len(new) < MIN_PASSWORD or "\x00" in new:
         message = t["short"].format(n=MIN_PASSWORD)
-        return _json_error(400, "password_too_short", message) if as_json else _password_page(t, lang, 400, message)
-    return current, new
+        return None, (_json_error(400, "password_too_short", message) if as_json
+                      else _password_page(t, lang, 400, message))
+    return (current, new), None
 
 
 def _password_page(t: dict, lang: str, status: int, message: str | None, done: bool = False):
