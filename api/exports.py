@@ -3,6 +3,7 @@ fetch the file. Only the user who started a job can see it or download it."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, send_file
+from werkzeug.exceptions import Unauthorized
 
 from api import models as m
 from api.openapi import documented
@@ -15,7 +16,7 @@ from web.params import region_tz
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
 
 
-def request_from(body: dict, tz: str) -> ex.ExportRequest:
+def request_from(body: object, tz: str) -> ex.ExportRequest:
     """An ``ExportRequest`` from JSON: layers, format, crs, and filters since/until/categories/states/unit/bbox;
     plain dates are days in ``tz`` (the region's zone)."""
     if not isinstance(body, dict):
@@ -38,8 +39,10 @@ def request_from(body: dict, tz: str) -> ex.ExportRequest:
 
 
 def _request() -> ex.ExportRequest:
-    return request_from(request.get_json(silent=True), region_tz(current_app.config["ONEMAP_DSN"],
-                                                                 current_actor().region_code))
+    actor = current_actor()
+    if actor is None:  # the views ask require_actor first; this is for any other caller
+        raise Unauthorized("sign in first")
+    return request_from(request.get_json(silent=True), region_tz(current_app.config["ONEMAP_DSN"], actor.region_code))
 
 
 def create_blueprint() -> Blueprint:

@@ -344,6 +344,8 @@ def _problems_against_db(cur, units: list[Unit], level: int, replace: bool) -> l
 
 def _write(cur, unit: Unit, provenance: dict, replace: bool) -> None:
     """Insert (or upsert) one checked unit as a MultiPolygon."""
+    if unit.geom is None:  # check_units refuses a unit without geometry before anything is written
+        raise ValueError(f"{unit.label} has no geometry")
     geom = unit.geom if unit.geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([unit.geom])
     region_code = unit.code[:6]
     if unit.level == 1:

@@ -129,7 +129,7 @@ def read_osm(path: Path, report: Report) -> tuple[dict[int, tuple[float, float]]
 
 def build_edges(nodes, ways, report: Report) -> list[dict]:
     """Edges between junctions: ways split at shared nodes, with class, speed and direction."""
-    use = Counter()
+    use: Counter[int] = Counter()
     clean = []
     for refs, tags in ways:
         present = [r for r in refs if r in nodes]
@@ -216,7 +216,7 @@ def import_osm(conn, path: Path, region: str) -> Report:
     if not keep:
         raise ImportRefused(f"none of the {len(edges)} road edges in {path.name} lies inside region {region}; "
                             "is the extract for another area?")
-    vid = {}
+    vid: dict[int, int] = {}
     for e in keep:
         for n in (e["nodes"][0], e["nodes"][-1]):
             vid.setdefault(n, int(region) * 10 ** 7 + len(vid) + 1)  # the demo's id scheme

@@ -56,7 +56,7 @@ def reencode(raw: bytes) -> Photo:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(raw), formats=[declared])
+            img: Image.Image = Image.open(io.BytesIO(raw), formats=[declared])
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoError(422, "image_too_large", f"too many pixels: at most {MAX_PIXELS // 1_000_000} "
                                                      "megapixels") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import psycopg2
 import psycopg2.extras
@@ -185,7 +185,7 @@ def discard_idle_connections(dsn: str) -> int:
         found = _POOLS.get(dsn)
     if found is None:
         return 0
-    inner = found._pool
+    inner: Any = found._pool  # psycopg2's private _lock and _pool are not in its type stubs
     with inner._lock:  # psycopg2's ThreadedConnectionPool guards its lists with this lock
         idle, inner._pool[:] = list(inner._pool), []  # idle ones are in no other list
     for conn in idle:

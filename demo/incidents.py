@@ -131,7 +131,9 @@ def read_county(conn, region_code: str) -> County:
 
     # Reporter candidates: the cell's own workers, else the town's, else the county's.
     codes = [w[2] for w in workers]
-    cand_start, cand_count, cand = [], [], []
+    cand_start: list[int] = []
+    cand_count: list[int] = []
+    cand: list[int] = []
     for code in cells:
         pool = ([i for i, u in enumerate(codes) if u == code]
                 or [i for i, u in enumerate(codes) if u.startswith(code[:9])]

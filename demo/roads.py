@@ -124,6 +124,53 @@ def _wiggle(rng, a, b, banner, amplitude: float) -> list[tuple[float, float]]:
     return coords if banner.contains(LineString(coords)) else [tuple(a), tuple(b)]
 
 
+def _triangulated_pairs(nodes: np.ndarray, nodes_m: np.ndarray, banner) -> list[tuple[int, int]]:
+    """The Delaunay edges between junctions (index pairs, low first) that stay inside the banner."""
+    tri = shapely.delaunay_triangles(MultiPoint(nodes_m), only_edges=True)
+    ends = shapely.get_coordinates(tri).reshape(-1, 2, 2)
+    # endpoints are input points, but compare by distance: GEOS may return them a few ulps off
+    ids = np.argmin(((ends.reshape(-1, 1, 2) - nodes_m[None]) ** 2).sum(axis=2), axis=1).reshape(-1, 2)
+    return [(min(a, b), max(a, b)) for a, b in ids.tolist() if banner.contains(LineString([nodes[a], nodes[b]]))]
+
+
+def _junction_of(keep: np.ndarray, point: int) -> int | None:
+    """The junction that input point ``point`` became, or None (deduplicated into a neighbour)."""
+    hits = np.flatnonzero(keep == point)
+    return int(hits[0]) if hits.size else None
+
+
+def _village_roads(adj: dict[int, list[tuple[int, float]]], towns: list, villages: list,
+                   keep: np.ndarray) -> list[tuple[list[int], str]]:
+    """Each village junction's shortest path to its town's seat, with its county road's name."""
+    town_of = {t.code: i for i, t in enumerate(towns)}
+    roads = []
+    for i, v in enumerate(villages):
+        node = _junction_of(keep, len(towns) + i)
+        if node is not None:
+            assert v.parent_code is not None  # a village always lies in a town
+            roads.append((_shortest_path(adj, node, town_of[v.parent_code]), f"县道({v.name}线)"))
+    return roads
+
+
+def _local_class(key: tuple[int, int], nodes_m: np.ndarray, seat_m: np.ndarray, keep: np.ndarray,
+                 seats_and_villages: int) -> tuple[str, str]:
+    """A road no route upgraded: urban near a town seat, a township road at a village, else a track."""
+    a, b = key
+    urban = min(np.hypot(*(seat_m - nodes_m[a]).T).min(), np.hypot(*(seat_m - nodes_m[b]).T).min()) < 2500
+    if urban:
+        return ("urban", "城区道路")
+    is_village = any(k < seats_and_villages for k in (int(keep[a]), int(keep[b])))
+    return ("township", "乡道") if is_village else ("track", "牧区便道")
+
+
+def _spur(place: Place, place_node: int, nodes: np.ndarray, lat0: float, towns: int) -> Edge:
+    """The access road from ``place`` (junction id ``place_node``) to its nearest junction."""
+    p = np.array([place.lon, place.lat])
+    nearest = int(np.argmin(np.hypot(*((nodes - p) * [tiling.lon_scale(lat0), tiling.M_PER_DEG_LAT]).T)))
+    return Edge(place_node, nearest + 1, "urban" if nearest < towns else "township",
+                f"{place.name}进场路", [(place.lon, place.lat), tuple(nodes[nearest])])
+
+
 def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray, list[Edge]]:
     """Junction coordinates (id = index + 1) and the edges joining them and every place."""
     banner = county.level(1)[0].geom
@@ -135,14 +182,7 @@ def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray,
     lat0 = float(nodes[:, 1].mean())
     nodes_m = nodes * np.array([tiling.lon_scale(lat0), tiling.M_PER_DEG_LAT])
 
-    tri = shapely.delaunay_triangles(MultiPoint(nodes_m), only_edges=True)
-    ends = shapely.get_coordinates(tri).reshape(-1, 2, 2)
-    # endpoints are input points, but compare by distance: GEOS may return them a few ulps off
-    ids = np.argmin(((ends.reshape(-1, 1, 2) - nodes_m[None]) ** 2).sum(axis=2), axis=1).reshape(-1, 2)
-    candidates = []
-    for a, b in ids.tolist():
-        if banner.contains(LineString([nodes[a], nodes[b]])):
-            candidates.append((min(a, b), max(a, b)))
+    candidates = _triangulated_pairs(nodes, nodes_m, banner)
     chosen = set(_relative_neighbourhood(nodes_m, candidates)) | _spanning_tree(nodes_m, candidates)
 
     adj: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(nodes))}
@@ -161,21 +201,12 @@ def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray,
 
     for a, b, cls, name in BACKBONE:
         upgrade(_shortest_path(adj, a, b), cls, name)
-    town_of = {t.code: i for i, t in enumerate(towns)}
-    village_node = {i: v for i, v in enumerate(villages)}
-    for i, v in village_node.items():
-        node = int(np.flatnonzero(keep == len(towns) + i)[0]) if (keep == len(towns) + i).any() else None
-        if node is not None:
-            upgrade(_shortest_path(adj, node, town_of[v.parent_code]), "county", f"县道({v.name}线)")
+    for path, name in _village_roads(adj, towns, villages, keep):
+        upgrade(path, "county", name)
     seat_m = nodes_m[: len(towns)]
     for key in chosen:
-        if key in road_class:
-            continue
-        a, b = key
-        urban = min(np.hypot(*(seat_m - nodes_m[a]).T).min(), np.hypot(*(seat_m - nodes_m[b]).T).min()) < 2500
-        is_village = any(k < len(towns) + len(villages) for k in (int(keep[a]), int(keep[b])))
-        road_class[key] = ("urban", "城区道路") if urban else (
-            ("township", "乡道") if is_village else ("track", "牧区便道"))
+        if key not in road_class:
+            road_class[key] = _local_class(key, nodes_m, seat_m, keep, len(towns) + len(villages))
 
     edges = []
     for (a, b), (cls, name) in sorted(road_class.items()):
@@ -185,11 +216,8 @@ def build_network(rng, county: County, places: list[Place]) -> tuple[np.ndarray,
 
     all_nodes = [tuple(p) for p in nodes]
     for place in places:  # a spur from each facility to its nearest junction
-        p = np.array([place.lon, place.lat])
-        nearest = int(np.argmin(np.hypot(*((nodes - p) * [tiling.lon_scale(lat0), tiling.M_PER_DEG_LAT]).T)))
         all_nodes.append((place.lon, place.lat))
-        edges.append(Edge(len(all_nodes), nearest + 1, "urban" if nearest < len(towns) else "township",
-                          f"{place.name}进场路", [(place.lon, place.lat), tuple(nodes[nearest])]))
+        edges.append(_spur(place, len(all_nodes), nodes, lat0, len(towns)))
     for e in edges:
         e.length_m = max(1.0, float(GEOD.geometry_length(LineString(e.coords))))  # pgRouting wants > 0
     return np.array(all_nodes), edges

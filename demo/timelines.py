@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,6 +26,7 @@ from demo.county import REGION_TIMEZONE
 
 DAY = 86_400
 HOUR = 3_600
+_Seconds = TypeVar("_Seconds", int, np.ndarray)  # epoch seconds: one, or an array of them
 
 def _fixed_offset(tz: str) -> int:
     """Seconds east of UTC of a zone without daylight saving now (the demo's history is recent)."""
@@ -32,7 +34,10 @@ def _fixed_offset(tz: str) -> int:
     offsets = {zone.utcoffset(datetime(2020, m, 1)) for m in (1, 7)}
     if len(offsets) != 1:
         raise ValueError(f"the demo generator needs a zone without daylight saving; {tz} has it")
-    return int(offsets.pop().total_seconds())
+    (offset,) = offsets
+    if offset is None:  # a ZoneInfo always knows its offset; None would be a naive zone
+        raise ValueError(f"time zone {tz} gives no UTC offset")
+    return int(offset.total_seconds())
 
 
 # The demo county's zone (region row) has had no daylight saving since 1991: a fixed offset is
@@ -77,7 +82,7 @@ HOURLY = np.array([0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.45, 0.9, 1.5, 1.9, 2.0, 1.
 WEEKDAY = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.7])  # Monday first
 
 
-def local_day(t: np.ndarray) -> np.ndarray:
+def local_day(t: _Seconds) -> _Seconds:
     """Local (the demo region's zone) day number of epoch seconds ``t``."""
     return (t + LOCAL_OFFSET) // DAY
 

@@ -90,6 +90,7 @@ class Dispatcher:
         try:
             proc = subprocess.Popen([sys.executable, "-m", "exports.worker"], stdin=subprocess.PIPE, cwd=ROOT,
                                     start_new_session=True)  # a server restart (Ctrl-C) does not kill it
+            assert proc.stdin is not None  # stdin=PIPE
             proc.stdin.write(task.encode())
             proc.stdin.close()
         except OSError as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -16,7 +17,7 @@ API_ROOTS = ("/api", "/open311", "/ogc")
 
 def error_body(status: int, code: str, message: str, fields: dict | None = None, **extra):
     """A JSON error response: ``{"error": {"code", "message", "fields", …}}``."""
-    body = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     body.update(extra)
