@@ -192,7 +192,7 @@ def _language_callback(client) -> dict:
     deps = client.get("/_dash-dependencies").get_json()
     dep = next(d for d in deps if d["inputs"] == [{"id": "lang", "property": "value"}] and d["output"] == "url.search")
     parts = dep["output"].strip(".").split("...")
-    outputs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in parts]
+    outputs = [dict(zip(("id", "property"), p.rsplit(".", 1), strict=True)) for p in parts]
     return {"output": dep["output"], "outputs": outputs if len(parts) > 1 else outputs[0],
             "inputs": [{"id": "lang", "property": "value", "value": "en"}],
             "changedPropIds": ["lang.value"], "state": []}

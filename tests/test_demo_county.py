@@ -134,7 +134,7 @@ def test_grid_assignment_inside_and_on_shared_vertices(demo_conn):
         FROM grid_unit a JOIN grid_unit b ON a.code < b.code AND ST_Touches(a.geom, b.geom)
         WHERE a.level = 4 AND b.level = 4 LIMIT 20""")
     assert shared
-    for a, b, point in shared:
+    for a, _b, point in shared:
         owners = {r[0] for r in rows(demo_conn, """SELECT code FROM grid_unit WHERE level = 4
                                                  AND ST_Intersects(geom, %s::geometry)""", (point,))}
         got = one(demo_conn, "SELECT grid_cell_at('150623', %s::geometry)", (point,))[0]
@@ -160,6 +160,6 @@ def test_incident_cell_is_decided_by_the_database(demo_conn):
 def test_generation_is_deterministic():
     a, b, c = build_county(7), build_county(7), build_county(8)
     assert [u.code for u in a.units] == [u.code for u in b.units]
-    assert all(shapely.equals_exact(x.geom, y.geom, 0) for x, y in zip(a.units, b.units))
+    assert all(shapely.equals_exact(x.geom, y.geom, 0) for x, y in zip(a.units, b.units, strict=True))
     assert [u.population for u in a.units] == [u.population for u in b.units]
-    assert not all(shapely.equals_exact(x.geom, y.geom, 0) for x, y in zip(a.level(4), c.level(4)))
+    assert not all(shapely.equals_exact(x.geom, y.geom, 0) for x, y in zip(a.level(4), c.level(4), strict=False))  # counts may differ too

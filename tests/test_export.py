@@ -33,7 +33,8 @@ def _info(path: str) -> str:
 
 
 def _counts(info: str) -> dict[str, int]:
-    return dict(zip(re.findall(r"Layer name: (\w+)", info), map(int, re.findall(r"Feature Count: (\d+)", info))))
+    return dict(zip(re.findall(r"Layer name: (\w+)", info), map(int, re.findall(r"Feature Count: (\d+)", info)),
+                    strict=True))
 
 
 @pytest.fixture(scope="module")

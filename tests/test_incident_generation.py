@@ -5,6 +5,7 @@ import hashlib
 import os
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 import shapely
@@ -188,10 +189,10 @@ def test_timelines_follow_the_closed_loop(conn):
     for r in _rows(conn, """SELECT incident_id, at, action, from_state, to_state, level, actor
                             FROM incident_event ORDER BY incident_id, id"""):
         events[r[0]].append(r[1:])
-    for iid, (state, level, received, resolved_at, closed_at, solved_level, due_at) in incidents.items():
+    for iid, (state, level, received, resolved_at, closed_at, solved_level, _due_at) in incidents.items():
         tl = events[iid]
         assert tl[0][1] == "report" and tl[0][2] is None and tl[0][3] == "new" and tl[0][0] == received
-        for prev, cur in zip(tl, tl[1:]):
+        for prev, cur in pairwise(tl):
             assert prev[0] <= cur[0], iid
             assert cur[2] == prev[3], iid  # states chain from -> to
         assert [e[4] for e in tl if e[1] == "escalate"] == [3, 2, 1][:len([e for e in tl if e[1] == "escalate"])]

@@ -5,6 +5,8 @@ time to any point on it is its distance along the road / (60 km/h).
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import shapely
 from pyproj import Geod
@@ -36,7 +38,7 @@ def iso_dsn(server_dsn):
         make_region(cur)
         roads = Roads(cur)
         xs = [START[0] + 0.02 * i for i in range(15)]  # to 100.24, about 24 km
-        for x0, x1 in zip(xs, xs[1:]):
+        for x0, x1 in pairwise(xs):
             roads.add([(x0, LAT), (x1, LAT)], "东西大道", 60)
         cur.execute("INSERT INTO facility (region_code, kind, name, geom) "
                     "VALUES (%s, 'police_station', '测试派出所', ST_SetSRID(ST_MakePoint(%s, %s), 4326))",

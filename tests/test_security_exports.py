@@ -39,7 +39,7 @@ def test_csv_cells_never_start_a_formula(tmp_path):
     _write(CsvWriter, path)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))[1:]
-    for name, row in zip(NAMES, rows):
+    for name, row in zip(NAMES, rows, strict=True):
         cell = row[0]
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
         assert cell in (name, "'" + name)  # the text itself, at most behind an apostrophe

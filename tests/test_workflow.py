@@ -7,6 +7,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import psycopg2
 import pytest
@@ -155,7 +156,7 @@ def test_no_sequence_reaches_an_illegal_state(conn, actions):
         assert legal and item["state"] == table[(action, state)]
     history = incidents.get(conn, ADMIN, item["id"])["timeline"]
     assert history[0]["action"] == "report" and history[0]["to_state"] == "new"
-    for prev, ev in zip(history, history[1:]):
+    for prev, ev in pairwise(history):
         assert ev["from_state"] == prev["to_state"]
         assert table[(ev["action"], ev["from_state"])] == ev["to_state"]
     levels = [e["level"] for e in history if e["action"] == "escalate"]
