@@ -45,6 +45,10 @@ class FieldToken(Out):
     unit_code: str
 
 
+class LogoutIn(Body):
+    """No fields: the token to end is the one in the Authorization header."""
+
+
 class Ended(Out):
     """Whether a live token was revoked."""
 
@@ -155,7 +159,7 @@ def create_blueprint(window_s: float = 60.0) -> Blueprint:
         return _sign_in()
 
     @bp.post("/field/logout")
-    @documented(ok=(200, Ended), errors=(401, 429))
+    @documented(json=LogoutIn, ok=(200, Ended), errors=(400, 401, 429))
     def logout():
         """Sign the phone out: its field token is revoked at once."""
         header = request.headers.get("Authorization", "")

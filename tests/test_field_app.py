@@ -20,6 +20,7 @@ from waitress.server import create_server
 from app import Settings, create_app
 from data.users import create_user, disable_user, issue_token, set_password
 from db.core import connect
+
 from served import get, post_json
 
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
