@@ -20,6 +20,7 @@ from data import field_tokens, visits
 from data.audit import audit
 from data.users import AccountDisabled, AccountLocked, BadCredentials
 from db.core import pooled, writer
+from domain import values
 from web.auth import client_address, current_actor, password_actor, throttled_response
 from web.errors import error_body
 from web.params import loads
@@ -121,9 +122,14 @@ def _sign_in():
             or not isinstance(data.get("password"), str):
         return error_body(422, "invalid", "send {\"username\": …, \"password\": …}",
                           {"username": "required text", "password": "required text"})
+    try:  # the one text rule (domain.values): no control characters, bounded
+        values.clean_text(data["username"], 64)
+        values.clean_text(data["password"], 256)
+    except ValueError as exc:
+        return error_body(422, "invalid", f"username or password: {exc}")
     with writer(_dsn()) as conn:
         try:
-            actor = password_actor(conn, data["username"][:64], data["password"][:256], "form")
+            actor = password_actor(conn, data["username"], data["password"], "form")
         except AccountLocked as exc:
             conn.commit()
             return throttled_response(exc)
