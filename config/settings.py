@@ -33,7 +33,6 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$", description="lowest level logged")
     tile_url: str | None = Field(None, description="an optional intranet base-tile URL template")
     tile_attribution: str = Field("", description="the attribution shown for tile_url")
-    threads: int = Field(48, ge=1, description="waitress threads")
     db_pool: int = Field(20, ge=1, description="database connections per process and database")
     api_rate: int = Field(600, ge=1, description="API requests per caller per minute")
     sse_heartbeat_s: float = Field(5.0, gt=0, description="seconds between an idle live stream's heartbeats")

@@ -66,10 +66,10 @@ def test_bad_value_names_the_setting(monkeypatch, env, value):
 
 
 def test_cli_reports_a_bad_setting_without_a_traceback(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "ONEMAP_THREADS": "many", "DATABASE_URL": "postgresql://127.0.0.1:1/none"}
+    env = {"PATH": "/usr/bin:/bin", "ONEMAP_WORKERS": "many", "DATABASE_URL": "postgresql://127.0.0.1:1/none"}
     run = subprocess.run([sys.executable, str(ROOT / "app.py"), "serve"], env=env, capture_output=True,
                          text=True, cwd=tmp_path, timeout=120)
-    assert run.returncode == 1 and "threads" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.returncode == 1 and "workers" in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def test_only_config_reads_the_environment():
