@@ -164,6 +164,17 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     page.wait_for_selector("#toast", state="hidden", timeout=10_000)
     shot(page, "map")
     page.click("#tabs button[data-view=v-patrol]")
+    fixes_before = _one(quiet_dsn, "SELECT count(*) FROM worker_position p JOIN app_user u ON u.worker_id = p.worker_id "
+                                   "WHERE u.username = 'demo-worker'")[0]
+    page.click("#p-toggle")  # start a patrol: the phone's fixes are batched into the outbox
+    page.wait_for_function("() => /[1-9]/.test(document.querySelector('#p-state').textContent)", timeout=15_000)
+    page.click("#p-toggle")  # stop: the last batch is queued and sent
+    page.wait_for_function("() => [...document.querySelectorAll('#outbox li')].length >= 2 && "
+                           "![...document.querySelectorAll('#outbox li')].some(li => li.dataset.status === 'pending')",
+                           timeout=15_000)
+    fixes_after = _one(quiet_dsn, "SELECT count(*) FROM worker_position p JOIN app_user u ON u.worker_id = p.worker_id "
+                                  "WHERE u.username = 'demo-worker'")[0]
+    assert fixes_after > fixes_before
     page.fill("#v-place", "张家（3号院）")
     page.click("#visit-form button[type=submit]")
     page.wait_for_function("() => [...document.querySelectorAll('#visit-list li')].some(li => li.textContent.includes('3号院'))",

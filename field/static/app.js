@@ -306,9 +306,10 @@
   }
 
   function sync() {
-    if (state.syncing || !token || !navigator.onLine) return Promise.resolve();
-    state.syncing = true;
-    return S.all().then(function (items) {
+    if (!token || !navigator.onLine) return Promise.resolve();
+    if (state.syncing) { state.again = true; return state.syncing; }  // one run at a time; go again after it
+    state.again = false;
+    state.syncing = S.all().then(function (items) {
       const todo = items.filter(function (i) { return i.status === "pending"; });
       let chain = Promise.resolve(true);
       todo.forEach(function (it) {
@@ -316,7 +317,11 @@
       });
       return chain;
     }).catch(function () { /* network away: try again later */ })
-      .then(function () { state.syncing = false; renderOutbox(); });
+      .then(function () {
+        state.syncing = null; renderOutbox();
+        if (state.again) return sync();
+      });
+    return state.syncing;
   }
 
   function finish(it, status, reason) {
