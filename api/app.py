@@ -6,11 +6,14 @@ import threading
 
 from flask import Flask
 
-from web.errors import install_error_handlers
-from web.params import install as install_params
-from api.v1 import create_blueprint
+from api import exports as exports_api
+from api import field as field_api
+from api import ogc, open311, routing, v1
 from data import incidents
 from db.core import writer
+from web.errors import install_error_handlers
+from web.params import install as install_params
+from web.reveals import install_reveal_audit
 
 log = logging.getLogger("onemap.escalation")
 MAX_BODY_BYTES = 12 * 1024 * 1024  # a 10 MB photo plus headroom; larger bodies get a 413
@@ -21,14 +24,10 @@ def install_api(server: Flask, dsn: str) -> None:
     server.config["ONEMAP_DSN"] = dsn
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     install_error_handlers(server)
-    from web.reveals import install_reveal_audit; install_reveal_audit(server, dsn)  # noqa: E702 — one audit row per reveal
+    install_reveal_audit(server, dsn)  # one audit row per request that revealed something
     install_params(server)  # request guards, bounded JSON, Dash dispatch guard (web/params.py)
-    server.register_blueprint(create_blueprint())
-    from api.open311 import create_blueprint as open311; server.register_blueprint(open311())  # noqa: E702
-    from api.routing import create_blueprint as routing; server.register_blueprint(routing())  # noqa: E702
-    from api.ogc import create_blueprint as ogc; server.register_blueprint(ogc())  # noqa: E702
-    from api.exports import create_blueprint as exports; server.register_blueprint(exports())  # noqa: E702
-    from api.field import create_blueprint as field_api; server.register_blueprint(field_api())  # noqa: E702
+    for api in (v1, open311, routing, ogc, exports_api, field_api):
+        server.register_blueprint(api.create_blueprint())
 
 
 ESCALATION_LOCK = 0x0E3AA  # advisory lock key: one escalation round per database at a time

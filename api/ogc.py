@@ -85,110 +85,133 @@ def _actor_or_401():
     return actor, None
 
 
+def layer_error(exc: LayerError):
+    """A layer's refusal (unknown collection, bad filter) in OGC's error shape."""
+    return _error(exc.status, type(exc).__name__, str(exc))
+
+
+def bad_parameters(exc: BadParameters):
+    """A bad query parameter as OGC's InvalidParameterValue."""
+    return _error(400, "InvalidParameterValue", str(exc))
+
+
+def landing():
+    """The landing page: links to conformance and the collections."""
+    actor, denied = _actor_or_401()
+    if denied:
+        return denied
+    base = _base()
+    return _json({"title": "OneMap 一图指挥 — OGC API Features",
+                  "description": "Map layers of the county, limited to your jurisdiction",
+                  "links": [{"href": base + "/", "rel": "self", "type": "application/json"},
+                            {"href": base + "/conformance", "rel": "conformance", "type": "application/json"},
+                            {"href": base + "/collections", "rel": "data", "type": "application/json"}]})
+
+
+def conformance():
+    """The conformance classes this API implements."""
+    actor, denied = _actor_or_401()
+    return denied or _json({"conformsTo": CONFORMANCE})
+
+
+def _collection(name: str, extent) -> dict:
+    layer = registry.get(name)
+    url = f"{_base()}/collections/{name}"
+    out: dict[str, object] = {
+        "id": name, "title": layer.title, "description": layer.title_en, "itemType": "feature",
+        "crs": [CRS84], "links": [{"href": url, "rel": "self", "type": "application/json"},
+                                  {"href": url + "/items", "rel": "items", "type": GEOJSON}]}
+    if extent:
+        (s, w), (n, e) = extent
+        out["extent"] = {"spatial": {"bbox": [[w, s, e, n]], "crs": CRS84}}
+    return out
+
+
+def _extent_of(actor):
+    return registry.extent(current_app.config["ONEMAP_DSN"], actor.region_code, actor.unit_code)
+
+
+def collections():
+    """Every layer as a collection, with the extent of the caller's jurisdiction."""
+    actor, denied = _actor_or_401()
+    if denied:
+        return denied
+    ext = _extent_of(actor)
+    return _json({"collections": [_collection(n, ext) for n in registry.LAYERS],
+                  "links": [{"href": _base() + "/collections", "rel": "self", "type": "application/json"}]})
+
+
+def one_collection(name: str):
+    """One layer as a collection."""
+    actor, denied = _actor_or_401()
+    return denied or _json(_collection(registry.get(name).name, _extent_of(actor)))
+
+
+def _page_links(base: str, keep: dict, limit: int, offset: int, returned: int, matched: int) -> list[dict]:
+    """The self, next and prev links of one page of items (the other parameters kept)."""
+    links = [{"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset}), "rel": "self",
+              "type": GEOJSON}]
+    if offset + returned < matched:
+        links.append({"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset + limit}),
+                      "rel": "next", "type": GEOJSON})
+    if offset > 0:
+        links.append({"href": base + "?" + urlencode({**keep, "limit": limit,
+                                                     "offset": max(offset - limit, 0)}),
+                      "rel": "prev", "type": GEOJSON})
+    return links
+
+
+def items(name: str):
+    """One page of a layer's features in the caller's jurisdiction, filtered by bbox, time and properties."""
+    actor, denied = _actor_or_401()
+    if denied:
+        return denied
+    layer = registry.get(name)
+    args = request.args
+    limit = _int(args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
+    offset = _int(args.get("offset"), 0, 0, None, "offset")
+    tz = region_tz(current_app.config["ONEMAP_DSN"], actor.region_code)
+    query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime"), tz),
+                  props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
+    with pooled(current_app.config["ONEMAP_DSN"]) as conn:
+        rows, matched = registry.page(conn, layer, actor, query, limit, offset, action="ogc_items")
+    features = [_feature(layer, r, tz) for r in rows]
+    keep = {k: v for k, v in args.items() if k not in ("offset", "limit")}
+    links = _page_links(f"{_base()}/collections/{name}/items", keep, limit, offset, len(rows), matched)
+    return _collection_response(features, matched, links)
+
+
+def item(name: str, fid: str):
+    """One feature, if it lies in the caller's jurisdiction."""
+    actor, denied = _actor_or_401()
+    if denied:
+        return denied
+    layer = registry.get(name)
+    with pooled(current_app.config["ONEMAP_DSN"]) as conn:
+        rows, _ = registry.page(conn, layer, actor, Query(fid=fid), 1, 0, action="ogc_item")
+    if not rows:
+        return _error(404, "not_found", f"no feature {fid!r} in {name} within your jurisdiction")
+    body = _feature(layer, rows[0], region_tz(current_app.config["ONEMAP_DSN"], actor.region_code))
+    url = f"{_base()}/collections/{name}/items/{fid}"
+    body = body[:-1] + ', "links": ' + json.dumps([
+        {"href": url, "rel": "self", "type": GEOJSON},
+        {"href": f"{_base()}/collections/{name}", "rel": "collection", "type": "application/json"}]) + "}"
+    return Response(body, mimetype=GEOJSON)
+
+
 def create_blueprint() -> Blueprint:
     """The /ogc blueprint."""
     bp = Blueprint("ogc", __name__, url_prefix="/ogc")
     bp.url_value_preprocessor(_basic_login)
-
-    @bp.errorhandler(LayerError)
-    def layer_error(exc: LayerError):
-        return _error(exc.status, type(exc).__name__, str(exc))
-
-    @bp.errorhandler(BadParameters)
-    def bad_parameters(exc: BadParameters):
-        return _error(400, "InvalidParameterValue", str(exc))
-
-    @bp.get("/")
-    @bp.get("")
-    def landing():
-        actor, denied = _actor_or_401()
-        if denied:
-            return denied
-        base = _base()
-        return _json({"title": "OneMap 一图指挥 — OGC API Features",
-                      "description": "Map layers of the county, limited to your jurisdiction",
-                      "links": [{"href": base + "/", "rel": "self", "type": "application/json"},
-                                {"href": base + "/conformance", "rel": "conformance", "type": "application/json"},
-                                {"href": base + "/collections", "rel": "data", "type": "application/json"}]})
-
-    @bp.get("/conformance")
-    def conformance():
-        actor, denied = _actor_or_401()
-        return denied or _json({"conformsTo": CONFORMANCE})
-
-    def collection(name: str, extent) -> dict:
-        layer = registry.get(name)
-        url = f"{_base()}/collections/{name}"
-        out = {"id": name, "title": layer.title, "description": layer.title_en, "itemType": "feature",
-               "crs": [CRS84], "links": [{"href": url, "rel": "self", "type": "application/json"},
-                                         {"href": url + "/items", "rel": "items", "type": GEOJSON}]}
-        if extent:
-            (s, w), (n, e) = extent
-            out["extent"] = {"spatial": {"bbox": [[w, s, e, n]], "crs": CRS84}}
-        return out
-
-    def extent_of(actor):
-        return registry.extent(current_app.config["ONEMAP_DSN"], actor.region_code, actor.unit_code)
-
-    @bp.get("/collections")
-    def collections():
-        actor, denied = _actor_or_401()
-        if denied:
-            return denied
-        ext = extent_of(actor)
-        return _json({"collections": [collection(n, ext) for n in registry.LAYERS],
-                      "links": [{"href": _base() + "/collections", "rel": "self", "type": "application/json"}]})
-
-    @bp.get("/collections/<name>")
-    def one_collection(name: str):
-        actor, denied = _actor_or_401()
-        return denied or _json(collection(registry.get(name).name, extent_of(actor)))
-
-    @bp.get("/collections/<name>/items")
-    def items(name: str):
-        actor, denied = _actor_or_401()
-        if denied:
-            return denied
-        layer = registry.get(name)
-        args = request.args
-        limit = _int(args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
-        offset = _int(args.get("offset"), 0, 0, None, "offset")
-        tz = region_tz(current_app.config["ONEMAP_DSN"], actor.region_code)
-        query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime"), tz),
-                      props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
-        with pooled(current_app.config["ONEMAP_DSN"]) as conn:
-            rows, matched = registry.page(conn, layer, actor, query, limit, offset, action="ogc_items")
-        features = [_feature(layer, r, tz) for r in rows]
-        base = f"{_base()}/collections/{name}/items"
-        keep = {k: v for k, v in args.items() if k not in ("offset", "limit")}
-        links = [{"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset}), "rel": "self",
-                  "type": GEOJSON}]
-        if offset + len(rows) < matched:
-            links.append({"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset + limit}),
-                          "rel": "next", "type": GEOJSON})
-        if offset > 0:
-            links.append({"href": base + "?" + urlencode({**keep, "limit": limit,
-                                                         "offset": max(offset - limit, 0)}),
-                          "rel": "prev", "type": GEOJSON})
-        return _collection_response(features, matched, links)
-
-    @bp.get("/collections/<name>/items/<fid>")
-    def item(name: str, fid: str):
-        actor, denied = _actor_or_401()
-        if denied:
-            return denied
-        layer = registry.get(name)
-        with pooled(current_app.config["ONEMAP_DSN"]) as conn:
-            rows, _ = registry.page(conn, layer, actor, Query(fid=fid), 1, 0, action="ogc_item")
-        if not rows:
-            return _error(404, "not_found", f"no feature {fid!r} in {name} within your jurisdiction")
-        body = _feature(layer, rows[0], region_tz(current_app.config["ONEMAP_DSN"], actor.region_code))
-        url = f"{_base()}/collections/{name}/items/{fid}"
-        body = body[:-1] + ', "links": ' + json.dumps([
-            {"href": url, "rel": "self", "type": GEOJSON},
-            {"href": f"{_base()}/collections/{name}", "rel": "collection", "type": "application/json"}]) + "}"
-        return Response(body, mimetype=GEOJSON)
-
+    bp.register_error_handler(LayerError, layer_error)
+    bp.register_error_handler(BadParameters, bad_parameters)
+    bp.add_url_rule("", view_func=landing, methods=["GET"])  # the order the decorators registered them
+    bp.add_url_rule("/", view_func=landing, methods=["GET"])
+    bp.add_url_rule("/conformance", view_func=conformance, methods=["GET"])
+    bp.add_url_rule("/collections", view_func=collections, methods=["GET"])
+    bp.add_url_rule("/collections/<name>", view_func=one_collection, methods=["GET"])
+    bp.add_url_rule("/collections/<name>/items", view_func=items, methods=["GET"])
+    bp.add_url_rule("/collections/<name>/items/<fid>", view_func=item, methods=["GET"])
     return bp
 
 

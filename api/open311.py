@@ -48,6 +48,7 @@ log = logging.getLogger("onemap.open311")
 CHANGESET = "2026-11-28T00:00:00+08:00"  # when this API's behaviour last changed (discovery)
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 LIMIT = 1000
+PREFIX = "/open311/v2"
 FORMATS = {"json": "application/json", "xml": "text/xml"}
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
 _KNOWN_PATH = re.compile(r"^(discovery|services|requests)(/[^/]+)?\.(json|xml)$")
@@ -141,127 +142,128 @@ def _requests(conn, actor, *, scope: str | None = None, ids=None, categories=Non
     return [request_out(actor, r) for r in rows] if shown else rows
 
 
+def domain_error(exc: incidents.IncidentError):
+    """Domain refusals (422 outside the county, 403 …) as the spec's error list."""
+    if isinstance(exc, Open311Error):
+        return _error(exc)
+    details = [f"{k}: {v}" for k, v in exc.fields.items() if k not in ("lon", "lat")]
+    return _error(Open311Error(exc.status, exc.message, *details))
+
+def http_error(exc: HTTPException):
+    """HTTP-level errors (413 body too large …) as the spec's error list."""
+    message = "the request body is too large" if exc.code == 413 else (exc.description or exc.name)
+    return _error(Open311Error(exc.code or 400, message))
+
+def unexpected(exc: Exception):
+    """A bug: logged, and a 500 in the spec's format."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _error(Open311Error(500, "the server failed; the error is logged, try again later"))
+
+def discovery(fmt):
+    """Where the endpoint is, its formats, and how to get an API key."""
+    _check_format(fmt)
+    base = public_url(PREFIX)  # the configured base URL, never the Host header
+    return _respond("discovery", {
+        "changeset": CHANGESET,
+        "contact": "OneMap 社会治理指挥中心 / OneMap command centre (see /api/v1/openapi.json)",
+        "key_service": "api_key is a OneMap API token: an administrator issues it with "
+                       "`onemap users token USERNAME`. Every requests call needs one.",
+        "endpoints": [{"specification": SPECIFICATION, "url": base, "changeset": CHANGESET,
+                       "type": "production", "formats": list(FORMATS.values())}],
+    })
+
+def services(fmt):
+    """Every incident category as a service (public: categories are no secret)."""
+    _check_format(fmt)
+    lang = _lang()
+    with pooled(_dsn()) as conn:
+        rows = _services(conn)
+    return _respond("services", [render.service(r, lang) for r in rows])
+
+def service_definition(code, fmt):
+    """A service's definition: we ask for no extra attributes."""
+    _check_format(fmt)
+    with pooled(_dsn()) as conn:
+        if not _services(conn, code):
+            raise Open311Error(404, f"service_code {code!r} was not found; see services.{fmt}")
+    return _respond("service_definition", {"service_code": code, "attributes": []})
+
+def list_requests(fmt):
+    """Requests in the key's jurisdiction, filtered as the spec says."""
+    _check_format(fmt)
+    actor = _actor()
+    args = request.args
+    ids = p.request_ids(args.get("service_request_id"))
+    closed = p.statuses(args.get("status"))
+    categories = p.comma_list(args.get("service_code"))
+    with pooled(_dsn()) as conn:
+        if categories:
+            known = {r["code"] for r in _services(conn)}
+            unknown = [c for c in categories if c not in known]
+            if unknown:
+                raise Open311Error(400, f"service_code: unknown {', '.join(unknown)}; see services.{fmt}")
+        if ids:  # the spec: a list of ids overrides every other filter
+            rows = _requests(conn, actor, ids=ids)
+        else:
+            tz = region_timezone_of(conn, actor.region_code)
+            start, end = p.date_window(args.get("start_date"), args.get("end_date"),
+                                       datetime.now(timezone.utc), tz)
+            rows = _requests(conn, actor, categories=categories, start=start, end=end,
+                             closed=closed, limit=LIMIT + 1, shown=False)
+            rows = [request_out(actor, r) for r in rows[:LIMIT]] + rows[LIMIT:]  # the extra one is not shown
+    lang = _lang()
+    headers = {"X-Open311-Truncated": "true"} if len(rows) > LIMIT else {}
+    return _respond("service_requests", [render.request(r, lang) for r in rows[:LIMIT]],
+                    headers=headers)
+
+def get_request(rid, fmt):
+    """One request, as a list of one (the spec's shape)."""
+    _check_format(fmt)
+    actor = _actor()
+    rows = []
+    if p.is_uuid(rid):
+        with pooled(_dsn()) as conn:
+            rows = _requests(conn, actor, ids=[rid], limit=1)
+    if not rows:
+        raise Open311Error(404, f"service_request_id {rid} was not found in your jurisdiction")
+    return _respond("service_requests", [render.request(rows[0], _lang())])
+
+def post_request(fmt):
+    """Create a request (an incident reported through Open311)."""
+    _check_format(fmt)
+    body = _body()
+    actor = _actor(body)
+    if actor.read_only:
+        raise Open311Error(403, "this api_key is read-only")
+    if actor.role not in incidents.REPORT_ROLES:
+        raise Open311Error(403, f"role {actor.role} may not report incidents "
+                                f"(only {', '.join(sorted(incidents.REPORT_ROLES))})")
+    item_id, created, notice = _create(actor, body)
+    return _respond("service_requests", [{"service_request_id": item_id, "service_notice": notice,
+                                          "account_id": None}], 201 if created else 200)
+
+def fallback(rest):
+    """Any other path or method under /open311/v2: the spec's error list, not an HTML page."""
+    if _KNOWN_PATH.match(rest):
+        raise Open311Error(405, f"{request.method} is not supported on {rest}")
+    raise Open311Error(404, f"no such Open311 endpoint {rest!r}; see discovery.json")
+
+
 def create_blueprint() -> Blueprint:
     """The /open311/v2 blueprint, with errors in the spec's list format."""
-    bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-
-    @bp.errorhandler(incidents.IncidentError)
-    def domain_error(exc: incidents.IncidentError):
-        """Domain refusals (422 outside the county, 403 …) as the spec's error list."""
-        if isinstance(exc, Open311Error):
-            return _error(exc)
-        details = [f"{k}: {v}" for k, v in exc.fields.items() if k not in ("lon", "lat")]
-        return _error(Open311Error(exc.status, exc.message, *details))
-
-    @bp.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        """HTTP-level errors (413 body too large …) as the spec's error list."""
-        message = "the request body is too large" if exc.code == 413 else (exc.description or exc.name)
-        return _error(Open311Error(exc.code or 400, message))
-
-    @bp.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        """A bug: logged, and a 500 in the spec's format."""
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error(Open311Error(500, "the server failed; the error is logged, try again later"))
-
-    @bp.get("/discovery.<fmt>")
-    def discovery(fmt):
-        """Where the endpoint is, its formats, and how to get an API key."""
-        _check_format(fmt)
-        base = public_url(bp.url_prefix)  # the configured base URL, never the Host header
-        return _respond("discovery", {
-            "changeset": CHANGESET,
-            "contact": "OneMap 社会治理指挥中心 / OneMap command centre (see /api/v1/openapi.json)",
-            "key_service": "api_key is a OneMap API token: an administrator issues it with "
-                           "`onemap users token USERNAME`. Every requests call needs one.",
-            "endpoints": [{"specification": SPECIFICATION, "url": base, "changeset": CHANGESET,
-                           "type": "production", "formats": list(FORMATS.values())}],
-        })
-
-    @bp.get("/services.<fmt>")
-    def services(fmt):
-        """Every incident category as a service (public: categories are no secret)."""
-        _check_format(fmt)
-        lang = _lang()
-        with pooled(_dsn()) as conn:
-            rows = _services(conn)
-        return _respond("services", [render.service(r, lang) for r in rows])
-
-    @bp.get("/services/<code>.<fmt>")
-    def service_definition(code, fmt):
-        """A service's definition: we ask for no extra attributes."""
-        _check_format(fmt)
-        with pooled(_dsn()) as conn:
-            if not _services(conn, code):
-                raise Open311Error(404, f"service_code {code!r} was not found; see services.{fmt}")
-        return _respond("service_definition", {"service_code": code, "attributes": []})
-
-    @bp.get("/requests.<fmt>")
-    def list_requests(fmt):
-        """Requests in the key's jurisdiction, filtered as the spec says."""
-        _check_format(fmt)
-        actor = _actor()
-        args = request.args
-        ids = p.request_ids(args.get("service_request_id"))
-        closed = p.statuses(args.get("status"))
-        categories = p.comma_list(args.get("service_code"))
-        with pooled(_dsn()) as conn:
-            if categories:
-                known = {r["code"] for r in _services(conn)}
-                unknown = [c for c in categories if c not in known]
-                if unknown:
-                    raise Open311Error(400, f"service_code: unknown {', '.join(unknown)}; see services.{fmt}")
-            if ids:  # the spec: a list of ids overrides every other filter
-                rows = _requests(conn, actor, ids=ids)
-            else:
-                tz = region_timezone_of(conn, actor.region_code)
-                start, end = p.date_window(args.get("start_date"), args.get("end_date"),
-                                           datetime.now(timezone.utc), tz)
-                rows = _requests(conn, actor, categories=categories, start=start, end=end,
-                                 closed=closed, limit=LIMIT + 1, shown=False)
-                rows = [request_out(actor, r) for r in rows[:LIMIT]] + rows[LIMIT:]  # the extra one is not shown
-        lang = _lang()
-        headers = {"X-Open311-Truncated": "true"} if len(rows) > LIMIT else {}
-        return _respond("service_requests", [render.request(r, lang) for r in rows[:LIMIT]],
-                        headers=headers)
-
-    @bp.get("/requests/<rid>.<fmt>")
-    def get_request(rid, fmt):
-        """One request, as a list of one (the spec's shape)."""
-        _check_format(fmt)
-        actor = _actor()
-        rows = []
-        if p.is_uuid(rid):
-            with pooled(_dsn()) as conn:
-                rows = _requests(conn, actor, ids=[rid], limit=1)
-        if not rows:
-            raise Open311Error(404, f"service_request_id {rid} was not found in your jurisdiction")
-        return _respond("service_requests", [render.request(rows[0], _lang())])
-
-    @bp.post("/requests.<fmt>")
-    def post_request(fmt):
-        """Create a request (an incident reported through Open311)."""
-        _check_format(fmt)
-        body = _body()
-        actor = _actor(body)
-        if actor.read_only:
-            raise Open311Error(403, "this api_key is read-only")
-        if actor.role not in incidents.REPORT_ROLES:
-            raise Open311Error(403, f"role {actor.role} may not report incidents "
-                                    f"(only {', '.join(sorted(incidents.REPORT_ROLES))})")
-        item_id, created, notice = _create(actor, body)
-        return _respond("service_requests", [{"service_request_id": item_id, "service_notice": notice,
-                                              "account_id": None}], 201 if created else 200)
-
-    @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    def fallback(rest):
-        """Any other path or method under /open311/v2: the spec's error list, not an HTML page."""
-        if _KNOWN_PATH.match(rest):
-            raise Open311Error(405, f"{request.method} is not supported on {rest}")
-        raise Open311Error(404, f"no such Open311 endpoint {rest!r}; see discovery.json")
-
+    bp = Blueprint("open311", __name__, url_prefix=PREFIX)
+    bp.register_error_handler(incidents.IncidentError, domain_error)
+    bp.register_error_handler(HTTPException, http_error)
+    bp.register_error_handler(Exception, unexpected)
+    bp.add_url_rule("/discovery.<fmt>", view_func=discovery, methods=["GET"])
+    bp.add_url_rule("/services.<fmt>", view_func=services, methods=["GET"])
+    bp.add_url_rule("/services/<code>.<fmt>", view_func=service_definition, methods=["GET"])
+    bp.add_url_rule("/requests.<fmt>", view_func=list_requests, methods=["GET"])
+    bp.add_url_rule("/requests/<rid>.<fmt>", view_func=get_request, methods=["GET"])
+    bp.add_url_rule("/requests.<fmt>", view_func=post_request, methods=["POST"])
+    bp.add_url_rule("/<path:rest>", view_func=fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    bp.add_url_rule("/", view_func=fallback, defaults={"rest": ""},
+                    methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     return bp
 
 

@@ -13,6 +13,7 @@ Every route under ``/api/`` is decorated with ``documented``; ``tests/test_opena
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel
@@ -67,9 +68,20 @@ BINARY_ANSWERS = {("/api/v1/incidents/{incident_id}/photos/{photo_id}", "get"): 
                   ("/api/exports/{job_id}/file", "get"): ("application/octet-stream",)}
 
 
+_GENERATING = threading.Lock()
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document, generated from the current app's routes (inside a request or app context)."""
-    doc = copy.deepcopy(spec._generate_spec())  # not spec.spec: that caches the first app's routes
+    with _GENERATING:
+        # spectree lifts nested models ($defs) out of spec.models and deletes them there, so a
+        # second document would lose them (dangling $refs): generate from a copy every time
+        models = spec.models
+        spec.models = copy.deepcopy(models)
+        try:
+            doc = copy.deepcopy(spec._generate_spec())  # not spec.spec: that caches the first app's routes
+        finally:
+            spec.models = models
     doc["servers"] = []
     for path, methods in doc["paths"].items():
         for method, op in methods.items():

@@ -59,6 +59,58 @@ def _isochrone(who, kind: str, minutes: int, budget: RateLimiter, builds: thread
         builds.release()
 
 
+def _actor():
+    return request.environ["onemap.actor"]
+
+
+@documented(query=m.RouteQuery, ok=(200, m.Feature), errors=(401, 404, 422, 429))
+def route():
+    """Road route between two ends, both snapped mid-edge; a Chinese turn list."""
+    q = parse_query(m.RouteQuery)
+    with pooled(_dsn()) as conn:
+        return jsonify(routes.route_for(conn, _actor(), q.origin, q.to))
+
+
+@documented(query=m.FromQuery, ok=(200, m.Feature), errors=(401, 404, 422, 429))
+def incident_route(incident_id):
+    """Route from a responder to the incident."""
+    q = parse_query(m.FromQuery)
+    with pooled(_dsn()) as conn:
+        return jsonify(routes.route_for(conn, _actor(), q.origin, f"incident:{incident_id}"))
+
+
+@documented(query=m.RespondersQuery, ok=(200, m.Responders), errors=(401, 404, 422, 429))
+def responders(incident_id):
+    """Candidate responders ranked by travel time (a dispatch suggestion)."""
+    q = parse_query(m.RespondersQuery)
+    with pooled(_dsn()) as conn:
+        return jsonify(routes.responders(conn, _actor(), incident_id, limit=q.limit))
+
+
+@documented(query=m.KindQuery, ok=(200, m.Coverage), errors=(401, 422, 429))
+def coverage():
+    """Share of residents inside the 10-minute (town) or 30-minute (pastoral) circle, per cell."""
+    q = parse_query(m.KindQuery)
+    with writer(_dsn()) as conn:
+        return jsonify(reach.coverage(conn, _actor(), q.kind))
+
+
+@documented(query=m.KindQuery, ok=(200, m.FeatureCollection), errors=(401, 422, 429))
+def coverage_gaps():
+    """Cells short of coverage, as GeoJSON."""
+    q = parse_query(m.KindQuery)
+    with writer(_dsn()) as conn:
+        return jsonify(reach.coverage_gaps(conn, _actor(), q.kind))
+
+
+@documented(query=m.SuggestQuery, ok=(200, m.Suggestion), errors=(401, 403, 422, 429))
+def coverage_suggest():
+    """Where one more station would close the most gap."""
+    q = parse_query(m.SuggestQuery)
+    with writer(_dsn()) as conn:
+        return jsonify(reach.suggest(conn, _actor(), q.kind, minutes=q.minutes, picks=q.picks))
+
+
 def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint:
     """The routing blueprint (mounted under /api/v1 beside the field-app API)."""
     bp = Blueprint("api_routing", __name__, url_prefix="/api/v1")
@@ -67,63 +119,18 @@ def create_blueprint(rate_limit: int = 120, window_s: float = 60.0) -> Blueprint
     iso_builds = threading.BoundedSemaphore(1)  # per process
 
     bp.before_request(gate(limiter))
-
-    def actor():
-        return request.environ["onemap.actor"]
-
-    @bp.get("/routes")
-    @documented(query=m.RouteQuery, ok=(200, m.Feature), errors=(401, 404, 422, 429))
-    def route():
-        """Road route between two ends, both snapped mid-edge; a Chinese turn list."""
-        q = parse_query(m.RouteQuery)
-        with pooled(_dsn()) as conn:
-            return jsonify(routes.route_for(conn, actor(), q.origin, q.to))
-
-    @bp.get("/incidents/<uuid:incident_id>/route")
-    @documented(query=m.FromQuery, ok=(200, m.Feature), errors=(401, 404, 422, 429))
-    def incident_route(incident_id):
-        """Route from a responder to the incident."""
-        q = parse_query(m.FromQuery)
-        with pooled(_dsn()) as conn:
-            return jsonify(routes.route_for(conn, actor(), q.origin, f"incident:{incident_id}"))
-
-    @bp.get("/incidents/<uuid:incident_id>/responders")
-    @documented(query=m.RespondersQuery, ok=(200, m.Responders), errors=(401, 404, 422, 429))
-    def responders(incident_id):
-        """Candidate responders ranked by travel time (a dispatch suggestion)."""
-        q = parse_query(m.RespondersQuery)
-        with pooled(_dsn()) as conn:
-            return jsonify(routes.responders(conn, actor(), incident_id, limit=q.limit))
+    bp.add_url_rule("/routes", view_func=route, methods=["GET"])
+    bp.add_url_rule("/incidents/<uuid:incident_id>/route", view_func=incident_route, methods=["GET"])
+    bp.add_url_rule("/incidents/<uuid:incident_id>/responders", view_func=responders, methods=["GET"])
 
     @bp.get("/isochrones")
     @documented(query=m.IsochroneQuery, ok=(200, m.Feature), errors=(401, 403, 404, 422, 429, 503))
     def isochrones():
         """The area reachable within N minutes from every facility of a kind."""
         q = parse_query(m.IsochroneQuery)
-        return _isochrone(actor(), q.kind, q.minutes, iso_budget, iso_builds)
+        return _isochrone(_actor(), q.kind, q.minutes, iso_budget, iso_builds)
 
-    @bp.get("/coverage")
-    @documented(query=m.KindQuery, ok=(200, m.Coverage), errors=(401, 422, 429))
-    def coverage():
-        """Share of residents inside the 10-minute (town) or 30-minute (pastoral) circle, per cell."""
-        q = parse_query(m.KindQuery)
-        with writer(_dsn()) as conn:
-            return jsonify(reach.coverage(conn, actor(), q.kind))
-
-    @bp.get("/coverage/gaps")
-    @documented(query=m.KindQuery, ok=(200, m.FeatureCollection), errors=(401, 422, 429))
-    def coverage_gaps():
-        """Cells short of coverage, as GeoJSON."""
-        q = parse_query(m.KindQuery)
-        with writer(_dsn()) as conn:
-            return jsonify(reach.coverage_gaps(conn, actor(), q.kind))
-
-    @bp.get("/coverage/suggest")
-    @documented(query=m.SuggestQuery, ok=(200, m.Suggestion), errors=(401, 403, 422, 429))
-    def coverage_suggest():
-        """Where one more station would close the most gap."""
-        q = parse_query(m.SuggestQuery)
-        with writer(_dsn()) as conn:
-            return jsonify(reach.suggest(conn, actor(), q.kind, minutes=q.minutes, picks=q.picks))
-
+    bp.add_url_rule("/coverage", view_func=coverage, methods=["GET"])
+    bp.add_url_rule("/coverage/gaps", view_func=coverage_gaps, methods=["GET"])
+    bp.add_url_rule("/coverage/suggest", view_func=coverage_suggest, methods=["GET"])
     return bp
