@@ -9,11 +9,12 @@ import time
 import dash
 import pytest
 
-from conftest import _drop, _fresh_database, scalar
 from data.users import Actor, issue_token
 from db.core import connect
 from exports import jobs
 from exports import service as ex
+
+from conftest import _drop, _fresh_database, scalar
 
 FILTERS = {"since": "2026-06-01T00:00:00+00:00"}
 
