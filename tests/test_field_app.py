@@ -207,6 +207,7 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     page = _page(ctx)
     _sign_in(page, server, "demo-department", "onemap-department")
     page.wait_for_selector(f"#work-list button[data-id='{rid}']", timeout=15_000)
+    assert page.locator(f"#work-list button[data-id='{rid}'] .t").inner_text()  # named by its category
     shot(page, "work-department")
     page.click(f"#work-list button[data-id='{rid}']")
     page.wait_for_selector("#i-actions button[data-action=arrive]", timeout=15_000)
@@ -228,6 +229,8 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     page.click("#i-act-go")
     page.wait_for_selector("#i-timeline li[data-action=resolve]", timeout=20_000)
     page.wait_for_function("() => document.querySelector('#i-timeline').textContent.includes('已补装井盖')", timeout=10_000)
+    page.wait_for_function("() => [...document.querySelectorAll('#i-photos img')].filter(i => i.naturalWidth > 0).length === 2",
+                           timeout=15_000)  # the report's photo and the resolution's, shown
     page.wait_for_selector("#toast", state="hidden", timeout=10_000)
     shot(page, "resolved")
     assert _one(quiet_dsn, "SELECT state FROM incident WHERE id = %s", (rid,))[0] == "resolved"

@@ -38,7 +38,13 @@
     toast.timer = setTimeout(function () { box.hidden = true; }, 3500);
   }
   function uuid() { return crypto.randomUUID(); }
-  function catName(c) { return lang === "en" ? (c.category_name_en || c.name_en || c.category_name || c.name) : (c.category_name || c.name); }
+  function catName(c) {
+    if (c.category && !c.category_name) {  // a list item carries only the code: name it from the categories
+      const known = (readJSON(K.cats) || []).find(function (x) { return x.code === c.category; });
+      if (known) c = known; else return c.category;
+    }
+    return lang === "en" ? (c.category_name_en || c.name_en || c.category_name || c.name) : (c.category_name || c.name);
+  }
   function stateName(s) { return t("st_" + s); }
   function fmtTime(iso) {
     if (!iso) return "";
@@ -420,6 +426,7 @@
       b.appendChild(el("span", "t", catName(it)));
       b.appendChild(el("span", "badge", stateName(it.state)));
       if (it.overdue) b.appendChild(el("span", "badge overdue", t("overdue")));
+      if (it.description) b.appendChild(el("div", "", it.description.slice(0, 60)));
       b.appendChild(el("div", "hint", (it.cell_code || "") + " · " + t("due", { t: fmtTime(it.due_at) })));
       b.addEventListener("click", function () { openIncident(it.id); });
       li.appendChild(b); ul.appendChild(li);
@@ -449,6 +456,7 @@
       box.appendChild(b);
     });
     $("i-act-form").hidden = true;
+    showPhotos(inc);
     $("i-geo").href = "geo:" + inc.lat + "," + inc.lon + "?q=" + inc.lat + "," + inc.lon;
     const tl = $("i-timeline");
     clear(tl);
@@ -466,6 +474,18 @@
     state.incMarker = L.circleMarker([inc.lat, inc.lon], { radius: 10, color: "#fff", weight: 2, fillColor: "#e76f51", fillOpacity: 1 }).addTo(map);
     map.setView([inc.lat, inc.lon], 15);
     setTimeout(function () { map.invalidateSize(); }, 50);
+  }
+  // Photos need the token, so they are fetched as blobs and shown from blob: URLs.
+  function showPhotos(inc) {
+    const box = $("i-photos");
+    clear(box);
+    (inc.photos || []).forEach(function (p) {
+      const img = el("img"); img.alt = ""; box.appendChild(img);
+      fetch("/api/v1/incidents/" + inc.id + "/photos/" + p.id, { headers: { "Authorization": "Bearer " + token } })
+        .then(function (r) { return r.ok ? r.blob() : null; })
+        .then(function (b) { if (b) img.src = URL.createObjectURL(b); else box.removeChild(img); })
+        .catch(function () { if (img.parentNode) box.removeChild(img); });
+    });
   }
   function chooseAction(action, button) {
     state.action = action; state.actPhotos = [];
