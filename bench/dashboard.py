@@ -77,8 +77,8 @@ def browser_paint(dsn: str) -> dict[str, float]:
         for path, kpi in (("/", "#m-kpi-open"), ("/wall", "#w-kpi-open")):
             t0 = time.perf_counter()
             page.goto(base + path)
-            page.wait_for_function(f"document.querySelector('{kpi}') && document.querySelector('{kpi}').innerText !== '–'",
-                                   timeout=120_000)
+            page.wait_for_function(f"document.querySelector('{kpi}') && "
+                                   f"document.querySelector('{kpi}').innerText !== '–'", timeout=120_000)
             page.wait_for_function("document.querySelectorAll('.leaflet-map-pane path').length > 300", timeout=120_000)
             out[path] = time.perf_counter() - t0
         b.close()
@@ -129,7 +129,8 @@ def main() -> None:
     n_seconds, n_bytes, n_rows = naive(args.dsn, min(args.naive_limit, total))
     scale = total / n_rows if n_rows else 1.0
     print(f"{'naive: all points as GeoJSON':32} {n_seconds:9.3f} {n_bytes:12,}   ({n_rows:,} rows"
-          + (f"; ×{scale:.1f} to the full table: ~{n_seconds * scale:.1f} s, ~{n_bytes * scale / 1e9:.2f} GB)" if scale > 1 else ")"))
+          + (f"; ×{scale:.1f} to the full table: ~{n_seconds * scale:.1f} s, ~{n_bytes * scale / 1e9:.2f} GB)"
+             if scale > 1 else ")"))
     clusters_s, clusters = timed(cases["clusters (zoom 9, 1 year)"])
     print(f"ratio naive / ours, first map load (server): {n_seconds * scale / clusters_s:,.0f}×  "
           f"payload: {n_bytes * scale / len(clusters.encode()):,.0f}×")

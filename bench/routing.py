@@ -42,7 +42,8 @@ def make_grid(conn, n: int) -> int:
     with conn.cursor() as cur:
         cur.execute("INSERT INTO region (region_code, name) VALUES (%s, 'bench grid')", (GRID_REGION,))
         vid = lambda i, j: int(GRID_REGION) * 10 ** 7 + i * n + j + 1  # noqa: E731
-        verts = [(vid(i, j), GRID_REGION, lon0 + j * BLOCK_DEG, lat0 + i * BLOCK_DEG) for i in range(n) for j in range(n)]
+        verts = [(vid(i, j), GRID_REGION, lon0 + j * BLOCK_DEG, lat0 + i * BLOCK_DEG)
+                 for i in range(n) for j in range(n)]
         execute_values(cur, "INSERT INTO road_vertex (id, region_code, geom) VALUES %s", verts,
                        template="(%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))", page_size=10000)
         m_x = float(BLOCK_DEG * 111_320 * np.cos(np.radians(lat0)))
@@ -58,7 +59,8 @@ def make_grid(conn, n: int) -> int:
         execute_values(
             cur, "INSERT INTO road_edge (region_code, source, target, cost, reverse_cost, length_m, road_class,"
                  " name, speed_kmh, geom) VALUES %s",
-            [(GRID_REGION, s, t, m / (60 / 3.6), m / (60 / 3.6), m, x0, y0, x1, y1) for s, t, m, x0, y0, x1, y1 in rows],
+            [(GRID_REGION, s, t, m / (60 / 3.6), m / (60 / 3.6), m, x0, y0, x1, y1)
+             for s, t, m, x0, y0, x1, y1 in rows],
             template="(%s, %s, %s, %s, %s, %s, 'county', '网格路', 60, "
                      "ST_MakeLine(ST_SetSRID(ST_MakePoint(%s, %s), 4326), ST_SetSRID(ST_MakePoint(%s, %s), 4326)))",
             page_size=10000)
@@ -97,6 +99,12 @@ def bench_network(conn, region: str, label: str, routes: int, rng) -> None:
     p50, p95 = pct(ours, 50), pct(ours, 95)
     print(f"\n{label}: {len(edges)} edges, {len(verts)} vertices, {routes} routes")
     print(f"  ours (pgRouting, bounded edge query): p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+    _networkx(edges, ids, pairs, p50, p95)
+    _igraph(edges, ids, pairs, p50, p95)
+
+
+def _networkx(edges, ids, pairs, p50: float, p95: float) -> None:
+    """The same routes with networkx (a warm in-memory graph), when installed."""
     try:
         import networkx as nx
     except ImportError:
@@ -118,7 +126,12 @@ def bench_network(conn, region: str, label: str, routes: int, rng) -> None:
                 pass
             times.append(time.perf_counter() - t)
         print(f"  networkx (warm in-memory graph, built in {build:.1f} s): p50 {pct(times, 50):7.1f} ms   "
-              f"p95 {pct(times, 95):7.1f} ms   ours/networkx p50 {p50 / pct(times, 50):.2f}×  p95 {p95 / pct(times, 95):.2f}×")
+              f"p95 {pct(times, 95):7.1f} ms   ours/networkx p50 {p50 / pct(times, 50):.2f}×  "
+              f"p95 {p95 / pct(times, 95):.2f}×")
+
+
+def _igraph(edges, ids, pairs, p50: float, p95: float) -> None:
+    """The same routes with igraph (a warm in-memory graph), when installed."""
     try:
         import igraph as ig
     except ImportError:
