@@ -78,7 +78,7 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
 
 def build_dash(dsn: str, region_code: str) -> dash.Dash:
     """The Dash app for one region, with its layer and live routes on the Flask server."""
-    app = dash.Dash(__name__, title=gettext(None, "app_title"), update_title=None, serve_locally=True,
+    app = dash.Dash(__name__, title=gettext(None, "app_title"), update_title="", serve_locally=True,
                     assets_folder="assets", suppress_callback_exceptions=True)
     broker = live.Broker(dsn)
     app.server.extensions["onemap_broker"] = broker  # so a server can drain live streams before it stops

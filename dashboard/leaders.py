@@ -26,11 +26,19 @@ RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
 KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
 
 
+def _chart(title: str, title_id: str, graph_id: str, class_name: str | None = None) -> list:
+    """A side-panel chart: its heading and its graph (no mode bar)."""
+    graph = (dcc.Graph(id=graph_id, config={"displayModeBar": False}) if class_name is None
+             else dcc.Graph(id=graph_id, className=class_name, config={"displayModeBar": False}))
+    return [html.Div(title, id=title_id, className="om-h"), graph]
+
+
 def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.Div:
     """The page for ``actor``, opened on their jurisdiction unit ``info``; ``region`` is the county's
     name (from its database row) for the title."""
     w = t(lang)
-    cards = [html.Div([html.Div("–", id=f"m-kpi-{k}", className="v"), html.Div(w[k], id=f"m-kpi-{k}-label", className="k")],
+    cards = [html.Div([html.Div("–", id=f"m-kpi-{k}", className="v"),
+                       html.Div(w[k], id=f"m-kpi-{k}-label", className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in KPIS]
     filters = html.Div([
         dcc.Dropdown(id="m-range", options=[{"label": w[k], "value": k} for k in RANGES], value="d30",
@@ -58,20 +66,20 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
                   html.A(w["nav"]["wall"], href="/wall" + ("?lang=en" if lang == "en" else ""),
                          className="om-user-logout"),
                   html.Span(w["live_off"], id="m-live", className="om-live off"),
-                  dcc.RadioItems(id="lang", options=[{"label": w["lang"][code], "value": code} for code in ("zh", "en")],
-                                 value=lang, inline=True, className="om-lang"),
+                  dcc.RadioItems(id="lang", value=lang, inline=True, className="om-lang",
+                                 options=[{"label": w["lang"][code], "value": code} for code in ("zh", "en")]),
                   html.Div(id="m-user")], className="om-header"),
         html.Div([command_map("m", info["code"], info["bounds"], lang, allowed=registry.map_layers(actor)),
                   html.Div([html.Button("×", id="m-detail-close")], id="m-detail", className="om-detail",
                            style={"display": "none"})], className="om-mapwrap"),
         html.Div([html.Div(cards, className="om-kpis"), html.Div(id="m-alarm"),
                   html.Div(w["legend"], className="om-h"), legend,
-                  html.Div(w["trend"], id="m-h-trend", className="om-h"), dcc.Graph(id="m-trend", className="om-chart", config={"displayModeBar": False}),
-                  html.Div(w["funnel"], id="m-h-funnel", className="om-h"), dcc.Graph(id="m-funnel", className="om-chart", config={"displayModeBar": False}),
-                  html.Div(w["by_child"], id="m-h-child", className="om-h"), dcc.Graph(id="m-child", className="om-chart", config={"displayModeBar": False}),
-                  html.Div(w["categories"], id="m-h-cats", className="om-h"), dcc.Graph(id="m-cats", config={"displayModeBar": False}),
-                  html.Div(w["departments"], id="m-h-depts", className="om-h"), dcc.Graph(id="m-depts", config={"displayModeBar": False}),
-                  html.Div(w["people"], id="m-h-people", className="om-h"), dcc.Graph(id="m-people", className="om-chart", config={"displayModeBar": False}),
+                  *_chart(w["trend"], "m-h-trend", "m-trend", "om-chart"),
+                  *_chart(w["funnel"], "m-h-funnel", "m-funnel", "om-chart"),
+                  *_chart(w["by_child"], "m-h-child", "m-child", "om-chart"),
+                  *_chart(w["categories"], "m-h-cats", "m-cats"),
+                  *_chart(w["departments"], "m-h-depts", "m-depts"),
+                  *_chart(w["people"], "m-h-people", "m-people", "om-chart"),
                   html.Div(w["note"], id="note", className="om-note")], className="om-side"),
     ], className="om-shell")
 
@@ -97,6 +105,8 @@ def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, la
     registry blanks them, and reports per 1,000 residents too (they give the count back)."""
     caller = caller or current_actor()
     info = agg.unit_info(dsn, region_code, unit)
+    if info is None:
+        raise LookupError(f"no grid unit {unit} in region {region_code}")
     k = agg.kpis(dsn, region_code, unit, f)
     cats = agg.categories(dsn, unit, f)
     kids = agg.children(dsn, region_code, unit, info["level"], f)
@@ -141,7 +151,8 @@ def incident_panel(item: dict, ranked: list[dict], lang: str, tz: str) -> list:
                            f" {r['name'] or r['ref']}"]) for r in ranked]
     due = clock.fmt_local(item["due_at"], tz)
     steps = [html.Li(f"{clock.fmt_local(e['at'], tz, '%m-%d %H:%M')} {w['actions'].get(e['action'], e['action'])}"
-                     f" · {w['levels'].get(e['level'], '')} · {e['actor'] or ''} {('· ' + e['note']) if e['note'] else ''}")
+                     f" · {w['levels'].get(e['level'], '')} · {e['actor'] or ''}"
+                     f" {('· ' + e['note']) if e['note'] else ''}")
              for e in item["timeline"]]
     return [html.Button("×", id="m-detail-close"),
             html.H3(item["category_name_en"] if lang == "en" else item["category_name"]),
@@ -159,6 +170,15 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
 
     def clamp(unit: str | None) -> str:
         return agg.scope_for(actor_unit(), unit)
+
+    _register_navigation(app, dsn, region_code, actor_unit, clamp)
+    _register_panel(app, dsn, region_code, clamp, department_names)
+    _register_live(app)
+    _register_incident(app, dsn, region_code)
+
+
+def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> None:
+    """Drilling down (a map or cluster click, the breadcrumb), the layer URLs and the viewport."""
 
     @app.callback(Output("m-unit", "data"),
                   Input("m-map", "clickData"), Input("m-layer-incidents", "clickData"),
@@ -204,12 +224,17 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
                                       className="current" if code == unit else ""))
         return {"bounds": info["bounds"], "transition": "flyToBounds"}, crumbs
 
+
+def _register_panel(app, dsn: str, region_code: str, clamp, department_names) -> None:
+    """The side panel: KPIs, charts, the choropleth's values and the category filter."""
+
     @app.callback(*[Output(f"m-kpi-{k}", "children") for k in KPIS],
                   Output("m-trend", "figure"), Output("m-funnel", "figure"), Output("m-child", "figure"),
                   Output("m-cats", "figure"), Output("m-depts", "figure"), Output("m-people", "figure"),
                   Output("m-layer-cells", "hideout"), Output("m-alarm", "children"), Output("m-cat", "options"),
                   Input("m-unit", "data"), Input("m-range", "value"), Input("m-cat", "value"),
-                  Input("m-level", "value"), Input("m-metric", "value"), Input("m-tick", "data"), Input("lang", "value"))
+                  Input("m-level", "value"), Input("m-metric", "value"), Input("m-tick", "data"),
+                  Input("lang", "value"))
     def refresh(unit, range_key, cats, level, metric, _tick, lang):
         unit = clamp(unit)
         tz = agg.region_timezone(dsn, region_code)
@@ -227,6 +252,10 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
                 charts.by_child(s["children"], lang), charts.categories(s["categories"], lang),
                 charts.departments(s["categories"], lang, department_names()), charts.people(s["children"], lang),
                 s["cells"], alarm, options)
+
+
+def _register_live(app) -> None:
+    """The live stream: a tick to refresh on, new reports to flash, the connection indicator."""
 
     @app.callback(Output("m-tick", "data"), Output("m-flash", "data"), Output("m-live", "className"),
                   Output("m-live", "children"),
@@ -246,6 +275,10 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
         if event.get("action") == "report":
             flash = ([event["incident_id"]] + (flash or []))[:20]
         return (tick or 0) + 1, flash, *status
+
+
+def _register_incident(app, dsn: str, region_code: str) -> None:
+    """An incident's panel (timeline, nearest responders) and the route from a chosen responder."""
 
     @app.callback(Output("m-detail", "children"), Output("m-detail", "style"),
                   Input("m-layer-incidents", "clickData"), Input("m-detail-close", "n_clicks"),

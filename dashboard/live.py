@@ -319,7 +319,8 @@ def stream(broker: Broker, region_code: str, scope: str,
     q = broker.subscribe()  # before reading the table: nothing falls between replay and push
     try:
         if after is None:
-            events, resync, start = [], False, _newest(broker.dsn)
+            events: list[dict] = []
+            resync, start = False, _newest(broker.dsn)
         else:
             events, resync = replay(broker.dsn, after, region_code, scope, caller)
             start = _newest(broker.dsn) if resync else after

@@ -39,11 +39,12 @@ REACH_COLORS = {("governance_centre", 10): "#ef476f", ("governance_centre", 30):
                 ("police_station", 10): "#118ab2", ("police_station", 30): "#73d2de"}
 OFF_BY_DEFAULT = {"workers", "gaps"}
 # map name → (registry layer, fixed parameters); the incidents' URL follows the viewport (below)
-MAP_LAYERS = {"cells": ("cells", {}), "villages": ("villages", {}), "towns": ("towns", {}),
-              "banner": ("banner", {}), "facilities": ("facilities", {}), "roads": ("roads", {}),
-              "workers": ("worker_positions", {}),
-              **{f"reach:{k}:{m}": ("isochrones", {"kind": k, "minutes": m}) for k, m in REACH_LAYERS},
-              "gaps": ("coverage_gaps", {"kind": "governance_centre"})}
+MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
+    "cells": ("cells", {}), "villages": ("villages", {}), "towns": ("towns", {}),
+    "banner": ("banner", {}), "facilities": ("facilities", {}), "roads": ("roads", {}),
+    "workers": ("worker_positions", {}),
+    **{f"reach:{k}:{m}": ("isochrones", {"kind": k, "minutes": m}) for k, m in REACH_LAYERS},
+    "gaps": ("coverage_gaps", {"kind": "governance_centre"})}
 RESERVED_ARGS = ("unit", "bbox", "zoom", "range", "cat", "level", "v")  # the map's own URL parameters
 
 

@@ -32,13 +32,15 @@ def layout(lang: str = "zh") -> html.Div:
         dcc.Store(id="analyst-lang", data=lang), dcc.Store(id="analyst-job"),
         dcc.Interval(id="analyst-poll", interval=1000, disabled=True),
         field(t["layers"], dcc.Checklist(id="analyst-layers", value=["incidents"], inline=True,
-                                         options=[{"label": title(ly), "value": n} for n, ly in registry.LAYERS.items()])),
+                                         options=[{"label": title(ly), "value": n}
+                                                  for n, ly in registry.LAYERS.items()])),
         field(t["format"], dcc.Dropdown(id="analyst-format", value="gpkg", clearable=False,
                                         options=[{"label": v, "value": k} for k, v in FORMAT_TITLES.items()])),
         field(t["crs"], dcc.Dropdown(id="analyst-crs", value="EPSG:4490", clearable=False,
                                      options=[{"label": f"{k} {c.title}", "value": k} for k, c in CRSES.items()])),
-        field(t["since"], dcc.Input(id="analyst-since", type="date")),
-        field(t["until"], dcc.Input(id="analyst-until", type="date")),
+        # dcc.Input hands ``type`` to the <input> element; its stubs list only the documented types
+        field(t["since"], dcc.Input(id="analyst-since", type="date")),  # type: ignore[arg-type]
+        field(t["until"], dcc.Input(id="analyst-until", type="date")),  # type: ignore[arg-type]
         field(t["categories"], dcc.Input(id="analyst-categories", type="text", placeholder="grassland_dispute,…")),
         field(t["states"], dcc.Dropdown(id="analyst-states", multi=True,
                                         options=list(STATE_WORDS))),
@@ -65,7 +67,8 @@ def _job_items(dsn: str, actor, t: dict) -> list:
     items = []
     tz = agg.region_timezone(dsn, actor.region_code)  # job times in the region's zone, not the server's
     for job in jobs.recent(dsn, actor):
-        label = f"{clock.fmt_local(job['created_at'], tz)} · {', '.join(job['layers'])} · {job['format']} · {job['crs']}"
+        label = (f"{clock.fmt_local(job['created_at'], tz)} · {', '.join(job['layers'])} · "
+                 f"{job['format']} · {job['crs']}")
         if job["state"] == "done":
             items.append(html.Li([label, " · ", html.A(t["download"], href=f"/api/exports/{job['id']}/file")]))
         else:

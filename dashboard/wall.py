@@ -35,7 +35,8 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
         dcc.Interval(id="w-rotate", interval=ROTATE_S * 1000),
         dcc.Interval(id="w-second", interval=1000),
         EventSource(id="w-events", url="/events/stream"),
-        html.Div([html.Div(w["wall_title"].format(region=region), className="om-title"), html.Div(className="om-spacer"),
+        html.Div([html.Div(w["wall_title"].format(region=region), className="om-title"),
+                  html.Div(className="om-spacer"),
                   html.Span(w["live_off"], id="w-live", className="om-live off"),
                   html.Div(id="w-clock", className="om-clock")], className="om-header"),
         command_map("w", info["code"], info["bounds"], lang, with_control=False, allowed=registry.map_layers(actor)),
@@ -49,8 +50,11 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
 def focus_sequence(dsn: str, region_code: str, unit: str) -> list[dict]:
     """What the wall visits in turn: the whole jurisdiction, then each child unit."""
     top = agg.unit_info(dsn, region_code, unit)
+    if top is None:
+        raise LookupError(f"no grid unit {unit} in region {region_code}")
+    today = agg.Filters.last_days(1, tz=agg.region_timezone(dsn, region_code))
     kids = [agg.unit_info(dsn, region_code, k["code"])
-            for k in agg.children(dsn, region_code, unit, top["level"], agg.Filters.last_days(1, tz=agg.region_timezone(dsn, region_code)))]
+            for k in agg.children(dsn, region_code, unit, top["level"], today)]
     return [top, *[k for k in kids if k]]
 
 
