@@ -19,17 +19,17 @@ console = Console(stderr=True)
 def create_app(settings: Settings):
     """The WSGI application: the Dash dashboard and the API on one Flask server."""
     from api.app import install_api, start_escalator, start_rollup_folder
-    from web.auth import install_auth
     from dashboard.app import build_dash
-    from web.logging import install_request_id
-
     from db.core import app_dsn
+    from field.app import create_blueprint as field_app
+    from web.auth import install_auth
+    from web.logging import install_request_id
 
     dsn = app_dsn(settings.dsn, settings.app_dsn)  # least privilege: the server is never the owner
     server = build_dash(dsn, settings.region_code).server
     install_auth(server, dsn)  # first: every route below is behind the login gate
     install_api(server, dsn)
-    from field.app import create_blueprint as field_app; server.register_blueprint(field_app())  # noqa: E702 — /field/
+    server.register_blueprint(field_app())  # /field/: the field app's shell
     if settings.escalate_every_s > 0:
         start_escalator(dsn, settings.escalate_every_s)
     if settings.rollup_fold_every_s > 0:
@@ -239,8 +239,8 @@ def escalate(now_text: str | None, region: str | None) -> None:
     """Escalate every incident past its deadline, once per level (the server also does this)."""
     from datetime import datetime, timezone
 
-    from db.core import connect
     from data.incidents import escalate_due
+    from db.core import connect
 
     settings = _settings()
     now = _cli_time(now_text, "--now") or datetime.now(timezone.utc)
@@ -268,7 +268,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
 def _serve(settings: Settings, host: str, port: int) -> None:
     """Run the production server (web/server.py) in the foreground until Ctrl-C or SIGTERM."""
-    from web.server import serve as serve_forever, worker_count
+    from web.server import serve as serve_forever
+    from web.server import worker_count
 
     console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  "
                   f"({worker_count(settings)} processes; Ctrl-C to stop)")
@@ -287,8 +288,8 @@ class _UserErrors:
         return self
 
     def __exit__(self, kind, exc, tb):
-        from db.core import DatabaseError
         from data.users import UserError
+        from db.core import DatabaseError
 
         if isinstance(exc, (UserError, DatabaseError)):
             raise click.ClickException(str(exc)) from exc
@@ -308,8 +309,8 @@ class _UserErrors:
 def users_add(username: str, role: str, unit_code: str | None, department_code: str | None,
               worker_code: str | None, display_name: str, password_stdin: bool) -> None:
     """Create an account (the password is prompted for unless --password-stdin)."""
-    from db.core import transaction
     from data.users import create_user
+    from db.core import transaction
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -327,8 +328,8 @@ def users_add(username: str, role: str, unit_code: str | None, department_code: 
 @click.option("--region", default=None, help="only this region (default: all)")
 def users_list(region: str | None) -> None:
     """List accounts: role, jurisdiction, state, live tokens."""
-    from db.core import connect
     from data.users import list_users
+    from db.core import connect
 
     settings = _settings()
     _upgrade(settings)
@@ -348,9 +349,9 @@ def users_list(region: str | None) -> None:
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Disable an account, revoke its tokens and end its sessions and live streams at once."""
-    from db.core import transaction
     from data.audit import audit
     from data.users import disable_user
+    from db.core import transaction
 
     settings = _settings()
     _upgrade(settings)
@@ -366,9 +367,9 @@ def users_disable(username: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="read the new password from standard input")
 def users_passwd(username: str, password_stdin: bool) -> None:
     """Set an account's password and end every session and live stream it has (tokens stay)."""
-    from db.core import transaction
     from data.audit import audit
     from data.users import set_password
+    from db.core import transaction
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -390,8 +391,8 @@ def users_passwd(username: str, password_stdin: bool) -> None:
 @click.option("--read-only", is_flag=True, help="a kiosk token: may read, never change anything")
 def users_token(username: str, name: str, days: int | None, read_only: bool) -> None:
     """Issue a bearer token and print it once (only its hash is stored)."""
-    from db.core import transaction
     from data.users import issue_token
+    from db.core import transaction
 
     settings = _settings()
     _upgrade(settings)
@@ -431,7 +432,7 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
     """Export map layers to a GIS file, streamed with a progress bar, limited and audited."""
     import getpass
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     from exports import service as ex
     from layers.base import LayerError, Query, parse_bbox, parse_time, split
@@ -449,7 +450,7 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
             raise Refused(f"{out} exists; choose another --out or remove it")
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console) as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(name: str, done: int, total: int) -> None:
                 if name not in tasks:
@@ -473,8 +474,8 @@ def roads() -> None:
 @click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
 def roads_import(file: Path, region: str | None) -> None:
     """Replace a region's road network with the highways of an OSM XML (or, with osmium, PBF) file."""
-    from db.core import DatabaseError, connect
     from data.osm_import import ImportRefused, import_osm
+    from db.core import DatabaseError, connect
 
     settings = _settings()
     _upgrade(settings)
@@ -500,8 +501,8 @@ def roads_import(file: Path, region: str | None) -> None:
 @click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
 def roads_isochrones(refresh: bool, region: str | None) -> None:
     """Build the 10- and 30-minute isochrones of every facility kind."""
-    from db.core import connect
     from data.routing.reach import refresh_all
+    from db.core import connect
 
     settings = _settings()
     _upgrade(settings)
@@ -520,9 +521,9 @@ def roads_coverage(kind: str, region: str | None) -> None:
     """Share of residents inside the 10-minute (town) / 30-minute (pastoral) circle, and the gaps."""
     from types import SimpleNamespace
 
-    from db.core import connect
     from data.routing import IncidentError
     from data.routing.reach import coverage
+    from db.core import connect
 
     settings = _settings()
     _upgrade(settings)

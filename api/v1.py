@@ -8,6 +8,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from datetime import datetime, timedelta, timezone
+from uuid import UUID
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -136,7 +137,7 @@ def get_one(incident_id):
         return jsonify(incidents.get(conn, _actor(), incident_id))
 
 @documented(json=m.ActionIn, ok=(200, m.Incident), errors=(400, 401, 403, 404, 409, 422, 429))
-def act(incident_id, action):
+def act(incident_id: UUID, action: str) -> Response:
     """Move an incident through the closed loop (accept, dispatch, resolve, verify, close …)."""
     payload = _body() if request.content_length else {}
     if not isinstance(payload, dict):

@@ -20,12 +20,10 @@ from datetime import datetime, timedelta, timezone
 import psycopg2
 from psycopg2.extras import execute_values
 
-from data.policy import incident_out, incidents_out, may_see_photos
 from data import photos
+from data.policy import incident_out, incidents_out, may_see_photos
 from db.core import dict_cursor, sql
-from domain import phase
-from domain import policy
-from domain import values
+from domain import phase, policy, values
 from geo.datum import gcj02_to_wgs84
 
 DESCRIPTION_MAX = 4000  # Open311's limit, and plenty for a field note
@@ -179,6 +177,9 @@ def validate_report(payload, now: datetime, source: str = "grid_worker") -> Repo
     observed = parse_time(payload.get("observed_at"), "observed_at", errors, now)
     if errors:
         raise Invalid("the report has invalid fields", errors)
+    # no errors: every field was read (the checks above set an error wherever one is missing)
+    assert rid is not None and isinstance(category, str) and lon is not None and lat is not None
+    assert observed is not None
     if crs == "gcj02":
         x, y = gcj02_to_wgs84(lon, lat)
         lon, lat = float(x), float(y)
@@ -238,6 +239,8 @@ def _report_refusal(exc: psycopg2.Error, rep: Report, actor) -> Invalid:
     if field == "category":
         return Invalid("unknown category", {"category": f"unknown code {rep.category!r}; see /api/v1/categories"})
     if field == "lon":
+        if exc.diag.message_detail is None:  # incident_report always names the distance
+            raise exc
         outside_m = float(exc.diag.message_detail)
         return Invalid(f"the point is {outside_m / 1000:.1f} km outside region {actor.region_code}",
                        {"lon": "outside the county", "lat": "outside the county"},
@@ -326,7 +329,8 @@ def list_incidents(conn, actor, *, states=None, categories=None, since=None, unt
     with conn.cursor() as cur:
         cur.execute(sql("incident_list"), {
             **bind, "states": list(phase.expand_states(states)) if states else None, "categories": categories,
-            "since": since, "until": until, "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset, "now": now})
+            "since": since, "until": until, "bbox": bbox, "overdue": bool(overdue), "limit": limit, "offset": offset,
+            "now": now})
         rows = [r[0] for r in cur.fetchall()]
     conn.rollback()
     # ``peek``: the last row only tells the caller there is a next page; it is not shown

@@ -85,7 +85,7 @@ class UserError(ValueError):
 class Actor:
     """Who is acting: a user with a role and a jurisdiction (a grid unit code at any level)."""
 
-    user_id: int
+    user_id: int | None  # None: no account (a command-line export, recorded as cli:<os user>)
     username: str
     role: str
     unit_code: str
@@ -97,7 +97,7 @@ class Actor:
 
     def covers(self, code: str | None) -> bool:
         """True when grid unit ``code`` lies in this actor's jurisdiction subtree."""
-        return bool(code) and code.startswith(self.unit_code)
+        return bool(code and code.startswith(self.unit_code))
 
     @property
     def can_see_people(self) -> bool:
@@ -169,13 +169,8 @@ def _one(conn, name: str, params: dict) -> dict | None:
         return cur.fetchone()
 
 
-def create_user(conn, username: str, password: str, role: str, unit_code: str | None = None, *,
-                display_name: str = "", department_code: str | None = None,
-                worker_code: str | None = None) -> int:
-    """Create an account and return its id; ``UserError`` names what is wrong.
-
-    A grid worker's jurisdiction defaults to the worker's own unit and must contain it.
-    """
+def _checked_account(username: str, password: str, role: str) -> str:
+    """The normalised username, once it, the role and the password's length are acceptable."""
     username = normalize_username(username)
     if not USERNAME_RE.match(username):
         raise UserError(f"username {username!r}: use 2–64 of a-z 0-9 . _ - (starting with a letter or digit)")
@@ -183,16 +178,44 @@ def create_user(conn, username: str, password: str, role: str, unit_code: str | 
         raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    return username
+
+
+def _roster_worker(conn, role: str, worker_code: str | None) -> dict | None:
+    """The grid worker an account is for (the worker role needs one, no other role has one)."""
     worker = None
     if worker_code is not None:
         worker = _one(conn, "user_worker", {"code": worker_code})
         if worker is None:
             raise UserError(f"unknown grid worker {worker_code!r}")
-        unit_code = unit_code or worker["unit_code"]
     if role == "worker" and worker is None:
         raise UserError("a grid worker account needs --worker CODE (the worker's roster code)")
     if role != "worker" and worker is not None:
         raise UserError(f"--worker is for the worker role only, not {role!r}")
+    return worker
+
+
+def _check_department(conn, role: str, department_code: str | None, region_code: str) -> None:
+    """Department staff name a department of their region; no other role names one."""
+    if (role == "department") != (department_code is not None):
+        raise UserError("department staff need --department CODE, and only they may have one")
+    if department_code is not None:
+        dept = _one(conn, "user_department", {"code": department_code})
+        if dept is None or dept["region_code"] != region_code:
+            raise UserError(f"unknown department {department_code!r} in region {region_code}")
+
+
+def create_user(conn, username: str, password: str, role: str, unit_code: str | None = None, *,
+                display_name: str = "", department_code: str | None = None,
+                worker_code: str | None = None) -> int:
+    """Create an account and return its id; ``UserError`` names what is wrong.
+
+    A grid worker's jurisdiction defaults to the worker's own unit and must contain it.
+    """
+    username = _checked_account(username, password, role)
+    worker = _roster_worker(conn, role, worker_code)
+    if worker is not None:
+        unit_code = unit_code or worker["unit_code"]
     if not unit_code:
         raise UserError("a jurisdiction is required: --unit CODE (a grid unit at any level)")
     unit = _one(conn, "user_unit", {"code": unit_code})
@@ -200,12 +223,7 @@ def create_user(conn, username: str, password: str, role: str, unit_code: str | 
         raise UserError(f"unknown grid unit {unit_code!r}")
     if worker is not None and not worker["unit_code"].startswith(unit_code):
         raise UserError(f"worker {worker_code} works in {worker['unit_code']}, outside unit {unit_code}")
-    if (role == "department") != (department_code is not None):
-        raise UserError("department staff need --department CODE, and only they may have one")
-    if department_code is not None:
-        dept = _one(conn, "user_department", {"code": department_code})
-        if dept is None or dept["region_code"] != unit["region_code"]:
-            raise UserError(f"unknown department {department_code!r} in region {unit['region_code']}")
+    _check_department(conn, role, department_code, unit["region_code"])
     params = {"username": username, "display_name": display_name or username, "role": role,
               "unit_code": unit_code, "department_code": department_code,
               "worker_id": worker["id"] if worker else None, "password_hash": hash_password(password)}
@@ -238,6 +256,7 @@ def login_throttle(conn, username: str | None, address: str | None, now: datetim
         "now": now, "window_s": WINDOW_MINUTES * 60, "lock_s": LOCK_MINUTES * 60, "tokens": tokens,
         "pair_limit": MAX_FAILURES, "account_limit": ACCOUNT_FAILURES,
         "address_limit": TOKEN_ADDRESS_FAILURES if tokens else ADDRESS_FAILURES})
+    assert row is not None  # the query aggregates: always one row
     for scope in ("pair", "address", "account"):
         until = row[f"{scope}_until"]
         if until is not None and until > now:

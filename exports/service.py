@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import psycopg2.extensions
 import shapely
@@ -95,8 +95,8 @@ class ExportRequest:
     def query_for(self, name: str) -> Query:
         """The filters that apply to layer ``name``: each layer takes those it understands."""
         filters = registry.get(name).filters
-        return replace(self.query, **{k: None for k in ("since", "until", "categories", "states")
-                                      if k not in filters})
+        cleared: dict[str, Any] = {k: None for k in ("since", "until", "categories", "states") if k not in filters}
+        return replace(self.query, **cleared)
 
     def filename(self) -> str:
         """A file name for the download: the layer names, the CRS, the extension (zip when several files)."""
@@ -130,7 +130,7 @@ def named_filters(conn, req: ExportRequest) -> ExportRequest:
     if unknown:
         raise LayerError(f"unknown category {', '.join(map(repr, unknown))}; categories (code or name): "
                          + ", ".join(f"{code} {name}" for code, name, _ in rows))
-    return replace(req, query=replace(q, categories=tuple(dict.fromkeys(codes))))
+    return replace(req, query=replace(q, categories=tuple(dict.fromkeys(c for c in codes if c is not None))))
 
 
 def _reader(dsn: str):

@@ -16,8 +16,7 @@ from psycopg2 import sql as psql
 
 from data.policy import sql_column, sql_suppressed
 from db.core import sql
-from domain import values
-from domain import policy
+from domain import policy, values
 
 FIELD_TYPES = ("str", "int", "float", "bool", "datetime")
 SMALL_COUNT = policy.SMALL_COUNT     # aggregates below this are suppressed (1–4 → NULL)
@@ -223,7 +222,7 @@ def params(layer: Layer, actor, query: Query, now: datetime | None = None, outli
 def _column(f: Field, caller) -> psql.Composable:
     """The select expression of one field for ``caller``: masked or suppressed when it must be
     (``domain.policy`` decides; ``data.policy`` writes the SQL)."""
-    col = psql.SQL("r0.") + psql.Identifier(f.key)
+    col: psql.Composable = psql.SQL("r0.") + psql.Identifier(f.key)
     if f.personal:
         col = sql_column(col, f.cls, f.personal, caller)
     elif f.small_count:
@@ -237,7 +236,7 @@ def _where(layer: Layer, query: Query, bind: dict) -> psql.Composable:
     """Conditions on the masked rows: bbox, property equality, one feature id."""
     conds: list[psql.Composable] = []
     if query.bbox is not None:
-        bind.update(zip(("bbox_w", "bbox_s", "bbox_e", "bbox_n"), query.bbox))
+        bind.update(zip(("bbox_w", "bbox_s", "bbox_e", "bbox_n"), query.bbox, strict=True))
         conds.append(psql.SQL("r.geom && ST_MakeEnvelope(%(bbox_w)s, %(bbox_s)s, %(bbox_e)s, %(bbox_n)s, 4326)"))
     for i, (key, value) in enumerate(query.props):
         f = layer.field(key)

@@ -82,7 +82,8 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 PASSWORD_PATH = "/account/password"  # checks its CSRF token itself (a plain form cannot send headers)
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/kiosk", "/healthz", "/favicon.ico", "/_favicon.ico"})
 # /api/ and /open311/ authenticate per view (bearer tokens, API keys) and answer in JSON.
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/", "/field/")  # /field/: the app shell (no data)
+# /field/: the field app's shell (no data)
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/api/", "/open311/", "/field/")
 NO_CSRF_PREFIXES = ("/open311/",)  # never reads the session, so a session cookie proves nothing there
 MACHINE_PREFIXES = ("/_dash-", "/layers/")  # fetched by scripts: 401, not a redirect
 EXTENSION = "onemap_auth"
@@ -206,11 +207,11 @@ def _resolve_actor() -> Actor | None:
             session.clear()
         return None
     with writer(dsn) as conn:
-        actor = actor_for_session(conn, session_id)
+        by_session = actor_for_session(conn, session_id)
         conn.commit()  # the idle timeout slides
-    if actor is None:  # logged out, expired, password changed or account disabled
+    if by_session is None:  # logged out, expired, password changed or account disabled
         session.clear()
-    return actor
+    return by_session
 
 
 def stream_guard(check_every_s: float = 2.0):
@@ -299,7 +300,9 @@ def _is_public(path: str) -> bool:
 
 def _csrf_ok(sent: str | None) -> bool:
     expected = session.get("csrf")
-    return bool(expected and sent) and hmac.compare_digest(expected, sent)
+    if not (isinstance(expected, str) and expected and sent):
+        return False
+    return hmac.compare_digest(expected, sent)
 
 
 def _wants_html() -> bool:
@@ -398,6 +401,7 @@ def _try_login(t: dict) -> tuple[int, str | None]:
             conn.commit()  # the audit record and the throttling count
             log.warning("login failed from %s", client_address())
             return 401, t["bad"]
+        assert actor.user_id is not None  # a password signs in an account
         audit(conn, actor, "login", "app_user", actor.user_id, {"ip": client_address()})
         session_id = start_session(conn, actor.user_id, client_address())
         conn.commit()
@@ -429,7 +433,8 @@ def _kiosk():
             conn.commit()  # audited and counted
             return _json_error(401, "unauthorized", "unknown, revoked or expired kiosk token")
         if not actor.read_only:
-            return _json_error(403, "not_read_only", "kiosks take read-only tokens: onemap users token USER --read-only")
+            return _json_error(403, "not_read_only",
+                               "kiosks take read-only tokens: onemap users token USER --read-only")
         audit(conn, actor, "kiosk_login", "app_user", actor.user_id, {"ip": client_address()})
         session_id = start_session(conn, actor.user_id, client_address(), read_only=True)
         conn.commit()
