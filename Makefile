@@ -17,9 +17,13 @@ demo: deps venv
 test: deps venv lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# the layout's arrows (import-linter contract in pyproject.toml)
+# the layout's arrows (import-linter contract in pyproject.toml); ruff (pyflakes, bugbear,
+# complexity, pycodestyle, import order) and mypy (strict for domain/, geo/, config/, i18n/),
+# both configured in pyproject.toml
 lint: venv
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 deps:
 	@bash scripts/system-deps.sh
