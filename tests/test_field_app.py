@@ -218,8 +218,12 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     assert page.locator("#i-geo").get_attribute("href").startswith("geo:")
     shot(page, "route")
 
+    ctx.set_offline(True)  # actions queue offline too, and are sent when the network is back
     page.click("#i-actions button[data-action=arrive]")
     page.click("#i-act-go")
+    page.wait_for_selector("#outbox li[data-status=pending]", state="attached", timeout=10_000)
+    assert page.locator("#i-timeline li[data-action=arrive]").count() == 0
+    ctx.set_offline(False)
     page.wait_for_selector("#i-timeline li[data-action=arrive]", timeout=20_000)
     page.wait_for_selector("#i-actions button[data-action=resolve]", timeout=15_000)
     page.click("#i-actions button[data-action=resolve]")
@@ -376,3 +380,23 @@ def test_allowed_actions_follow_the_transition_table_and_the_role(server, places
     # every offered action is one the server then accepts
     status, body = post_json(f"{server}/api/v1/incidents/{rid}/actions/arrive", {}, worker)
     assert status == 200 and body["allowed_actions"] == ["resolve"]
+
+
+def test_a_report_the_server_refuses_shows_refused_and_why(server, browser, places, quiet_dsn):
+    lon, lat = places["worker"]
+    ctx = _phone(browser, lon, lat)
+    page = _page(ctx)
+    _sign_in(page, server, "demo-worker", "onemap-worker")
+    page.wait_for_function("() => document.querySelectorAll('#r-category option').length > 3", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#r-acc').textContent.includes('12')", timeout=15_000)
+    page.select_option("#r-category", places["category"])
+    page.fill("#r-time", "2099-01-01T08:00")  # a phone clock far in the future: the server refuses it
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("#outbox li[data-status=refused]", timeout=15_000)
+    item = page.locator("#outbox li[data-status=refused]").first
+    assert "observed_at" in item.inner_text() and "future" in item.inner_text()
+    rid = item.get_attribute("data-id")
+    assert _one(quiet_dsn, "SELECT count(*) FROM incident WHERE id = %s", (rid,))[0] == 0
+    page.locator("#outbox").scroll_into_view_if_needed()
+    shot(page, "refused", full=True)
+    ctx.close()

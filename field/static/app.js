@@ -319,13 +319,17 @@
       const todo = items.filter(function (i) { return i.status === "pending"; });
       let chain = Promise.resolve(true);
       todo.forEach(function (it) {
-        chain = chain.then(function (go) { return go ? send(it).then(function () { renderOutbox(); return true; }) : false; });
+        chain = chain.then(function (go) {
+          return go ? send(it).then(function () { state.sentSome = true; renderOutbox(); return true; }) : false;
+        });
       });
       return chain;
     }).catch(function () { /* network away: try again later */ })
       .then(function () {
         state.syncing = null; renderOutbox();
         if (state.again) return sync();
+        if (state.sentSome && state.incident && !$("v-incident").hidden) openIncident(state.incident.id);  // show what landed
+        state.sentSome = false;
       });
     return state.syncing;
   }
@@ -505,9 +509,10 @@
       return S.put(item);
     }).then(function () {
       $("i-act-form").hidden = true; state.actPhotos = []; clear($("i-previews"));
+      renderOutbox();
       toast(navigator.onLine ? t("sending") : t("queued"));
       return sync();
-    }).then(function () { if (navigator.onLine) openIncident(inc.id); });
+    });
   }
 
   function route() {
