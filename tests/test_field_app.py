@@ -107,15 +107,22 @@ def _sign_in(page, server, username, password):
     page.wait_for_selector("#tabs:not([hidden])", timeout=15_000)
 
 
-def shot(page, name, full=False):
+def shot(page, name, bottom=False):
+    """A phone-sized screenshot; ``bottom``: scrolled to the end (the outbox), once the toast is gone."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"field-{name}.png"), full_page=full)
+    if bottom:
+        page.wait_for_selector("#toast", state="hidden", timeout=10_000)
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.screenshot(path=str(SHOTS / f"field-{name}.png"))
 
 
 def test_worker_reports_offline_then_department_resolves(server, browser, places, quiet_dsn, tmp_path):
     lon, lat = places["worker"]
     ctx = _phone(browser, lon, lat)
     page = _page(ctx)
+    page.goto(server + "/field/")
+    page.wait_for_selector("#login-form")
+    shot(page, "login")
     _sign_in(page, server, "demo-worker", "onemap-worker")
     # the service worker registers and controls the page (clients.claim on activate)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
@@ -133,10 +140,9 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     page.click("#report-form button[type=submit]")
     page.wait_for_selector("#outbox li[data-status=pending]", timeout=10_000)
     rid = page.locator("#outbox li[data-status=pending]").first.get_attribute("data-id")
-    page.locator("#outbox").scroll_into_view_if_needed()
     assert uuid.UUID(rid).version == 4
     assert "<b>" in page.locator("#outbox").inner_text()  # text from the user stays text
-    shot(page, "pending", full=True)
+    shot(page, "pending", bottom=True)
 
     # close the page and open the app again while still offline: the shell comes from the service
     # worker's cache, and the report is still pending (IndexedDB)
@@ -152,8 +158,7 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     assert _one(quiet_dsn, "SELECT count(*) FROM incident WHERE id = %s", (rid,))[0] == 1
     assert _one(quiet_dsn, "SELECT count(*) FROM incident_photo WHERE incident_id = %s", (rid,))[0] == 1
     assert _one(quiet_dsn, "SELECT description FROM incident WHERE id = %s", (rid,))[0] == "井盖缺失 <b>注意</b>"
-    page.locator("#outbox").scroll_into_view_if_needed()
-    shot(page, "sent", full=True)
+    shot(page, "sent", bottom=True)
 
     page.click("#tabs button[data-view=v-work]")
     page.wait_for_selector(f"#work-list button[data-id='{rid}']", timeout=15_000)
@@ -397,6 +402,5 @@ def test_a_report_the_server_refuses_shows_refused_and_why(server, browser, plac
     assert "observed_at" in item.inner_text() and "future" in item.inner_text()
     rid = item.get_attribute("data-id")
     assert _one(quiet_dsn, "SELECT count(*) FROM incident WHERE id = %s", (rid,))[0] == 0
-    page.locator("#outbox").scroll_into_view_if_needed()
-    shot(page, "refused", full=True)
+    shot(page, "refused", bottom=True)
     ctx.close()

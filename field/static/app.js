@@ -283,7 +283,7 @@
     const id = uuid(), observed = new Date($("r-time").value || Date.now());
     const c = (readJSON(K.cats) || []).find(function (x) { return x.code === cat; }) || { code: cat };
     const item = { id: id, kind: "report", created: Date.now(), status: "pending",
-                   label: catName(c) + " · " + $("r-desc").value.slice(0, 30),
+                   label: [catName(c), $("r-desc").value.slice(0, 30)].filter(Boolean).join(" · "),
                    body: { id: id, category: cat, description: $("r-desc").value, lon: state.pos.lon, lat: state.pos.lat,
                            observed_at: observed.toISOString() },
                    photos: state.photos.slice(), photosDone: 0 };
