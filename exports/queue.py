@@ -21,6 +21,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from db.outage import is_unavailable, tracker
 from exports import jobs
 
 log = logging.getLogger("onemap.exports")
@@ -73,12 +74,12 @@ class Dispatcher:
                     next_housekeep = time.monotonic() + self.housekeep_s
                 while not self._stop.is_set() and (job := jobs.claim(self.dsn, self.worker)):
                     self._spawn(job)
-                if self._failing:
-                    log.warning("export queue reachable again")
                 self._failing = False
-            except Exception as exc:  # the database is away: one line per episode, try again
-                if not self._failing:
-                    log.warning("export queue unavailable (%s); retrying every %.0f s", str(exc).strip(), self.poll_s)
+            except Exception as exc:  # try again; one line per episode, never a line per poll
+                if is_unavailable(exc):  # the database is away: the process's outage tracker says it once
+                    tracker(self.dsn).report(exc, "export queue")
+                elif not self._failing:
+                    log.exception("export queue: claiming failed; retrying every %.0f s", self.poll_s)
                 self._failing = True
             self._wake.wait(self.poll_s)
             self._wake.clear()
