@@ -135,7 +135,17 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
     leaders.register(app, dsn, region_code, actor_unit, lambda: department_names(dsn, region_code))
     pages_analyst.register(app, dsn)
     wall.register(app, dsn, region_code, actor_unit)
+    register_script_paths(app)
     return app
+
+
+def register_script_paths(app: dash.Dash) -> None:
+    """Register the page's script and style files now: Dash does it while rendering its first page,
+    so a server process whose first request is one of those files (the page came from another
+    process) would refuse it with a 500."""
+    with app.server.test_request_context("/"):
+        app._generate_css_dist_html()  # Dash's own registration: it has no public API for it
+        app._generate_scripts_html()
 
 
 def department_names(dsn: str, region_code: str) -> dict[str, tuple[str, str]]:
