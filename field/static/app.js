@@ -47,9 +47,11 @@
   }
   function stateName(s) { return t("st_" + s); }
   function fmtTime(iso) {
+    // the API writes every instant in the region's zone with its offset (+08:00): show that wall
+    // time, the one the deadlines are set in, whatever zone the phone is set to
     if (!iso) return "";
-    const d = new Date(iso);
-    return isNaN(d) ? String(iso) : d.toLocaleString(lang === "en" ? "en-GB" : "zh-CN", { hour12: false });
+    const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(String(iso));
+    return m ? m[1] + "/" + m[2] + "/" + m[3] + " " + m[4] + ":" + m[5] : String(iso);
   }
   function localInput(d) {
     const p = function (n) { return String(n).padStart(2, "0"); };
