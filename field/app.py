@@ -6,11 +6,16 @@ scope is /field/ and it never sees the command map's requests.
 """
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, redirect, send_from_directory
+from flask import Blueprint, Response, redirect, send_from_directory
+
+from i18n import catalogue
 
 STATIC = Path(__file__).resolve().parent / "static"
+PREFIX = "field."  # the catalogues' entries for the field app
 TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -26,11 +31,25 @@ def create_blueprint() -> Blueprint:
     def index():
         return _file("index.html", no_cache=True)
 
+    @bp.get("/field/i18n.js")
+    def words():
+        return Response(words_script(), mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+
     @bp.get("/field/<path:name>")
     def asset(name: str):
         return _file(name, no_cache=name in ("sw.js", "manifest.webmanifest"))
 
     return bp
+
+
+@lru_cache(maxsize=1)
+def words_script() -> str:
+    """The field app's words (the ``field.*`` entries of the gettext catalogues) as the script the
+    app reads them from: one catalogue for every surface, a plain file for the phone's cache."""
+    table = {lang: {key.removeprefix(PREFIX): text for key, text in catalogue(lang).items() if key.startswith(PREFIX)}
+             for lang in ("zh", "en")}
+    return ("/* The field app's words, from i18n/<locale>/LC_MESSAGES/onemap.po (field.*). */\n"
+            f'"use strict";\nwindow.FieldI18n = {json.dumps(table, ensure_ascii=False, sort_keys=True)};\n')
 
 
 def _file(name: str, no_cache: bool = False):
