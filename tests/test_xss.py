@@ -221,3 +221,35 @@ def test_api_answers_are_json_never_html(server, planted):
     assert reply.headers["Content-Type"].startswith("application/json")
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
     assert PAYLOAD in json.dumps(reply.json(), ensure_ascii=False)
+
+
+def test_field_app_shows_markup_as_text(server, browser, planted, xss_dsn):
+    """The phone app draws cell, facility and category names from data: as text, on a phone."""
+    with psycopg2.connect(xss_dsn) as conn, conn.cursor() as cur:
+        cur.execute("""SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(g.geom) AS p FROM app_user u
+                       JOIN grid_unit g ON g.code = u.unit_code WHERE u.username = 'demo-worker') s""")
+        lon, lat = cur.fetchone()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True,
+                                  geolocation={"latitude": lat, "longitude": lon}, permissions=["geolocation"])
+    page = context.new_page()
+    page.add_init_script(INIT)
+    page.dialogs, page.errors = [], []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server + "/field/")
+    page.fill("#username", "demo-worker")
+    page.fill("#password", "onemap-worker")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_function("() => document.querySelectorAll('#r-category option').length > 2", timeout=60_000)
+    options = page.eval_on_selector_all("#r-category option", "els => els.map(e => e.textContent)")
+    assert any(MARK in text for text in options)  # category names, markup and all, as text
+    page.click("#tabs button[data-view=v-map]")
+    page.wait_for_function("() => document.querySelectorAll('#v-map path.leaflet-interactive').length > 3",
+                           timeout=60_000)
+    shapes = page.locator("#v-map .leaflet-interactive")
+    for i in range(min(shapes.count(), 8)):  # hover cells and facilities: their tooltips appear
+        shapes.nth(i).hover(force=True)
+        page.wait_for_timeout(150)
+    tips = page.eval_on_selector_all(".leaflet-tooltip", "els => els.map(e => e.textContent)")
+    assert tips and any(MARK in text for text in tips), tips  # names shown as text
+    _clean(page, "/field/ as worker")
+    context.close()
