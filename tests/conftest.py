@@ -5,6 +5,7 @@ errors, and CI goes red.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from datetime import datetime, timezone
@@ -15,6 +16,10 @@ import pytest
 
 from db.cluster import resolve_dsn
 from db.core import connect, upgrade
+
+# Debian's Chromium through Playwright: no browser download, no network of its own
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 # A fixed "now" keeps the demo deterministic inside the tests.
 DEMO_NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)
@@ -137,3 +142,16 @@ def scalar(dsn: str, query: str, params=()):
             return cur.fetchone()[0]
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium (``/usr/bin/chromium``) for a block, closed when it ends."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,4 +1,4 @@
-"""The dashboard in a real headless Chromium, served by the production WSGI server (waitress)."""
+"""The dashboard in a real headless Chromium, served in-process by waitress (tests/test_dash_assets.py covers `onemap serve`)."""
 from __future__ import annotations
 
 import json
@@ -12,16 +12,15 @@ from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 import pytest
-from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 from app import Settings, create_app
 from data.users import issue_token
 from db.core import connect
 
+from conftest import chromium
+
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +53,8 @@ def monkeypatch_module():
 @pytest.fixture(scope="module")
 def browser(server):
     """Chromium; it closes (and with it every page's live stream) before the server stops."""
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def open_page(browser, server, username="demo-leader", password="onemap-leader", path="/"):

@@ -7,30 +7,24 @@ dashboard registered them when it is built (``dashboard.app.register_script_path
 """
 from __future__ import annotations
 
-from playwright.sync_api import sync_playwright
-from test_browser import CHROMIUM_ARGS
-
+from conftest import chromium
 from served import onemap_serve
 
 
 def test_every_page_resource_loads_from_a_multi_process_server(demo_dsn, tmp_path):
     failures: list[str] = []
     errors: list[str] = []
-    with onemap_serve(demo_dsn, tmp_path / "server.log", workers=2) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            for _attempt in range(3):  # new browsers: each signs in and loads the page's scripts afresh
-                page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
-                page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.goto(f"{base}/login")
-                page.fill("input[name=username]", "demo-leader")
-                page.fill("input[name=password]", "onemap-leader")
-                page.click("button[type=submit]")
-                page.wait_for_selector(".leaflet-container", timeout=60_000)
-                page.context.close()
-        finally:
-            browser.close()
+    with onemap_serve(demo_dsn, tmp_path / "server.log", workers=2) as base, chromium() as browser:
+        for _attempt in range(3):  # new browsers: each signs in and loads the page's scripts afresh
+            page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+            page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{base}/login")
+            page.fill("input[name=username]", "demo-leader")
+            page.fill("input[name=password]", "onemap-leader")
+            page.click("button[type=submit]")
+            page.wait_for_selector(".leaflet-container", timeout=60_000)
+            page.context.close()
         log = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert failures == [] and errors == [], (failures, errors)
     assert "Traceback" not in log, log[-3000:]

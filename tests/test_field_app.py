@@ -14,18 +14,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 from app import Settings, create_app
 from data.users import create_user, disable_user, issue_token, set_password
 from db.core import connect
 
+from conftest import chromium
 from served import get, post_json
 
 SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -43,10 +41,8 @@ def server(quiet_dsn):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _one(dsn, query, params=()):

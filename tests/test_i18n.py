@@ -169,8 +169,6 @@ def test_language_choice_is_remembered_for_the_user(client, demo_dsn):
 
 # -- in a real browser ------------------------------------------------------------------------------
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def _browser_login(browser, server: str, username: str):
@@ -198,7 +196,7 @@ def _trend_ticks(page, year_range: str) -> list[str]:
 
 
 def test_in_chromium_months_follow_the_language_and_the_choice_survives_reload(demo_server, demo_dsn):
-    from playwright.sync_api import sync_playwright
+    from conftest import chromium
 
     name = f"i18n-b-{uuid.uuid4().hex[:8]}"
     conn = psycopg2.connect(demo_dsn)
@@ -207,21 +205,17 @@ def test_in_chromium_months_follow_the_language_and_the_choice_survives_reload(d
         conn.commit()
     finally:
         conn.close()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = _browser_login(browser, demo_server, name)
-            _wait_title(page, "鄂托克前旗 · 一图指挥")
-            zh_ticks = _trend_ticks(page, "近一年")
-            assert all(re.fullmatch(r"\d{1,2}月\d{1,2}日", t) for t in zh_ticks), zh_ticks
-            page.get_by_text("English", exact=True).click()
-            _wait_title(page, "Otog Front Banner · One-Map Command")
-            en_ticks = _trend_ticks(page, "1 year")
-            assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", t) for t in en_ticks), en_ticks
-            page.goto(demo_server + "/")  # a reload without ?lang=: still English
-            _wait_title(page, "Otog Front Banner · One-Map Command")
-            other = _browser_login(browser, demo_server, name)  # another device: English too
-            _wait_title(other, "Otog Front Banner · One-Map Command")
-            assert "lang=" not in other.url
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = _browser_login(browser, demo_server, name)
+        _wait_title(page, "鄂托克前旗 · 一图指挥")
+        zh_ticks = _trend_ticks(page, "近一年")
+        assert all(re.fullmatch(r"\d{1,2}月\d{1,2}日", t) for t in zh_ticks), zh_ticks
+        page.get_by_text("English", exact=True).click()
+        _wait_title(page, "Otog Front Banner · One-Map Command")
+        en_ticks = _trend_ticks(page, "1 year")
+        assert all(re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", t) for t in en_ticks), en_ticks
+        page.goto(demo_server + "/")  # a reload without ?lang=: still English
+        _wait_title(page, "Otog Front Banner · One-Map Command")
+        other = _browser_login(browser, demo_server, name)  # another device: English too
+        _wait_title(other, "Otog Front Banner · One-Map Command")
+        assert "lang=" not in other.url

@@ -341,22 +341,18 @@ def test_json_times_everywhere_carry_the_regions_offset(world):
 def test_in_chromium_the_walls_clock_shows_the_regions_time(world):
     """The wall's clock runs in the browser with the region's zone from its row (Chromium here runs
     in the machine's zone, UTC: a clock in the browser's zone would be 8 hours off)."""
-    from playwright.sync_api import sync_playwright
+    from conftest import chromium
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(timezone_id="UTC")
-            page.goto(world["server"] + "/login")
-            page.fill("#username", "demo-leader")
-            page.fill("#password", "onemap-leader")
-            page.click("button[type=submit]")
-            page.wait_for_url(world["server"] + "/", timeout=15_000)
-            page.goto(world["server"] + "/wall")
-            page.wait_for_function("() => /\\d{2}:\\d{2}:\\d{2}/.test((document.querySelector('#w-clock') || {}).innerText || '')",
-                                   timeout=30_000)
-            shown = page.inner_text("#w-clock")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(timezone_id="UTC")
+        page.goto(world["server"] + "/login")
+        page.fill("#username", "demo-leader")
+        page.fill("#password", "onemap-leader")
+        page.click("button[type=submit]")
+        page.wait_for_url(world["server"] + "/", timeout=15_000)
+        page.goto(world["server"] + "/wall")
+        page.wait_for_function("() => /\\d{2}:\\d{2}:\\d{2}/.test((document.querySelector('#w-clock') || {}).innerText || '')",
+                               timeout=30_000)
+        shown = page.inner_text("#w-clock")
     local = {clock.fmt_local(datetime.now(UTC) + timedelta(minutes=m), "Asia/Shanghai", "%H:%M") for m in (-1, 0, 1)}
     assert any(hm in shown for hm in local), (shown, local)

@@ -19,15 +19,13 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg2
 import pytest
-from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
 from app import Settings, create_app
 from data.users import issue_token
 from db.core import connect
-from tests.conftest import DEMO_NOW, _drop, _fresh_database
+from tests.conftest import DEMO_NOW, _drop, _fresh_database, chromium
 from tests.security_http import Client, bearer
-from tests.test_browser import CHROMIUM_ARGS
 
 PAYLOAD = "\"'><img src=x onerror=__xss(1)><svg onload=__xss(2)><script>__xss(3)</script>"
 MARK = "<img src=x onerror=__xss(1)>"  # what the page must show as text
@@ -107,10 +105,8 @@ def planted(server, xss_dsn):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser):
