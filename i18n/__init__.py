@@ -1,4 +1,7 @@
-"""OneMap's words, in gettext catalogues: ``i18n/<locale>/LC_MESSAGES/onemap.po``.
+"""OneMap's words, in gettext catalogues: ``i18n/<locale>/LC_MESSAGES/*.po``.
+
+``onemap.po`` holds the shared words; a feature may keep its own file beside it (``console.po``,
+``registry.po`` …); a locale's catalogue is all its files together, and a key may live in only one.
 
 Simplified Chinese (``zh_CN``) is the default and English (``en``) is complete. The code asks for
 dotted keys ("states.new"); ``words(lang)`` gives the nested dict the dashboard indexes
@@ -26,16 +29,24 @@ def normalize(lang: str | None) -> str:
 
 
 def po_path(lang: str) -> Path:
-    """Where the catalogue for ``lang`` lives."""
+    """Where the shared catalogue for ``lang`` lives."""
     return HERE / LOCALES[normalize(lang)] / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def po_paths(lang: str) -> list[Path]:
+    """Every catalogue file of ``lang``: the shared one first, then each feature's, by name."""
+    return sorted(po_path(lang).parent.glob("*.po"), key=lambda p: (p.name != f"{DOMAIN}.po", p.name))
 
 
 @lru_cache(maxsize=None)
 def catalogue(lang: str) -> dict[str, str]:
-    """msgid → translation for ``lang`` (untranslated entries are left out)."""
-    with po_path(lang).open("rb") as fh:
-        cat = read_po(fh, locale=LOCALES[normalize(lang)], domain=DOMAIN)
-    return {str(m.id): str(m.string) for m in cat if m.id and m.string}
+    """msgid → translation for ``lang`` (untranslated entries are left out), from all its files."""
+    merged: dict[str, str] = {}
+    for path in po_paths(lang):
+        with path.open("rb") as fh:
+            cat = read_po(fh, locale=LOCALES[normalize(lang)], domain=DOMAIN)
+        merged.update({str(m.id): str(m.string) for m in cat if m.id and m.string})
+    return merged
 
 
 def gettext(lang: str | None, key: str, **values: Any) -> str:

@@ -29,8 +29,9 @@ def _fields(text: str) -> set[str]:
 
 
 def test_every_msgid_has_an_english_translation_with_the_same_placeholders():
-    for lang in ("zh", "en"):  # a second entry for a key would silently win over the first
-        ids = re.findall(r'^msgid "(.+)"$', i18n.po_path(lang).read_text(encoding="utf-8"), flags=re.M)
+    for lang in ("zh", "en"):  # a second entry for a key (in one file or two) would silently win
+        ids = [i for path in i18n.po_paths(lang)
+               for i in re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.M)]
         assert len(ids) == len(set(ids)), f"{lang}: {sorted({i for i in ids if ids.count(i) > 1})} twice"
     zh, en = i18n.catalogue("zh"), i18n.catalogue("en")
     assert len(zh) > 100
