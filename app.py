@@ -268,9 +268,13 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
 def _serve(settings: Settings, host: str, port: int) -> None:
     """Run the production server (web/server.py) in the foreground until Ctrl-C or SIGTERM."""
+    from web.server import PortInUse, ensure_port_free, worker_count
     from web.server import serve as serve_forever
-    from web.server import worker_count
 
+    try:
+        ensure_port_free(host, port)
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from None
     console.print(f"[bold green]OneMap is up:[/] open http://{host}:{port}/  "
                   f"({worker_count(settings)} processes; Ctrl-C to stop)")
     serve_forever(lambda: create_app(settings), settings, host, port)

@@ -223,7 +223,9 @@ def report(conn, actor, rep: Report, now: datetime | None = None) -> tuple[dict,
         conn.autocommit = autocommit
     if row is None:  # only if the incident vanished between the two statements (it cannot be deleted)
         raise NotFound(f"no incident {rep.id} in your region")
-    return incident_out(actor, row), created
+    # A new report's answer echoes what its sender just sent: nothing is revealed, so no audit row
+    # (and no third transaction per report). A retry's answer is the stored record: audited as any read.
+    return incident_out(actor, row, note=not created), created
 
 
 def _report_message() -> str:

@@ -452,9 +452,7 @@ def actor_for_token(conn, token: str, now: datetime | None = None, *, address: s
         login_throttle(conn, None, address, now, tokens=True)
         record_login_failure(conn, None, address, path, "unknown_token", None, now)
         raise BadCredentials("invalid or expired token")
-    with conn.cursor() as cur:
-        cur.execute(sql("user_token_touch"), {"token_id": row["token_id"], "now": now})
-    return _actor(row, read_only=row["read_only"])
+    return _actor(row, read_only=row["read_only"])  # the same statement recorded the token's use
 
 
 def revoke_tokens(conn, username: str, name: str | None = None) -> int:

@@ -10,7 +10,6 @@ import psycopg2
 import psycopg2.extras
 
 HERE = Path(__file__).resolve().parent
-IDLE_KEPT = 8  # pooled connections kept open when idle, per process and database
 MIGRATION_LOCK = 0x0E3A9  # advisory lock key: one migrator at a time
 
 
@@ -150,10 +149,13 @@ class BlockingPool:
 
         import psycopg2.pool
 
-        self._pool = psycopg2.pool.ThreadedConnectionPool(1, maxconn, dsn, application_name="onemap-web")
-        # psycopg2 keeps at most ``minconn`` idle and closes the rest on putconn: with 1, every
-        # concurrent request opened a new server connection. Open one now, keep up to 8 idle.
-        self._pool.minconn = min(maxconn, IDLE_KEPT)
+        self._pool = psycopg2.pool.ThreadedConnectionPool(0, maxconn, dsn, application_name="onemap-web")
+        # psycopg2 keeps at most ``minconn`` idle and closes the rest on putconn, so under a burst
+        # every request beyond them opened (and closed) a server connection of its own: a fork on
+        # the server and ~5 ms each, measured as most of a report's cost at 50 phones. Keep every
+        # connection once opened: at most ``maxconn`` per process (``ONEMAP_DB_POOL``), opened on
+        # demand, closed when the database restarts (``discard_idle_connections``).
+        self._pool.minconn = maxconn
         self._slots = threading.BoundedSemaphore(maxconn)
         self.wait_s = wait_s
 
@@ -166,6 +168,10 @@ class BlockingPool:
         except Exception:
             self._slots.release()
             raise
+
+    def closeall(self) -> None:
+        """Close every connection of the pool (one built but not kept)."""
+        self._pool.closeall()
 
     def putconn(self, conn) -> None:
         """Give a connection back (closed ones are replaced on the next getconn)."""
@@ -200,10 +206,19 @@ def pool(dsn: str, maxconn: int | None = None) -> BlockingPool:
     """The process-wide pool for ``dsn`` (``Settings.db_pool`` connections unless ``maxconn``)."""
     from config import Settings
 
-    with _POOLS_LOCK:  # two first requests at once must not build two pools
-        if dsn not in _POOLS:
-            _POOLS[dsn] = BlockingPool(dsn, maxconn or Settings().db_pool)
-        return _POOLS[dsn]
+    found = _POOLS.get(dsn)
+    if found is not None:
+        return found
+    # Built outside the lock: the lock is created at import, in gunicorn's master, so it is an OS
+    # lock even in a gevent worker, and a greenlet that waited on the network while holding it
+    # (opening a connection) froze its whole process once a second first request came (seen: a
+    # burst of first requests to a new worker hung it for good). The lock guards the dict only.
+    built = BlockingPool(dsn, maxconn or Settings().db_pool)
+    with _POOLS_LOCK:
+        found = _POOLS.setdefault(dsn, built)
+    if found is not built:  # another first request won: ours is surplus
+        built.closeall()
+    return found
 
 
 @contextlib.contextmanager

@@ -209,3 +209,27 @@ def throwaway_cluster(incidents: int = 0):
         subprocess.run(cluster._cmd([str(bindir / "pg_ctl"), "stop", "-m", "immediate", "-D", str(pgdata)], user),
                        capture_output=True)
         shutil.rmtree(pgdata, ignore_errors=True)
+
+
+def connections_per_process(pids: set[int], port: int, state: str = "01") -> dict[int, int]:
+    """How many TCP sockets on local ``port`` each of ``pids`` holds in ``state`` ("01": established,
+    "0A": listening), from /proc: each process's socket inodes matched against /proc/net/tcp{,6}."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as fh:
+            for line in list(fh)[1:]:
+                fields = line.split()
+                local, inode = fields[1], fields[9]
+                if fields[3] == state and int(local.rsplit(":", 1)[1], 16) == port:
+                    established.add(inode)
+    counts = {}
+    for pid in pids:
+        inodes = set()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+        counts[pid] = len(inodes & established)
+    return counts

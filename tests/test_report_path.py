@@ -227,3 +227,30 @@ def test_folds_from_many_sessions_at_once_fold_each_change_once(demo_dsn):
     assert scalar(demo_dsn, "SELECT count(*) FROM incident_rollup_delta") == 0
     assert scalar(demo_dsn, "SELECT array[sum(n), sum(solved_4), sum(late)] FROM incident_rollup") == totals
     assert scalar(demo_dsn, MISMATCH) == 0
+
+
+def test_a_new_report_echo_is_not_a_reveal_but_a_retry_is(demo_server, demo_dsn):
+    """The answer to a new report is what its sender just sent: no audit row. A retry answers with
+    the stored record, audited as any read of it. The bearer token costs one statement."""
+    conn = connect(demo_dsn)
+    token = issue_token(conn, "demo-dispatcher", f"echo-{uuid.uuid4().hex[:6]}")
+    conn.commit()
+    conn.close()
+    body = payload(datetime.now(timezone.utc))
+
+    def post():
+        req = Request(demo_server + "/api/v1/incidents", data=json.dumps(body).encode(), method="POST",
+                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+
+    audited = """SELECT count(*) FROM audit_log WHERE username = 'demo-dispatcher'
+                 AND detail->'revealed' ? ('incident:' || %s)"""
+    status, item = post()
+    assert status == 201 and item["description"] == body["description"]
+    assert scalar(demo_dsn, audited, (body["id"],)) == 0
+    status, item = post()
+    assert status == 200 and item["description"] == body["description"]
+    assert scalar(demo_dsn, audited, (body["id"],)) == 1
+    used = scalar(demo_dsn, "SELECT last_used_at FROM api_token WHERE name LIKE 'echo-%%' ORDER BY id DESC LIMIT 1")
+    assert used is not None  # the token's use was recorded by the lookup itself

@@ -15,7 +15,7 @@ import pytest
 from data.users import issue_token
 from db.core import connect
 
-from served import Stream, get, onemap_serve, post_json, worker_pids
+from served import Stream, connections_per_process, get, onemap_serve, post_json, worker_pids
 
 STREAMS = 300  # "several hundred open pages" with one kiosk token (the issue: 48 starved waitress)
 PER_SESSION = STREAMS  # the kiosk token may hold exactly STREAMS pages
@@ -56,8 +56,67 @@ def _report(base, token):
 def test_production_server_is_several_gevent_processes(served):
     base, log = served
     text = log.read_text()
-    assert "Using worker: gevent" in text
+    assert "Using worker: web.gworker.Worker" in text  # gunicorn's gevent worker, listening once built
     assert len(worker_pids(log)) >= 2
+
+
+def test_a_burst_of_phones_is_spread_over_the_processes(quiet_dsn, tmp_path):
+    """50 phones connecting at once to a server just started, keep-alive: all are answered (a burst
+    of first requests once froze a fresh worker for good) and every worker takes a share (on one
+    shared socket, one worker's accept loop took all 50 and the other idled)."""
+    token = _token(quiet_dsn, "demo-dispatcher")
+    log = tmp_path / "server.log"
+    with onemap_serve(quiet_dsn, log, workers=2) as base:
+        port = int(base.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 90  # each worker listens once its app is built
+        while min(connections_per_process(worker_pids(log), port, state="0A").values()) < 1:
+            assert time.monotonic() < deadline, "a worker never listened"
+            time.sleep(0.2)
+        _burst(base, log, token)
+
+
+def _burst(base, log, token):
+    import http.client
+
+    port = int(base.rsplit(":", 1)[1])
+    phones = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(50)]
+    barrier = threading.Barrier(len(phones))
+    answered: list = []
+
+    def ask(c):
+        barrier.wait()
+        try:
+            c.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            r = c.getresponse()
+            r.read()
+            answered.append(r.status)
+        except OSError as exc:  # a timeout: counted, shown by the assertion
+            answered.append(repr(exc))
+
+    threads = [threading.Thread(target=ask, args=(c,)) for c in phones]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    try:
+        assert answered == [200] * len(phones), answered
+        held = connections_per_process(worker_pids(log), port)  # still open: keep-alive
+        assert min(held.values()) >= 5, f"connections per worker process: {held}"
+    finally:
+        [c.close() for c in phones]
+
+
+def test_a_second_server_on_the_same_port_is_refused_clearly(served, quiet_dsn):
+    import subprocess
+    import sys
+
+    from served import ROOT
+
+    base, _ = served
+    port = base.rsplit(":", 1)[1]
+    env = {**__import__("os").environ, "DATABASE_URL": quiet_dsn}
+    done = subprocess.run([sys.executable, str(ROOT / "app.py"), "serve", "--port", port],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert f"127.0.0.1:{port} is in use" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_hundreds_of_open_pages_starve_nothing_and_limits_answer_429(served, quiet_dsn, kiosk):

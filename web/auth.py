@@ -191,16 +191,14 @@ def _resolve_actor() -> Actor | None:
         if not token:
             return None  # another scheme: not ours, and no falling back to the cookie
         with writer(dsn) as conn:
+            conn.autocommit = True  # each statement its own transaction: no BEGIN/COMMIT round trips
             try:
-                actor = token_actor(conn, token, "bearer")
+                return token_actor(conn, token, "bearer")  # one statement (user_token_actor.sql)
             except AccountLocked as exc:
                 g.onemap_throttled = exc
                 return None
-            except BadCredentials:
-                conn.commit()  # the failure's audit and throttling record
+            except BadCredentials:  # the failure's audit and throttling record are committed
                 return None
-            conn.commit()  # last_used_at
-        return actor
     session_id = session.get("sid")
     if not session_id:
         if session.get("uid"):  # a cookie from before server-side sessions: no longer valid

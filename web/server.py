@@ -80,8 +80,9 @@ class OneMapServer(BaseApplication):
         cfg = {
             "bind": [f"{self.host}:{self.port}"],
             "workers": worker_count(self.settings),
-            "worker_class": "gevent",
+            "worker_class": "web.gworker.Worker",  # gevent, listening once its app is built
             "worker_connections": self.settings.worker_connections,
+            "reuse_port": True,  # a socket per worker, the kernel spreads connections (web/gworker.py)
             "timeout": 60,  # a worker silent this long is restarted (gevent heartbeats on its own)
             "graceful_timeout": 5,  # on stop, live streams are cut after this; pages reconnect
             "keepalive": 5,
@@ -103,6 +104,25 @@ class OneMapServer(BaseApplication):
         return self.factory()
 
 
+class PortInUse(OSError):
+    """Another program (perhaps another OneMap) already listens on the address."""
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """``PortInUse`` when something listens on ``host:port``. The workers bind with SO_REUSEPORT,
+    which would otherwise let a second server share the port silently with the first."""
+    import socket
+
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:  # no SO_REUSEPORT: any listener refuses it
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise PortInUse(f"{host}:{port} is in use ({exc.strerror}); stop what listens there "
+                                "or choose another --port") from exc
+
+
 def serve(factory: Callable[[], object], settings: Settings, host: str, port: int) -> None:
     """Run gunicorn until it is stopped (Ctrl-C, SIGTERM); ``factory()`` builds the WSGI app."""
+    ensure_port_free(host, port)
     OneMapServer(factory, settings, host, port).run()
