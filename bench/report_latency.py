@@ -47,9 +47,14 @@ def _points(dsn: str, n: int) -> list[tuple[float, float]]:
     return pts
 
 
-def _closed_loop(clients: int, seconds: float, make_work) -> tuple[list[float], int]:
-    """Latencies (s) of the calls ``clients`` threads make back to back for ``seconds``, and the
-    number of failed calls. ``make_work()`` gives each thread its own callable."""
+def _closed_loop(clients: int, seconds: float, make_work, rate: float = 0.0) -> tuple[list[float], int]:
+    """Latencies (s) of the calls ``clients`` threads make for ``seconds``, and the number of failed
+    calls. ``make_work()`` gives each thread its own callable.
+
+    Closed loop (``rate`` 0): each thread calls again as soon as its last call returned. Open loop
+    (``rate`` > 0 calls/s over all threads): calls are due at fixed times, thread k taking every
+    ``clients``-th one, and each latency counts from the time the call was due, so a call that had
+    to wait for its thread's previous one is charged the wait (no coordinated omission)."""
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -58,10 +63,16 @@ def _closed_loop(clients: int, seconds: float, make_work) -> tuple[list[float], 
     def loop(k: int):
         work, mine, bad = make_work(), [], 0
         start.wait()
+        began = time.perf_counter()
         stop = time.monotonic() + seconds
         i = 0
         while time.monotonic() < stop:
             t0 = time.perf_counter()
+            if rate > 0:
+                t0 = began + (i * clients + k) / rate  # when this call is due
+                if t0 > began + seconds:
+                    break
+                time.sleep(max(0.0, t0 - time.perf_counter()))
             try:
                 work(k * 1_000_000 + i)
                 mine.append(time.perf_counter() - t0)
@@ -78,7 +89,7 @@ def _closed_loop(clients: int, seconds: float, make_work) -> tuple[list[float], 
     return latencies, failures[0]
 
 
-def _post_reports(port: int, token: str, pts, clients: int, seconds: float, out) -> None:
+def _post_reports(port: int, token: str, pts, clients: int, seconds: float, rate: float, out) -> None:
     """Client process: POST reports over keep-alive connections; sends (latencies, failures)."""
     import http.client
 
@@ -98,10 +109,10 @@ def _post_reports(port: int, token: str, pts, clients: int, seconds: float, out)
                 raise RuntimeError(r.status)
         return post
 
-    out.send(_closed_loop(clients, seconds, make))
+    out.send(_closed_loop(clients, seconds, make, rate))
 
 
-def _report_calls(dsn: str, pts, clients: int, seconds: float, out) -> None:
+def _report_calls(dsn: str, pts, clients: int, seconds: float, rate: float, out) -> None:
     """Client process without HTTP: ``data.incidents.report`` on connections as the app role, to
     tell the database's share of a report from the web stack's."""
     from types import SimpleNamespace
@@ -124,10 +135,10 @@ def _report_calls(dsn: str, pts, clients: int, seconds: float, out) -> None:
             incidents.report(conn, actor, rep, now=now)
         return report
 
-    out.send(_closed_loop(clients, seconds, make))
+    out.send(_closed_loop(clients, seconds, make, rate))
 
 
-def _insert_floor(dsn: str, pts, clients: int, seconds: float, out) -> None:
+def _insert_floor(dsn: str, pts, clients: int, seconds: float, rate: float, out) -> None:
     """Floor process: plain INSERT + commit per row into the bare copy of incident."""
     def make():
         conn = connect(dsn)
@@ -142,7 +153,7 @@ def _insert_floor(dsn: str, pts, clients: int, seconds: float, out) -> None:
             conn.commit()
         return insert
 
-    out.send(_closed_loop(clients, seconds, make))
+    out.send(_closed_loop(clients, seconds, make, rate))
 
 
 def _in_process(target, *args):
@@ -198,6 +209,8 @@ def main() -> None:
     ap.add_argument("--dsn", required=True, help="the database (its owner's URL; the server uses the app role)")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="open loop: reports/s over all clients, due at fixed times (default: closed loop)")
     ap.add_argument("--workers", type=int, default=None, help="server processes (default: one per CPU)")
     args = ap.parse_args()
 
@@ -211,7 +224,8 @@ def main() -> None:
     conn.commit()
     conn.close()
     pts = _points(args.dsn, 2000)
-    print(f"incidents before: {before:,}; {args.clients} clients for {args.seconds:g} s each run; "
+    loop = f"open loop, {args.rate:g} reports/s due" if args.rate > 0 else "closed loop"
+    print(f"incidents before: {before:,}; {args.clients} clients ({loop}) for {args.seconds:g} s each run; "
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
 
     with socket.socket() as s:
@@ -220,14 +234,14 @@ def main() -> None:
     server = _serve(args.dsn, port, args.workers, args.clients)
     try:
         _wait_ready(port, token, server)
-        lat_ours, bad_ours = _in_process(_post_reports, port, token, pts, args.clients, args.seconds)
+        lat_ours, bad_ours = _in_process(_post_reports, port, token, pts, args.clients, args.seconds, args.rate)
         load_ours = os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
-    lat_db, bad_db = _in_process(_report_calls, args.dsn, pts, args.clients, args.seconds)
+    lat_db, bad_db = _in_process(_report_calls, args.dsn, pts, args.clients, args.seconds, args.rate)
     load_db = os.getloadavg()[0]
-    lat_floor, bad_floor = _in_process(_insert_floor, args.dsn, pts, args.clients, args.seconds)
+    lat_floor, bad_floor = _in_process(_insert_floor, args.dsn, pts, args.clients, args.seconds, args.rate)
     load_floor = os.getloadavg()[0]
 
     p95_ours, rate_ours = _summary("ours: POST /api/v1/incidents", lat_ours, bad_ours, args.seconds)
