@@ -111,8 +111,9 @@ def report():
     """Report an incident (idempotent on the phone's UUID; GCJ-02 accepted)."""
     now = datetime.now(timezone.utc)
     rep = incidents.validate_report(_body(), now)
-    with writer(_dsn()) as conn:
-        item, created = incidents.report(conn, _actor(), rep, now=now)
+    actor = _actor()  # before the connection: the gate already resolved it
+    with writer(_dsn(), autocommit=True) as conn:  # the report is one statement, its own transaction
+        item, created = incidents.report(conn, actor, rep, now=now)
     return jsonify(item), (201 if created else 200)
 
 @documented(query=m.IncidentListQuery, ok=(200, m.IncidentPage), errors=(400, 401, 403, 422, 429))

@@ -209,8 +209,10 @@ def report(conn, actor, rep: Report, now: datetime | None = None) -> tuple[dict,
               "r_observed_at": rep.observed_at, "r_now": now, "r_reporter_id": actor.worker_id,
               "r_source": rep.source, "r_payload_sha256": rep.fingerprint(), "r_actor": _label(actor),
               **_fetch_bind(actor, rep.id, now, allow_outside=True)}
-    conn.commit()  # end whatever the caller read before (no round trip when nothing is open)
-    autocommit, conn.autocommit = conn.autocommit, True  # the message is its own transaction
+    autocommit = conn.autocommit
+    if not autocommit:  # an autocommit connection (the API's) needs neither step, nor their round trips
+        conn.commit()  # end whatever the caller read before (no round trip when nothing is open)
+        conn.autocommit = True  # the message is its own transaction
     try:
         with conn.cursor() as cur:
             cur.execute(_report_message(), params)
@@ -220,7 +222,8 @@ def report(conn, actor, rep: Report, now: datetime | None = None) -> tuple[dict,
             raise _report_refusal(exc, rep, actor) from exc
         raise
     finally:
-        conn.autocommit = autocommit
+        if not autocommit:
+            conn.autocommit = False
     if row is None:  # only if the incident vanished between the two statements (it cannot be deleted)
         raise NotFound(f"no incident {rep.id} in your region")
     # A new report's answer echoes what its sender just sent: nothing is revealed, so no audit row

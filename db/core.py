@@ -221,25 +221,33 @@ def pool(dsn: str, maxconn: int | None = None) -> BlockingPool:
     return found
 
 
+def _session(conn, readonly: bool, autocommit: bool) -> None:
+    """Put ``conn`` in this mode. ``set_session`` costs a round trip (psycopg2 sends SETs), even
+    unchanged in some modes, so it is called only when the mode differs (reading it is free)."""
+    if conn.readonly is not readonly or conn.autocommit is not autocommit:
+        conn.set_session(readonly=readonly, autocommit=autocommit)
+
+
 @contextlib.contextmanager
 def pooled(dsn: str) -> Iterator:
     """A pooled connection for one read-only unit of work, returned to the pool afterwards."""
     p = pool(dsn)
     conn = p.getconn()
     try:
-        conn.set_session(readonly=True, autocommit=True)
+        _session(conn, readonly=True, autocommit=True)
         yield conn
     finally:
         p.putconn(conn)
 
 
 @contextlib.contextmanager
-def writer(dsn: str) -> Iterator:
-    """A pooled connection for work that writes; the caller commits, anything left is rolled back."""
+def writer(dsn: str, autocommit: bool = False) -> Iterator:
+    """A pooled connection for work that writes; the caller commits, anything left is rolled back.
+    ``autocommit``: each statement is its own transaction (one round trip, no BEGIN/COMMIT)."""
     p = pool(dsn)
     conn = p.getconn()
     try:
-        conn.set_session(readonly=False, autocommit=False)
+        _session(conn, readonly=False, autocommit=autocommit)
         yield conn
     finally:
         if not conn.closed:

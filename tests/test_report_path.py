@@ -254,3 +254,22 @@ def test_a_new_report_echo_is_not_a_reveal_but_a_retry_is(demo_server, demo_dsn)
     assert scalar(demo_dsn, audited, (body["id"],)) == 1
     used = scalar(demo_dsn, "SELECT last_used_at FROM api_token WHERE name LIKE 'echo-%%' ORDER BY id DESC LIMIT 1")
     assert used is not None  # the token's use was recorded by the lookup itself
+
+
+def test_a_pooled_connection_changes_mode_only_when_asked_for_another(demo_dsn):
+    """``set_session`` is a round trip; the pool calls it only when the mode differs, and a reader
+    is still read-only after a writer used the same connection."""
+    from db.core import pool, pooled, writer
+
+    dsn = app_dsn(demo_dsn)
+    p = pool(dsn)
+    with writer(dsn, autocommit=True) as conn:
+        assert conn.autocommit and conn.readonly is False
+        first = conn
+    with pooled(dsn) as conn:
+        assert conn is first and conn.autocommit and conn.readonly is True  # LIFO: the same one, re-moded
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+            cur.execute("CREATE TEMP TABLE should_not_exist (x int)")
+    with writer(dsn) as conn:
+        assert not conn.autocommit and conn.readonly is False
+    assert p is pool(dsn)

@@ -190,8 +190,7 @@ def _resolve_actor() -> Actor | None:
         token = _bearer()
         if not token:
             return None  # another scheme: not ours, and no falling back to the cookie
-        with writer(dsn) as conn:
-            conn.autocommit = True  # each statement its own transaction: no BEGIN/COMMIT round trips
+        with writer(dsn, autocommit=True) as conn:  # one statement, no BEGIN/COMMIT round trips
             try:
                 return token_actor(conn, token, "bearer")  # one statement (user_token_actor.sql)
             except AccountLocked as exc:
