@@ -194,11 +194,16 @@ def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str,
             w = writer or fmt.make(work / f"{name}.{fmt.ext}", crs)
             w.begin(name, layer.title, layer.geometry, layer.export_fields)
             done = 0
-            for chunk in registry.stream(conn, layer, actor, req.query_for(name), crs.srid, CHUNK, now):
-                geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
-                if crs.gcj02:
-                    geoms = wgs84_to_gcj02_geom(geoms)
-                w.write([r[0] for r in chunk], geoms, [r[2:] for r in chunk])
+            raw = getattr(w, "raw_points", False) and layer.geometry == "Point"
+            for chunk in registry.stream(conn, layer, actor, req.query_for(name), crs.srid, CHUNK, now,
+                                         times="text" if raw else "native"):
+                if raw:  # the writer takes the rows as they come (exports.gpkg.GpkgWriter.write_raw)
+                    w.write_raw(chunk, crs.gcj02)
+                else:
+                    geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
+                    if crs.gcj02:
+                        geoms = wgs84_to_gcj02_geom(geoms)
+                    w.write([r[0] for r in chunk], geoms, [r[2:] for r in chunk])
                 done += len(chunk)
                 if progress:
                     progress(name, done, counts[name])

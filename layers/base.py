@@ -285,11 +285,13 @@ def parse_key(layer: Layer, text: str) -> str:
 
 def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Field, ...] | None = None,
            geom: str = "geom", order: bool = True, sql_name: str | None = None,
-           after: str | None = None) -> psql.Composed:
+           after: str | None = None, times: str = "native") -> psql.Composed:
     """The layer's rows for ``caller``: ``fid, geom, <fields…>`` with masking, filters, stable order.
 
     ``geom`` is a key of ``GEOM_OUT``; ``wkb`` needs ``srid`` in ``bind``. The order is the layer's
     paging key (an index order); ``after`` (a key from ``parse_key``) starts after that feature.
+    ``times="text"`` writes datetime fields as GeoPackage's UTC text (``iso``'s form) in PostGIS,
+    which is many times faster than converting each value in Python.
     """
     fields = fields if fields is not None else layer.export_fields
     allowed(layer, caller)
@@ -302,7 +304,17 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
     return psql.SQL(sql("export_select")).format(
         geom=GEOM_OUT[geom], inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key,
         where=where, order=psql.SQL("ORDER BY r._key" if order else ""),
-        keys=psql.SQL(", ").join(psql.Identifier(f.key) for f in fields) if fields else psql.SQL("_none"))
+        keys=psql.SQL(", ").join(_out(f, times) for f in fields) if fields else psql.SQL("_none"))
+
+
+UTC_TEXT = psql.SQL("""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS {}""")
+
+
+def _out(f: Field, times: str) -> psql.Composable:
+    """One output column of ``select``: the field, or its UTC text for ``times="text"``."""
+    if times == "text" and f.type == "datetime":
+        return UTC_TEXT.format(psql.Identifier(f.key), psql.Identifier(f.key))
+    return psql.Identifier(f.key)
 
 
 # Parameter parsing is domain/values.py's (one rule for every surface); these adapters name the

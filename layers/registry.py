@@ -106,13 +106,14 @@ def count(conn, layer: Layer, actor, query: Query, now: datetime | None = None) 
 
 
 def stream(conn, layer: Layer, actor, query: Query, srid: int = 4326, chunk: int = 20_000,
-           now: datetime | None = None) -> Iterator[list[tuple]]:
+           now: datetime | None = None, times: str = "native") -> Iterator[list[tuple]]:
     """Chunks of ``(fid, wkb, *fields)`` rows through a server-side cursor: never the whole layer
-    in memory. ``conn`` must be in a transaction (named cursors need one)."""
+    in memory. ``conn`` must be in a transaction (named cursors need one). ``times="text"``:
+    datetimes arrive as UTC text (``layers.base.select``)."""
     check(layer, query)
     bind = params(layer, actor, query, now)
     bind["srid"] = srid
-    rows = select(layer, actor, query, bind, geom="wkb", order=False)
+    rows = select(layer, actor, query, bind, geom="wkb", order=False, times=times)
     with conn.cursor(name=f"export_{layer.name}") as cur:
         cur.itersize = chunk
         cur.execute(rows, bind)
