@@ -60,7 +60,7 @@ def _ogr2ogr_sql(dsn: str, actor) -> str:
     layer = registry.get("incidents")
     bind = params(layer, actor, Query(), NOW)
     bind["srid"] = 4490
-    composed = select(layer, actor.role, Query(), bind, geom="geom", order=False)
+    composed = select(layer, actor, Query(), bind, geom="geom", order=False)
     conn = connect(dsn)
     try:
         text = conn.cursor().mogrify(composed, bind).decode()

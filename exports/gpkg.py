@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from exports import rtree
 from exports.writers import iso
 from geo import crs as crses
 from geo.crs import Crs
@@ -154,6 +155,8 @@ class GpkgWriter:
         self.db.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', "
                         "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (layer,))
         self.next_fid = 1
+        self.packed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (fids, x, y) for the packed R-tree
+        self.rowwise = False  # some rows went into the R-tree one by one: no packing for this layer
 
     def write(self, fids, geoms, rows):
         wkbs = shapely.to_wkb(geoms)
@@ -171,6 +174,7 @@ class GpkgWriter:
             boxes.append((n, b[0], b[2], b[1], b[3]))
         self.db.executemany(self.insert, out)
         self.db.executemany(self.rtree, boxes)
+        self.rowwise = True
         self.next_fid += len(out)
 
     def write_raw(self, chunk: list[tuple], gcj02: bool = False) -> None:
@@ -188,11 +192,24 @@ class GpkgWriter:
         self.extent = [min(self.extent[0], x.min()), min(self.extent[1], y.min()),
                        max(self.extent[2], x.max()), max(self.extent[3], y.max())]
         self.db.executemany(self.insert, [(b, *r[2:]) for b, r in zip(blobs, chunk, strict=True)])
-        xs, ys = x.tolist(), y.tolist()
-        self.db.executemany(self.rtree, zip(range(self.next_fid, self.next_fid + n), xs, xs, ys, ys, strict=True))
+        self.packed.append((np.arange(self.next_fid, self.next_fid + n, dtype=np.int64), x, y))
         self.next_fid += n
 
+    def _index(self) -> None:
+        """The R-tree of the rows ``write_raw`` kept aside: packed in one go (``exports.rtree``),
+        or inserted like the others when some rows of the layer already went in one by one."""
+        if not self.packed:
+            return
+        fids, x, y = (np.concatenate(a) for a in zip(*self.packed, strict=True))
+        self.packed = []
+        if self.rowwise:
+            xs, ys = x.tolist(), y.tolist()
+            self.db.executemany(self.rtree, zip(fids.tolist(), xs, xs, ys, ys, strict=True))
+        else:
+            rtree.pack(self.db, f"rtree_{self.layer}_geom", fids, x, x, y, y)
+
     def end(self):
+        self._index()
         if np.isfinite(self.extent[0]):
             self.db.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
                             "WHERE table_name = ?", (*map(float, self.extent), self.layer))

@@ -76,3 +76,78 @@ def test_point_blobs_refuse_what_is_not_a_plain_point():
     assert gpkg.point_blobs(line, 1, 4490) is None
     empty = shapely.to_wkb(shapely.from_wkt("POINT EMPTY"), byte_order=1)
     assert gpkg.point_blobs(empty, 1, 4490) is None
+
+
+@pytest.mark.parametrize("n", [1, 50, 51, 52, 51 * 51 + 1, 20_000])
+def test_the_packed_rtree_is_sqlites_own(n):
+    import numpy as np
+
+    from exports import rtree
+
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(-180, 180, n), rng.uniform(-90, 90, n)
+    packed, inserted = (sqlite3.connect(":memory:", isolation_level=None) for _ in range(2))
+    for db in (packed, inserted):
+        db.execute("CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)")
+        db.execute("BEGIN")
+    rtree.pack(packed, "r", np.arange(1, n + 1), x, x, y, y)
+    inserted.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?)",
+                         zip(range(1, n + 1), x.tolist(), x.tolist(), y.tolist(), y.tolist(), strict=True))
+    for db in (packed, inserted):
+        db.execute("COMMIT")
+    assert packed.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
+    assert packed.execute("SELECT * FROM r ORDER BY id").fetchall() == \
+        inserted.execute("SELECT * FROM r ORDER BY id").fetchall()  # SQLite's own float32 rounding
+    box = "SELECT id FROM r WHERE maxx >= -10 AND minx <= 30 AND maxy >= 0 AND miny <= 40 ORDER BY id"
+    assert packed.execute(box).fetchall() == inserted.execute(box).fetchall()
+    packed.execute("INSERT INTO r VALUES (?, 1, 2, 3, 4)", (n + 1,))  # still a working R-tree afterwards
+    packed.execute("DELETE FROM r WHERE id = 1")
+    assert packed.execute("SELECT rtreecheck('r')").fetchone()[0] == "ok"
+
+
+def test_exported_rtree_is_consistent_and_finds_the_points(demo_dsn, tmp_path):
+    out = tmp_path / "i.gpkg"
+    run(demo_dsn, ADMIN, ExportRequest(("incidents",), "gpkg", "EPSG:4326"), out)
+    db = sqlite3.connect(out)
+    try:
+        assert db.execute("SELECT rtreecheck('rtree_incidents_geom')").fetchone()[0] == "ok"
+        n = db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        assert db.execute("SELECT count(*) FROM rtree_incidents_geom").fetchone()[0] == n
+    finally:
+        db.close()
+    inside = pyogrio.read_dataframe(out, bbox=(107.0, 38.0, 107.6, 38.5))  # GDAL reads through the R-tree
+    every = pyogrio.read_dataframe(out)
+    pts = every.geometry
+    want = every[(pts.x >= 107.0) & (pts.x <= 107.6) & (pts.y >= 38.0) & (pts.y <= 38.5)]
+    assert len(inside) == len(want) > 0
+
+
+def test_prefetch_keeps_order_passes_errors_and_stops_early():
+    from exports.prefetch import prefetched
+
+    assert list(prefetched(iter(range(100)))) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("disk gone")
+
+    got = []
+    with pytest.raises(ValueError, match="disk gone"):
+        for item in prefetched(failing()):
+            got.append(item)
+    assert got == [1]
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    for item in prefetched(endless(), depth=2):
+        if item == 5:
+            break
+    seen = len(produced)
+    assert seen <= 5 + 4  # the reader stopped with the consumer, a few items ahead at most
+    assert len(produced) == seen  # and stays stopped
