@@ -190,8 +190,8 @@ def items(name: str):
             rows, matched, more = [], registry.hits(conn, layer, actor, query), False
         else:
             rows, matched, more = registry.keyset_page(conn, layer, actor, query, limit, offset,
-                                                       action="ogc_items", after=after)
-    features = [_feature(layer, r, tz) for r in rows]
+                                                       action="ogc_items", after=after, feature_tz=tz)
+    features = [r[1] for r in rows]  # GeoJSON text from PostgreSQL (db/sql/export_features.sql)
     links = _page_links(f"{_base()}/collections/{name}/items", args.to_dict(), limit, offset, after,
                         rows[-1][0] if more else None)
     return _collection_response(features, matched, links)

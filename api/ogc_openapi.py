@@ -69,7 +69,7 @@ def _collection_paths(layer, default_limit: int, max_limit: int) -> dict:
         "type": {"type": "string", "enum": ["FeatureCollection"]},
         "features": {"type": "array", "items": feature},
         "numberMatched": {"type": "integer", "minimum": 0,
-                          "description": "present when cheap: on a first page matching at most 100,000 "
+                          "description": "present when cheap: on a first page matching at most 50,000 "
                                          "features, on the last page, and always with resultType=hits"},
         "numberReturned": {"type": "integer", "minimum": 0},
         "timeStamp": {"type": "string", "format": "date-time"},

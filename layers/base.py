@@ -285,13 +285,14 @@ def parse_key(layer: Layer, text: str) -> str:
 
 def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Field, ...] | None = None,
            geom: str = "geom", order: bool = True, sql_name: str | None = None,
-           after: str | None = None, times: str = "native") -> psql.Composed:
+           after: str | None = None, times: str = "native", feature_tz: str | None = None) -> psql.Composed:
     """The layer's rows for ``caller``: ``fid, geom, <fields…>`` with masking, filters, stable order.
 
     ``geom`` is a key of ``GEOM_OUT``; ``wkb`` needs ``srid`` in ``bind``. The order is the layer's
     paging key (an index order); ``after`` (a key from ``parse_key``) starts after that feature.
     ``times="text"`` writes datetime fields as GeoPackage's UTC text (``iso``'s form) in PostGIS,
-    which is many times faster than converting each value in Python.
+    which is many times faster than converting each value in Python. ``feature_tz``: rows are
+    ``(fid, GeoJSON Feature text)`` instead, times in that zone (``export_features.sql``).
     """
     fields = fields if fields is not None else layer.export_fields
     allowed(layer, caller)
@@ -301,6 +302,12 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
     if after is not None:
         bind["after_key"] = after
         where = psql.SQL("{} AND r._key > %(after_key)s::{}").format(where, KEY_TYPES[layer.key_type])
+    if feature_tz is not None:
+        bind["feature_tz"] = feature_tz
+        props = psql.SQL(", ").join(psql.SQL("{}, {}").format(psql.Literal(f.key), _json_value(f)) for f in fields)
+        return psql.SQL(sql("export_features")).format(
+            props=props, inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key, where=where,
+            order=psql.SQL("ORDER BY r._key" if order else ""))
     return psql.SQL(sql("export_select")).format(
         geom=GEOM_OUT[geom], inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key,
         where=where, order=psql.SQL("ORDER BY r._key" if order else ""),
@@ -308,6 +315,12 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
 
 
 UTC_TEXT = psql.SQL("""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS {}""")
+
+
+def _json_value(f: Field) -> psql.Composable:
+    """A field's value in a feature's properties: times as ISO 8601 in the region's zone."""
+    col = psql.SQL("r.") + psql.Identifier(f.key)
+    return psql.SQL("iso_local({}, %(feature_tz)s)").format(col) if f.type == "datetime" else col
 
 
 def _out(f: Field, times: str) -> psql.Composable:

@@ -124,7 +124,7 @@ def stream(conn, layer: Layer, actor, query: Query, srid: int = 4326, chunk: int
             yield batch
 
 
-COUNT_CAP = 100_000  # numberMatched is counted up to this many rows; beyond, it is omitted (optional in OGC)
+COUNT_CAP = 50_000  # numberMatched is counted up to this many rows; beyond, it is omitted (optional in OGC)
 
 
 def page(conn, layer: Layer, actor, query: Query, limit: int, offset: int,
@@ -137,15 +137,17 @@ def page(conn, layer: Layer, actor, query: Query, limit: int, offset: int,
 
 def keyset_page(conn, layer: Layer, actor, query: Query, limit: int, offset: int = 0,
                 now: datetime | None = None, action: str = "layer_read", after: str | None = None,
-                count_cap: int | None = COUNT_CAP) -> tuple[list[tuple], int | None, bool]:
+                count_cap: int | None = COUNT_CAP,
+                feature_tz: str | None = None) -> tuple[list[tuple], int | None, bool]:
     """One page of ``(fid, geojson, *fields)`` rows in the layer's key order, after the key
     ``after`` (keyset: any depth costs the same) and ``offset`` rows; the number matched when it
     is cheap (None when not: counted only on a first page, and only up to ``count_cap`` rows;
     ``count_cap=None`` counts exactly); and whether more rows follow. A page that revealed
-    classed fields is noted as ``action`` for the request's audit row."""
+    classed fields is noted as ``action`` for the request's audit row. With ``feature_tz`` the rows
+    are ``(fid, GeoJSON Feature text)``, built by PostgreSQL with times in that zone."""
     check(layer, query)
     bind = params(layer, actor, query, now)
-    base = select(layer, actor, query, bind, geom="geojson", order=True, after=after)
+    base = select(layer, actor, query, bind, geom="geojson", order=True, after=after, feature_tz=feature_tz)
     bind.update(page_limit=limit + 1, page_offset=offset)  # one more row: is there a next page?
     with conn.cursor() as cur:
         cur.execute(psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base), bind)
