@@ -291,8 +291,9 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
     ``geom`` is a key of ``GEOM_OUT``; ``wkb`` needs ``srid`` in ``bind``. The order is the layer's
     paging key (an index order); ``after`` (a key from ``parse_key``) starts after that feature.
     ``times="text"`` writes datetime fields as GeoPackage's UTC text (``iso``'s form) in PostGIS,
-    which is many times faster than converting each value in Python. ``feature_tz``: rows are
-    ``(fid, GeoJSON Feature text)`` instead, times in that zone (``export_features.sql``).
+    which is many times faster than converting each value in Python. ``feature_tz``: one page
+    (``page_limit``, ``page_offset`` in ``bind``) of ``(fid, GeoJSON Feature text)`` rows in key
+    order instead, times in that zone (``export_features.sql``).
     """
     fields = fields if fields is not None else layer.export_fields
     allowed(layer, caller)
@@ -306,8 +307,7 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
         bind["feature_tz"] = feature_tz
         props = psql.SQL(", ").join(psql.SQL("{}, {}").format(psql.Literal(f.key), _json_value(f)) for f in fields)
         return psql.SQL(sql("export_features")).format(
-            props=props, inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key, where=where,
-            order=psql.SQL("ORDER BY r._key" if order else ""))
+            props=props, inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key, where=where)
     return psql.SQL(sql("export_select")).format(
         geom=GEOM_OUT[geom], inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key,
         where=where, order=psql.SQL("ORDER BY r._key" if order else ""),
@@ -319,7 +319,7 @@ UTC_TEXT = psql.SQL("""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.M
 
 def _json_value(f: Field) -> psql.Composable:
     """A field's value in a feature's properties: times as ISO 8601 in the region's zone."""
-    col = psql.SQL("r.") + psql.Identifier(f.key)
+    col = psql.SQL("p.") + psql.Identifier(f.key)
     return psql.SQL("iso_local({}, %(feature_tz)s)").format(col) if f.type == "datetime" else col
 
 

@@ -149,8 +149,10 @@ def keyset_page(conn, layer: Layer, actor, query: Query, limit: int, offset: int
     bind = params(layer, actor, query, now)
     base = select(layer, actor, query, bind, geom="geojson", order=True, after=after, feature_tz=feature_tz)
     bind.update(page_limit=limit + 1, page_offset=offset)  # one more row: is there a next page?
+    if feature_tz is None:  # (the feature query pages inside, before it builds the features)
+        base = psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base)
     with conn.cursor() as cur:
-        cur.execute(psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base), bind)
+        cur.execute(base, bind)
         rows = cur.fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
