@@ -215,3 +215,13 @@ def test_features_built_by_postgres_equal_the_python_ones(demo_dsn, role):
     finally:
         conn.rollback()
         conn.close()
+
+
+@pytest.mark.parametrize("name", ["villages", "cells", "facilities", "roads"])
+def test_small_layers_page_on_their_feature_id(demo_server, tokens, name):
+    h = {"Authorization": f"Bearer {tokens[ANALYST[0]]}"}
+    url = f"{demo_server}/ogc/collections/{name}/items"
+    whole = requests.get(url, headers=h, params={"limit": 10_000}).json()
+    assert whole["numberMatched"] == whole["numberReturned"] > 20
+    pages = _walk(url, h, {"limit": 7})
+    assert [f["id"] for p in pages for f in p["features"]] == [f["id"] for f in whole["features"]]
