@@ -250,7 +250,7 @@ def main() -> None:
     ap.add_argument("--incidents", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the throwaway database")
     ap.add_argument("--dsn", help="measure this database (already loaded) instead of a new one")
-    ap.add_argument("--only", choices=("gpkg", "ogc"), help="one part only")
+    ap.add_argument("--only", choices=("gpkg", "geojson", "ogc"), nargs="+", help="these parts only")
     args = ap.parse_args()
     server = resolve_dsn()
     if args.dsn:
@@ -264,10 +264,12 @@ def main() -> None:
         actor = Actor(user_id=None, username="bench", role="admin", unit_code="150623", region_code="150623")
         with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
             work = Path(tmp)
-            if args.only in (None, "gpkg"):
+            parts = args.only or ("gpkg", "geojson", "ogc")
+            if "gpkg" in parts:
                 bench_gpkg(dsn, actor, work, gdal_python=_incidents(dsn) <= 300_000)  # it holds all rows in memory
+            if "geojson" in parts:
                 bench_geojson(dsn, actor, work)
-            if args.only in (None, "ogc"):
+            if "ogc" in parts:
                 bench_ogc(dsn, work)
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     finally:
