@@ -23,18 +23,19 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
+from api import ogc_openapi
 from data.users import AccountLocked, AuthError
 from db.core import pooled, writer
 from domain import values
 from domain.clock import iso_local
 from layers import registry
-from layers.base import LayerError, Query, parse_bbox, parse_time
+from layers.base import LayerError, Query, parse_bbox, parse_key, parse_time
 from web.auth import current_actor, password_actor
 from web.params import BadParameters, public_url, region_tz
 
 GEOJSON = "application/geo+json"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
-RESERVED = {"f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs"}
+RESERVED = {"f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "after", "resultType"}
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
                "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core"]
@@ -104,6 +105,7 @@ def landing():
     return _json({"title": "OneMap 一图指挥 — OGC API Features",
                   "description": "Map layers of the county, limited to your jurisdiction",
                   "links": [{"href": base + "/", "rel": "self", "type": "application/json"},
+                            {"href": base + "/api", "rel": "service-desc", "type": ogc_openapi.MEDIA_TYPE},
                             {"href": base + "/conformance", "rel": "conformance", "type": "application/json"},
                             {"href": base + "/collections", "rel": "data", "type": "application/json"}]})
 
@@ -147,22 +149,26 @@ def one_collection(name: str):
     return denied or _json(_collection(registry.get(name).name, _extent_of(actor)))
 
 
-def _page_links(base: str, keep: dict, limit: int, offset: int, returned: int, matched: int) -> list[dict]:
-    """The self, next and prev links of one page of items (the other parameters kept)."""
-    links = [{"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset}), "rel": "self",
-              "type": GEOJSON}]
-    if offset + returned < matched:
-        links.append({"href": base + "?" + urlencode({**keep, "limit": limit, "offset": offset + limit}),
+def _page_links(base: str, args: dict, limit: int, offset: int, after: str | None,
+                next_key: str | None) -> list[dict]:
+    """The self, next and prev links of one page of items (the other parameters kept). ``next``
+    carries the last feature's key (keyset paging); ``prev`` only exists for offset pages."""
+    keep = {k: v for k, v in args.items() if k not in ("offset", "limit", "after")}
+    here = {**keep, "limit": limit, **({"after": after} if after is not None else {}),
+            **({"offset": offset} if offset else {})}
+    links = [{"href": base + "?" + urlencode(here), "rel": "self", "type": GEOJSON}]
+    if next_key is not None:
+        links.append({"href": base + "?" + urlencode({**keep, "limit": limit, "after": next_key}),
                       "rel": "next", "type": GEOJSON})
-    if offset > 0:
-        links.append({"href": base + "?" + urlencode({**keep, "limit": limit,
-                                                     "offset": max(offset - limit, 0)}),
+    if offset > 0 and after is None:
+        links.append({"href": base + "?" + urlencode({**keep, "limit": limit, "offset": max(offset - limit, 0)}),
                       "rel": "prev", "type": GEOJSON})
     return links
 
 
 def items(name: str):
-    """One page of a layer's features in the caller's jurisdiction, filtered by bbox, time and properties."""
+    """One page of a layer's features in the caller's jurisdiction, filtered by bbox, time and
+    properties, in key order after ``after``; ``resultType=hits`` answers the count alone."""
     actor, denied = _actor_or_401()
     if denied:
         return denied
@@ -170,15 +176,34 @@ def items(name: str):
     args = request.args
     limit = _int(args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
     offset = _int(args.get("offset"), 0, 0, None, "offset")
+    after = parse_key(layer, args["after"]) if args.get("after") else None
+    result_type = args.get("resultType") or "results"
+    if result_type not in ("results", "hits"):
+        raise LayerError("resultType: 'results' or 'hits'")
     tz = region_tz(current_app.config["ONEMAP_DSN"], actor.region_code)
     query = Query(bbox=parse_bbox(args.get("bbox")), **_datetime(layer, args.get("datetime"), tz),
                   props=tuple((k, v) for k, v in args.items() if k not in RESERVED))
+    rows: list[tuple]
+    matched: int | None
     with pooled(current_app.config["ONEMAP_DSN"]) as conn:
-        rows, matched = registry.page(conn, layer, actor, query, limit, offset, action="ogc_items")
-    features = [_feature(layer, r, tz) for r in rows]
-    keep = {k: v for k, v in args.items() if k not in ("offset", "limit")}
-    links = _page_links(f"{_base()}/collections/{name}/items", keep, limit, offset, len(rows), matched)
+        if result_type == "hits":
+            rows, matched, more = [], registry.hits(conn, layer, actor, query), False
+        else:
+            rows, matched, more = registry.keyset_page(conn, layer, actor, query, limit, offset,
+                                                       action="ogc_items", after=after, feature_tz=tz)
+    features = [r[1] for r in rows]  # GeoJSON text from PostgreSQL (db/sql/export_features.sql)
+    links = _page_links(f"{_base()}/collections/{name}/items", args.to_dict(), limit, offset, after,
+                        rows[-1][0] if more else None)
     return _collection_response(features, matched, links)
+
+
+def api_document():
+    """The OpenAPI 3.0 description of this API, for GDAL and QGIS (same credentials as the rest)."""
+    actor, denied = _actor_or_401()
+    if denied:
+        return denied
+    doc = ogc_openapi.document(_base(), list(registry.LAYERS.values()), DEFAULT_LIMIT, MAX_LIMIT)
+    return _json(doc, mimetype=ogc_openapi.MEDIA_TYPE)
 
 
 def item(name: str, fid: str):
@@ -208,6 +233,7 @@ def create_blueprint() -> Blueprint:
     bp.add_url_rule("", view_func=landing, methods=["GET"])  # the order the decorators registered them
     bp.add_url_rule("/", view_func=landing, methods=["GET"])
     bp.add_url_rule("/conformance", view_func=conformance, methods=["GET"])
+    bp.add_url_rule("/api", view_func=api_document, methods=["GET"])
     bp.add_url_rule("/collections", view_func=collections, methods=["GET"])
     bp.add_url_rule("/collections/<name>", view_func=one_collection, methods=["GET"])
     bp.add_url_rule("/collections/<name>/items", view_func=items, methods=["GET"])
@@ -253,10 +279,12 @@ def _feature(layer, row, tz: str) -> str:
             + ', "properties": ' + json.dumps(props, ensure_ascii=False, default=str) + "}")
 
 
-def _collection_response(features: list[str], matched: int, links: list) -> Response:
+def _collection_response(features: list[str], matched: int | None, links: list) -> Response:
+    """The page as GeoJSON text; numberMatched only when it was cheap to know (it is optional)."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    body = ('{"type": "FeatureCollection", "features": [' + ",".join(features) + '], "numberMatched": '
-            + str(matched) + ', "numberReturned": ' + str(len(features)) + ', "timeStamp": "' + stamp
+    count = "" if matched is None else ', "numberMatched": ' + str(matched)
+    body = ('{"type": "FeatureCollection", "features": [' + ",".join(features) + "]" + count
+            + ', "numberReturned": ' + str(len(features)) + ', "timeStamp": "' + stamp
             + '", "links": ' + json.dumps(links) + "}")
     return Response(body, mimetype=GEOJSON)
 

@@ -1,18 +1,21 @@
-"""Exports and the OGC API against named peers, in the same run: prints ratios, asserts nothing.
+"""Exports and the OGC API against named peers, in the same run: each line prints ours, the peer
+and the ratio ours/peer (below 1 is faster); asserts nothing.
 
-    .venv/bin/python -m bench.exports --incidents 1000000
+    .venv/bin/python -m bench.exports --incidents 1000000       # --keep, or --dsn to reuse a database
 
 1. incidents → GeoPackage (EPSG:4490): ``exports.service.run`` vs ``ogr2ogr`` reading the very same
-   SQL (our composed layer query, parameters bound) from PostGIS into a GeoPackage.
+   SQL from PostGIS, and vs GDAL through Python (pyogrio ``write_dataframe`` of the same rows).
 2. incidents → GeoJSON: our streaming rate in features/s (and MB/s).
-3. 5,000 OGC API items in one request: our /ogc vs pygeoapi serving the same table, if pygeoapi is
-   installed (it is not a dependency; the bench says so and skips that line).
+3. 5,000 OGC API items, page 1 and a deep page (the middle of the table): our /ogc (keyset ``after``,
+   and the old ``offset``) vs tipg and pygeoapi serving the same ``incident`` table.
+4. GDAL's OAPIF driver: counting a 0.3° box and copying 10,000 incidents, ours vs tipg.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -60,7 +63,7 @@ def _ogr2ogr_sql(dsn: str, actor) -> str:
     layer = registry.get("incidents")
     bind = params(layer, actor, Query(), NOW)
     bind["srid"] = 4490
-    composed = select(layer, actor.role, Query(), bind, geom="geom", order=False)
+    composed = select(layer, actor, Query(), bind, geom="geom", order=False)
     conn = connect(dsn)
     try:
         text = conn.cursor().mogrify(composed, bind).decode()
@@ -81,7 +84,15 @@ def _pg_conn_string(dsn: str) -> str:
     return "PG:" + " ".join(parts)
 
 
-def bench_gpkg(dsn: str, actor, work: Path) -> None:
+def line(what: str, ours: float, peers: dict[str, float | None], unit: str = "s") -> None:
+    """One result line: ours, each peer and the ratio ours/peer."""
+    parts = [f"{what}: ours {ours:.2f} {unit}"]
+    for name, value in peers.items():
+        parts.append(f"{name} {value:.2f} {unit} → ours/{name} {ours / value:.2f}" if value else f"{name} —")
+    print(" | ".join(parts), flush=True)
+
+
+def bench_gpkg(dsn: str, actor, work: Path, gdal_python: bool) -> None:
     from exports.service import ExportRequest, run
 
     t = time.perf_counter()
@@ -92,8 +103,36 @@ def bench_gpkg(dsn: str, actor, work: Path) -> None:
     subprocess.run(["ogr2ogr", "-f", "GPKG", str(work / "peer.gpkg"), _pg_conn_string(dsn), "-sql",
                     _ogr2ogr_sql(dsn, actor), "-nln", "incidents"], check=True, capture_output=True)
     peer = time.perf_counter() - t
-    print(f"GeoPackage, {n:,} incidents: ours {ours:.1f} s ({n / ours:,.0f}/s), ogr2ogr {peer:.1f} s "
-          f"({n / peer:,.0f}/s) → ratio ours/ogr2ogr time {ours / peer:.2f} (speed-up {peer / ours:.2f}×)")
+    peers: dict[str, float | None] = {"ogr2ogr": peer}
+    if gdal_python:
+        peers["pyogrio"] = _pyogrio_gpkg(dsn, actor, work / "pyogrio.gpkg")
+    line(f"GeoPackage, {n:,} incidents (EPSG:4490)", ours, peers)
+
+
+def _pyogrio_gpkg(dsn: str, actor, out: Path) -> float:
+    """GDAL writing the same rows (our cursor, times as text) through pyogrio in one call."""
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    from layers import registry
+    from layers.base import Query
+
+    layer = registry.get("incidents")
+    t = time.perf_counter()
+    conn = connect(dsn)
+    try:
+        chunks = list(registry.stream(conn, layer, actor, Query(), 4490, 20_000, NOW, times="text"))
+    finally:
+        conn.rollback()
+        conn.close()
+    rows = [r for c in chunks for r in c]
+    frame = pd.DataFrame([r[2:] for r in rows], columns=[f.zh for f in layer.export_fields])
+    geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
+    pyogrio.write_dataframe(gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4490"), out, layer="incidents",
+                            driver="GPKG")
+    return time.perf_counter() - t
 
 
 def bench_geojson(dsn: str, actor, work: Path) -> None:
@@ -106,11 +145,40 @@ def bench_geojson(dsn: str, actor, work: Path) -> None:
     print(f"GeoJSON streaming: {written['incidents'] / dt:,.0f} features/s, {size / dt:.1f} MB/s ({size:.0f} MB)")
 
 
-def bench_ogc(dsn: str, actor) -> None:
+BOX = (107.0, 38.0, 107.3, 38.3)  # a 0.3° box, as in issue 12
+
+
+def _timed_get(url: str, headers: dict | None = None, params: dict | None = None, rounds: int = 3) -> float | None:
+    """Median seconds of ``rounds`` GETs (after one warm-up), None when the server refuses."""
     import requests
+
+    r = requests.get(url, headers=headers, params=params, timeout=600)
+    if r.status_code != 200:
+        print(f"  {url} answered {r.status_code}: {r.text[:200]}")
+        return None
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        r = requests.get(url, headers=headers, params=params, timeout=600)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _gdal(args: list[str], env: dict) -> float | None:
+    t = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "GDAL_HTTP_TIMEOUT": "600", **env})
+    if done.returncode != 0:
+        print(f"  {' '.join(args[:3])} failed: {done.stderr[-300:]}")
+        return None
+    return time.perf_counter() - t
+
+
+def bench_ogc(dsn: str, work: Path) -> None:
     from waitress.server import create_server
 
     from app import Settings, create_app
+    from bench import ogc_peers
     from data.users import issue_token
 
     with socket.socket() as s:
@@ -119,44 +187,93 @@ def bench_ogc(dsn: str, actor) -> None:
     srv = create_server(create_app(Settings(dsn=dsn, escalate_every_s=0)), host="127.0.0.1", port=port, threads=4)
     threading.Thread(target=srv.run, daemon=True).start()
     conn = connect(dsn)
-    with conn:
+    with conn, conn.cursor() as cur:
         token = issue_token(conn, "demo-analyst", "bench")
+        cur.execute("SELECT count(*) FROM incident")
+        total = cur.fetchone()[0]
+        cur.execute("SELECT id::text FROM incident ORDER BY id OFFSET %s LIMIT 1", (total // 2,))
+        middle = cur.fetchone()[0]
     conn.close()
-    url = f"http://127.0.0.1:{port}/ogc/collections/incidents/items?limit=5000&bbox=106.4,37.5,108.6,38.9"
-    requests.get(url, headers={"Authorization": f"Bearer {token}"})  # warm the pool
-    t = time.perf_counter()
-    r = requests.get(url, headers={"Authorization": f"Bearer {token}"})
-    ours = time.perf_counter() - t
+    ours_api = f"http://127.0.0.1:{port}/ogc"
+    ours_items = ours_api + "/collections/incidents/items"
+    auth = {"Authorization": f"Bearer {token}"}
+    ours = {"page 1": _timed_get(ours_items, auth, {"limit": 5000}),
+            "deep": _timed_get(ours_items, auth, {"limit": 5000, "after": middle}),
+            "deep offset": _timed_get(ours_items, auth, {"limit": 5000, "offset": total // 2})}
+    box = ",".join(map(str, BOX))
+    gdal_env = {"GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
+    gdal_count = ["ogrinfo", "-ro", "-so", "-spat", *map(str, BOX), "-oo", "PAGE_SIZE=1000"]
+    gdal_copy = ["ogr2ogr", "-f", "GPKG", "-limit", "10000", "-oo", "PAGE_SIZE=1000"]
+    ours_gdal = {"count": _gdal([*gdal_count, f"OAPIF:{ours_api}", "incidents"], gdal_env),
+                 "copy": _gdal([*gdal_copy, str(work / "oapif-ours.gpkg"), f"OAPIF:{ours_api}", "incidents"],
+                               gdal_env)}
     srv.close()
-    print(f"OGC API 5,000 items: ours {ours:.2f} s ({r.json()['numberReturned']} returned)")
+    peers: dict[str, dict] = {}
+    for name, serve in (("tipg", ogc_peers.tipg), ("pygeoapi", ogc_peers.pygeoapi)):
+        try:
+            with serve(dsn) as (api, items):
+                extra = {"f": "json"} if name == "pygeoapi" else {}
+                peers[name] = {"page 1": _timed_get(items, None, {"limit": 5000, **extra}),
+                               "deep": _timed_get(items, None, {"limit": 5000, "offset": total // 2, **extra})}
+                if name == "tipg":
+                    layer = "public.incident"
+                    peers[name]["count"] = _gdal([*gdal_count, f"OAPIF:{api}", layer], {})
+                    peers[name]["copy"] = _gdal([*gdal_copy, str(work / "oapif-tipg.gpkg"), f"OAPIF:{api}", layer], {})
+        except Exception as exc:  # noqa: BLE001 - a peer that does not run is reported, not faked
+            print(f"OGC peer {name} skipped: {exc}")
+            peers[name] = {}
+    for key, what in (("page 1", "OGC API 5,000 items, page 1"),
+                      ("deep", f"OGC API 5,000 items, deep page (feature {total // 2:,}; ours: keyset after)")):
+        if ours[key] is not None:
+            line(what, ours[key], {n: p.get(key) for n, p in peers.items()})
+    if ours["deep offset"] is not None:
+        line("OGC API 5,000 items, deep page by offset (the old way)", ours["deep offset"],
+             {n: p.get("deep") for n, p in peers.items()})
+    for key, what in (("count", f"GDAL OAPIF: count a 0.3° box {box}"), ("copy", "GDAL OAPIF: copy 10,000 incidents")):
+        if ours_gdal[key] is not None:
+            line(what + " (PAGE_SIZE=1000)", ours_gdal[key], {"tipg": peers.get("tipg", {}).get(key)})
+
+
+def _incidents(dsn: str) -> int:
+    conn = connect(dsn)
     try:
-        import pygeoapi  # noqa: F401
-    except ImportError:
-        print("OGC API peer: pygeoapi is not installed here (pip install pygeoapi) — skipped; "
-              "REFERENCE §5 measured tipg at ~2.3 s for 5,000 items on this kind of machine")
-        return
-    print("OGC API peer: pygeoapi is installed, but serving it needs a config file for this database; "
-          "see bench/README.md (not automated yet)")
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM incident")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
 
 
 def main() -> None:
-    """Run the three measurements on a throwaway database."""
+    """Run the measurements on a throwaway database (or on ``--dsn``)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--incidents", type=int, default=1_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    ap.add_argument("--dsn", help="measure this database (already loaded) instead of a new one")
+    ap.add_argument("--only", choices=("gpkg", "geojson", "ogc"), nargs="+", help="these parts only")
     args = ap.parse_args()
     server = resolve_dsn()
-    print(f"loading the demo county with {args.incidents:,} incidents …", flush=True)
-    name, dsn = make_database_with(server, args.incidents)
+    if args.dsn:
+        name, dsn = None, args.dsn
+    else:
+        print(f"loading the demo county with {args.incidents:,} incidents …", flush=True)
+        name, dsn = make_database_with(server, args.incidents)
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+          f"{subprocess.run(['gdalinfo', '--version'], capture_output=True, text=True).stdout.strip()}", flush=True)
     try:
         actor = Actor(user_id=None, username="bench", role="admin", unit_code="150623", region_code="150623")
         with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
             work = Path(tmp)
-            bench_gpkg(dsn, actor, work)
-            bench_geojson(dsn, actor, work)
-        bench_ogc(dsn, actor)
+            parts = args.only or ("gpkg", "geojson", "ogc")
+            if "gpkg" in parts:
+                bench_gpkg(dsn, actor, work, gdal_python=_incidents(dsn) <= 300_000)  # it holds all rows in memory
+            if "geojson" in parts:
+                bench_geojson(dsn, actor, work)
+            if "ogc" in parts:
+                bench_ogc(dsn, work)
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     finally:
-        if not args.keep:
+        if name and not args.keep:
             drop_database(server, name)
 
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from exports import rtree
 from exports.writers import iso
 from geo import crs as crses
 from geo.crs import Crs
+from geo.datum import wgs84_to_gcj02, wgs84_to_gcj02_geom
 
 SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN", "datetime": "DATETIME"}
 GCJ02_SRS_ID = 990002  # a private srs_id for GCJ-02 (no EPSG code); organization "NONE"
@@ -75,6 +77,33 @@ def srs_rows(crs: Crs, srs_id: int) -> list[tuple]:
     return rows
 
 
+# A 2D point as PostGIS sends it (little-endian WKB) and as a GeoPackage stores it (header + WKB).
+WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+GPKG_POINT = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
+                       ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def point_blobs(wkb: bytes, n: int, srs_id: int, gcj02: bool = False):
+    """``n`` GeoPackage point blobs (and their x, y) from ``n`` WKB points joined, all at once in
+    numpy; None when they are not all finite little-endian 2D points (the caller goes row by row)."""
+    if len(wkb) != WKB_POINT.itemsize * n:
+        return None
+    pts = np.frombuffer(wkb, dtype=WKB_POINT)
+    if not ((pts["order"] == 1).all() and (pts["type"] == 1).all()):
+        return None
+    x: np.ndarray = pts["x"]
+    y: np.ndarray = pts["y"]
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None  # an empty point: the row-by-row path writes it as the spec says
+    if gcj02:
+        moved = wgs84_to_gcj02(x, y)
+        x, y = np.asarray(moved[0]), np.asarray(moved[1])
+    out = np.empty(n, dtype=GPKG_POINT)
+    out["magic"], out["version"], out["flags"], out["srs_id"] = b"GP", 0, 0b00000001, srs_id
+    out["order"], out["type"], out["x"], out["y"] = 1, 1, x, y
+    return out.view(f"V{GPKG_POINT.itemsize}").tolist(), x, y
+
+
 def _ident(name: str) -> str:
     """A quoted SQLite identifier (our own layer and field names; quotes doubled all the same)."""
     return '"' + name.replace('"', '""') + '"'
@@ -89,7 +118,13 @@ def blob(srs_id: int, wkb: bytes, bounds) -> bytes:
 
 
 class GpkgWriter:
-    """Writes layers into one new GeoPackage at ``path``."""
+    """Writes layers into one new GeoPackage at ``path``.
+
+    Point layers can skip shapely and per-value conversions: ``write_raw`` takes the cursor's rows
+    as they come (WKB, datetimes already text) — see ``raw_points``.
+    """
+
+    raw_points = True  # exports.service: hand point layers' rows over raw, times as text
 
     def __init__(self, path: Path, crs: Crs):
         self.db = sqlite3.connect(path, isolation_level=None)
@@ -120,6 +155,8 @@ class GpkgWriter:
         self.db.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', "
                         "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (layer,))
         self.next_fid = 1
+        self.packed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (fids, x, y) for the packed R-tree
+        self.rowwise = False  # some rows went into the R-tree one by one: no packing for this layer
 
     def write(self, fids, geoms, rows):
         wkbs = shapely.to_wkb(geoms)
@@ -137,9 +174,42 @@ class GpkgWriter:
             boxes.append((n, b[0], b[2], b[1], b[3]))
         self.db.executemany(self.insert, out)
         self.db.executemany(self.rtree, boxes)
+        self.rowwise = True
         self.next_fid += len(out)
 
+    def write_raw(self, chunk: list[tuple], gcj02: bool = False) -> None:
+        """Rows ``(fid, wkb, *fields)`` of a point layer, datetimes already UTC text (``iso``'s
+        form): the blobs and R-tree rows are built in numpy, the rows go to SQLite as they are."""
+        n = len(chunk)
+        made = point_blobs(b"".join([r[1] for r in chunk]), n, self.srs_id, gcj02)
+        if made is None:  # not plain points: the general path
+            geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
+            if gcj02:
+                geoms = wgs84_to_gcj02_geom(geoms)
+            self.write([r[0] for r in chunk], geoms, [r[2:] for r in chunk])
+            return
+        blobs, x, y = made
+        self.extent = [min(self.extent[0], x.min()), min(self.extent[1], y.min()),
+                       max(self.extent[2], x.max()), max(self.extent[3], y.max())]
+        self.db.executemany(self.insert, [(b, *r[2:]) for b, r in zip(blobs, chunk, strict=True)])
+        self.packed.append((np.arange(self.next_fid, self.next_fid + n, dtype=np.int64), x, y))
+        self.next_fid += n
+
+    def _index(self) -> None:
+        """The R-tree of the rows ``write_raw`` kept aside: packed in one go (``exports.rtree``),
+        or inserted like the others when some rows of the layer already went in one by one."""
+        if not self.packed:
+            return
+        fids, x, y = (np.concatenate(a) for a in zip(*self.packed, strict=True))
+        self.packed = []
+        if self.rowwise:
+            xs, ys = x.tolist(), y.tolist()
+            self.db.executemany(self.rtree, zip(fids.tolist(), xs, xs, ys, ys, strict=True))
+        else:
+            rtree.pack(self.db, f"rtree_{self.layer}_geom", fids, x, x, y, y)
+
     def end(self):
+        self._index()
         if np.isfinite(self.extent[0]):
             self.db.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
                             "WHERE table_name = ?", (*map(float, self.extent), self.layer))

@@ -25,6 +25,7 @@ import shapely
 from data.audit import audit
 from db.core import connect, sql
 from exports.gpkg import GpkgWriter
+from exports.prefetch import prefetched
 from exports.writers import CsvWriter, GeoJsonWriter, KmlWriter, OgrWriter
 from geo import crs as crses
 from geo.datum import wgs84_to_gcj02_geom
@@ -136,6 +137,8 @@ def named_filters(conn, req: ExportRequest) -> ExportRequest:
 def _reader(dsn: str):
     conn = connect(dsn)
     conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
+    with conn.cursor() as cur:
+        cur.execute(sql("export_session"))  # the first statement of the read transaction
     return conn
 
 
@@ -194,11 +197,16 @@ def run(dsn: str, actor, req: ExportRequest, out: Path, progress: Callable[[str,
             w = writer or fmt.make(work / f"{name}.{fmt.ext}", crs)
             w.begin(name, layer.title, layer.geometry, layer.export_fields)
             done = 0
-            for chunk in registry.stream(conn, layer, actor, req.query_for(name), crs.srid, CHUNK, now):
-                geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
-                if crs.gcj02:
-                    geoms = wgs84_to_gcj02_geom(geoms)
-                w.write([r[0] for r in chunk], geoms, [r[2:] for r in chunk])
+            raw = getattr(w, "raw_points", False) and layer.geometry == "Point"
+            for chunk in prefetched(registry.stream(conn, layer, actor, req.query_for(name), crs.srid, CHUNK, now,
+                                                    times="text" if raw else "native")):
+                if raw:  # the writer takes the rows as they come (exports.gpkg.GpkgWriter.write_raw)
+                    w.write_raw(chunk, crs.gcj02)
+                else:
+                    geoms = shapely.from_wkb([bytes(r[1]) for r in chunk])
+                    if crs.gcj02:
+                        geoms = wgs84_to_gcj02_geom(geoms)
+                    w.write([r[0] for r in chunk], geoms, [r[2:] for r in chunk])
                 done += len(chunk)
                 if progress:
                     progress(name, done, counts[name])

@@ -53,6 +53,6 @@ INCIDENTS = Layer("incidents", "事件", "Incidents", "layer_incidents", "Point"
     Field("reporter", "上报网格员", "reporter", personal="hide"),
     Field("description", "描述", "descr", personal="hide"),
 ), filters=frozenset({"since", "until", "categories", "states", "unit"}), time_key="received_at",
-    variants=(CLUSTERS, POINTS))
+    variants=(CLUSTERS, POINTS), key="pk", key_type="uuid")
 
 LAYERS = (INCIDENTS,)

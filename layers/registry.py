@@ -29,7 +29,7 @@ from layers.base import (
 )
 
 __all__ = ["LAYERS", "Layer", "LayerError", "NotForRole", "OutsideJurisdiction", "Query", "UnknownLayer", "get",
-           "geojson", "map_layers", "summary", "extent", "count", "stream", "page"]
+           "geojson", "map_layers", "summary", "extent", "count", "stream", "page", "keyset_page", "hits"]
 
 LAYERS: dict[str, Layer] = {layer.name: layer for module in (grid_units, places, incidents, workers, heat, routing)
                             for layer in module.LAYERS}
@@ -106,13 +106,14 @@ def count(conn, layer: Layer, actor, query: Query, now: datetime | None = None) 
 
 
 def stream(conn, layer: Layer, actor, query: Query, srid: int = 4326, chunk: int = 20_000,
-           now: datetime | None = None) -> Iterator[list[tuple]]:
+           now: datetime | None = None, times: str = "native") -> Iterator[list[tuple]]:
     """Chunks of ``(fid, wkb, *fields)`` rows through a server-side cursor: never the whole layer
-    in memory. ``conn`` must be in a transaction (named cursors need one)."""
+    in memory. ``conn`` must be in a transaction (named cursors need one). ``times="text"``:
+    datetimes arrive as UTC text (``layers.base.select``)."""
     check(layer, query)
     bind = params(layer, actor, query, now)
     bind["srid"] = srid
-    rows = select(layer, actor, query, bind, geom="wkb", order=False)
+    rows = select(layer, actor, query, bind, geom="wkb", order=False, times=times)
     with conn.cursor(name=f"export_{layer.name}") as cur:
         cur.itersize = chunk
         cur.execute(rows, bind)
@@ -123,21 +124,58 @@ def stream(conn, layer: Layer, actor, query: Query, srid: int = 4326, chunk: int
             yield batch
 
 
+COUNT_CAP = 50_000  # numberMatched is counted up to this many rows; beyond, it is omitted (optional in OGC)
+
+
 def page(conn, layer: Layer, actor, query: Query, limit: int, offset: int,
          now: datetime | None = None, action: str = "layer_read") -> tuple[list[tuple], int]:
-    """One page of ``(fid, geojson, *fields)`` rows in feature-id order, and the number matched;
-    a page that revealed classed fields is noted as ``action`` for the request's audit row."""
+    """One page of ``(fid, geojson, *fields)`` rows in key order, and the exact number matched."""
+    rows, matched, _ = keyset_page(conn, layer, actor, query, limit, offset, now, action, count_cap=None)
+    assert matched is not None  # an exact count was asked for
+    return rows, matched
+
+
+def keyset_page(conn, layer: Layer, actor, query: Query, limit: int, offset: int = 0,
+                now: datetime | None = None, action: str = "layer_read", after: str | None = None,
+                count_cap: int | None = COUNT_CAP,
+                feature_tz: str | None = None) -> tuple[list[tuple], int | None, bool]:
+    """One page of ``(fid, geojson, *fields)`` rows in the layer's key order, after the key
+    ``after`` (keyset: any depth costs the same) and ``offset`` rows; the number matched when it
+    is cheap (None when not: counted only on a first page, and only up to ``count_cap`` rows;
+    ``count_cap=None`` counts exactly); and whether more rows follow. A page that revealed
+    classed fields is noted as ``action`` for the request's audit row. With ``feature_tz`` the rows
+    are ``(fid, GeoJSON Feature text)``, built by PostgreSQL with times in that zone."""
     check(layer, query)
     bind = params(layer, actor, query, now)
-    base = select(layer, actor, query, bind, geom="geojson", order=True)
-    bind.update(limit=limit, offset=offset)
+    base = select(layer, actor, query, bind, geom="geojson", order=True, after=after, feature_tz=feature_tz)
+    bind.update(page_limit=limit + 1, page_offset=offset)  # one more row: is there a next page?
+    if feature_tz is None:  # (the feature query pages inside, before it builds the features)
+        base = psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base)
     with conn.cursor() as cur:
-        cur.execute(psql.SQL("{} LIMIT %(limit)s OFFSET %(offset)s").format(base), bind)
+        cur.execute(base, bind)
         rows = cur.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
         if rows:
             policy.note_reveal(f"layer:{layer.name}", revealed(layer, actor), len(rows), action, actor)
-        if offset == 0 and len(rows) < limit:
-            return rows, len(rows)
-        cur.execute(psql.SQL(sql("export_count")).format(
-            rows=select(layer, actor, query, bind, geom="geom", order=False)), bind)
-        return rows, cur.fetchone()[0]
+        if not more and after is None and (rows or offset == 0):
+            return rows, offset + len(rows), more  # the last page: the count is known
+        if count_cap is not None and (after is not None or offset > 0):
+            return rows, None, more  # deeper pages: the first page told the count, if it was cheap
+        return rows, _count(cur, layer, actor, query, bind, count_cap), more
+
+
+def _count(cur, layer: Layer, actor, query: Query, bind: dict, cap: int | None) -> int | None:
+    """The rows matched, counting at most ``cap`` + 1 of them (None beyond ``cap``)."""
+    rows = select(layer, actor, query, bind, geom="geom", order=False)
+    if cap is not None:
+        bind["count_cap"] = cap + 1
+        rows = psql.SQL("{} LIMIT %(count_cap)s").format(rows)
+    cur.execute(psql.SQL(sql("export_count")).format(rows=rows), bind)
+    n = cur.fetchone()[0]
+    return None if cap is not None and n > cap else n
+
+
+def hits(conn, layer: Layer, actor, query: Query, now: datetime | None = None) -> int:
+    """The exact number of features matched (OGC ``resultType=hits``), no rows read out."""
+    return count(conn, layer, actor, query, now)

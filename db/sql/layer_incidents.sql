@@ -1,6 +1,7 @@
 -- Incidents in the jurisdiction (department staff: their department's only; a reporter also their
 -- own reports), with the filters of the export page; every filter is a bound parameter that is NULL when not given.
-SELECT i.id::text AS fid, i.geom, i.id::text AS id, i.category_code AS category, c.name AS category_name,
+-- pk is the paging key (layers.incidents: keyset pages in the order of incident_region_id_idx).
+SELECT i.id::text AS fid, i.id AS pk, i.geom, i.id::text AS id, i.category_code AS category, c.name AS category_name,
        i.state, incident_phase(i.state) AS status,
        i.handling_level::int AS handling_level, i.cell_code, i.department_code AS department,
        i.observed_at, i.received_at, i.due_at, i.resolved_at, i.solved_level::int AS solved_level,
