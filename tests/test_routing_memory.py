@@ -17,11 +17,19 @@ from db.core import connect
 ENGINES = ("memory", "pgrouting")
 
 
+@pytest.fixture(autouse=True, params=["all-pairs", "dijkstra"])
+def search_kind(request, monkeypatch):
+    """Every test twice: small graphs with their all-pairs table, and with a Dijkstra per query."""
+    monkeypatch.setattr(graph, "APSP_MAX", graph.APSP_MAX if request.param == "all-pairs" else 0)
+    graph._graphs.clear()
+    yield request.param
+    graph._graphs.clear()
+
+
 def _pieces(conn, region, p, q):
     """Both engines' pieces between two points (snapped once), and the snaps."""
-    snapped, version = R.snap_versioned(conn, region, [p, q])
-    a, b = snapped
-    return (R._pieces_memory(conn, region, a, b, version), R._pieces_pgrouting(conn, region, a, b), a, b)
+    a, b = R.snap(conn, region, [p, q])
+    return (R._pieces_memory(R.region_graph(conn, region), a, b), R._pieces_pgrouting(conn, region, a, b), a, b)
 
 
 def _same(conn, region, p, q, coords=True):
@@ -72,6 +80,17 @@ def test_demo_network_same_costs_and_paths_as_pgrouting(demo_conn):
     assert found >= 25  # most pairs connect; those that do not agree on that too
 
 
+def test_memory_snap_equals_the_sql_snap(demo_conn):
+    rng = np.random.default_rng(13)
+    pts = _points(demo_conn, "150623", 150, rng, 0.05)  # near roads and up to ~5 km off them
+    sql_snaps = R.snap(demo_conn, "150623", pts)
+    mem_snaps = R.snap_memory(R.region_graph(demo_conn, "150623"), pts)
+    for p, a, b in zip(pts, sql_snaps, mem_snaps, strict=True):
+        assert b.edge == a.edge, p
+        assert b.frac == pytest.approx(a.frac, abs=1e-9) and b.dist_m == pytest.approx(a.dist_m, abs=0.5)
+        assert (b.lon, b.lat) == pytest.approx((a.lon, a.lat), abs=1e-9)
+
+
 def test_route_answers_match_on_the_demo_network(demo_conn):
     rng = np.random.default_rng(3)
     pts = _points(demo_conn, "150623", 10, rng, 0.005)
@@ -112,12 +131,12 @@ def test_responders_ranked_alike(demo_conn):
 def test_many_to_one_costs_equal_pgrouting(demo_conn):
     rng = np.random.default_rng(11)
     pts = _points(demo_conn, "150623", 21, rng, 0.003)
-    snaps, version = R.snap_versioned(demo_conn, "150623", pts)
+    snaps = R.snap(demo_conn, "150623", pts)
     target, starts = snaps[0], {-(i + 2): (i, s) for i, s in enumerate(snaps[1:])}
     vsnaps = [{"vid": -1, "edge": target.edge, "frac": target.frac}] + \
         [{"vid": v, "edge": s.edge, "frac": s.frac} for v, (_, s) in starts.items()]
     site = R.End(*pts[0], "site")
-    mem = R._costs_memory(demo_conn, "150623", target, starts, version)
+    mem = R._costs_memory(R.region_graph(demo_conn, "150623"), target, starts)
     pgr = R._costs_pgrouting(demo_conn, "150623", site, snaps, vsnaps, starts)
     assert set(mem) >= set(pgr)  # a start on the target's own point: no pgRouting row, cost 0 here
     for vid in mem:
@@ -183,33 +202,52 @@ def test_grid_both_ends_on_one_one_way_edge(grid):
             _same(grid, REGION, (q.x, q.y), (p.x, p.y), coords=False)  # back: round the block, or no way
 
 
-def test_graph_reloads_when_roads_change_and_only_then(grid_dsn, grid):
-    p, q = (LON0 + 0.2 + 0.001, LAT0), (LON0 + 0.01, LAT0 + 0.0001)
+def test_graph_reloads_when_roads_change_and_only_then(grid_dsn, grid, search_kind):
+    row = {"all-pairs": 3, "dijkstra": 6}[search_kind]  # each run its own island, off the grid's east side
+    y = round(LAT0 + row * STEP, 6)
+    east = (round(LON0 + (N - 1) * STEP, 6), y)
+    island = [(LON0 + 0.3, y), (LON0 + 0.3 + STEP, y)]
+    owner = connect(grid_dsn)
+    with owner, owner.cursor() as cur:
+        _more_roads(cur).add(island, f"岛路{row}", 30)
+    p, q = (LON0 + 0.3 + STEP / 2, y + 1e-4), (LON0 + 0.01, LAT0 + 0.0001)
     with pytest.raises(R.Unreachable):
         R.route(grid, REGION, R.End(*p, "岛"), R.End(*q, "网"))
-    held = graph.current(grid, REGION, R.snap_versioned(grid, REGION, [p])[1])
+    held = graph.current(grid, REGION, graph.version_of(grid, REGION))
     R.route(grid, REGION, R.End(*q, "网"), R.End(LON0 + 0.02, LAT0 + 0.02, "网2"))
     assert graph.current(grid, REGION, held.version) is held  # no change: the same graph object
-    owner = connect(grid_dsn)
     with owner, owner.cursor() as cur:  # a bridge from the island to the grid's east side, committed
-        _more_roads(cur).add([(LON0 + 0.2, LAT0), (LON0 + (N - 1) * STEP, LAT0)], "新桥", 60)
+        _more_roads(cur).add([island[0], east], f"新桥{row}", 60)
     owner.close()
-    r = R.route(grid, REGION, R.End(*p, "岛"), R.End(*q, "网"))  # the snap reads the new version
-    assert "新桥" in [s["road"] for s in r["properties"]["steps"]]
-    now = R.snap_versioned(grid, REGION, [p])[1]
+    r = R.route(grid, REGION, R.End(*p, "岛"), R.End(*q, "网"))  # the version query sees the bridge
+    assert f"新桥{row}" in [s["road"] for s in r["properties"]["steps"]]
+    now = graph.version_of(grid, REGION)
     assert now != held.version and graph.cached()[graph._key(grid, REGION)] == now
     _same(grid, REGION, p, q, coords=False)
 
 
 def test_a_rolled_back_change_is_never_taken_for_the_network(grid_dsn):
     conn = connect(grid_dsn)
-    p, q = (LON0 + 0.15, LAT0 + 0.0301), (LON0 + 0.1, LAT0 + 0.0301)  # both beside the draft road
+    p, q = (LON0 + 0.15, LAT0 + 0.1001), (LON0 + 0.1, LAT0 + 0.1001)  # both beside the draft road
     with conn.cursor() as cur:  # uncommitted: this transaction sees a road the others do not
-        _more_roads(cur).add([(LON0 + 0.2, LAT0 + 0.03), (LON0 + (N - 1) * STEP, LAT0 + 0.03)], "草图路", 60)
+        _more_roads(cur).add([(LON0 + 0.2, LAT0 + 0.1), (LON0 + 0.06, LAT0 + 0.1)], "草图路", 60)
     r = R.route(conn, REGION, R.End(*p, "甲"), R.End(*q, "乙"))
     assert [s["road"] for s in r["properties"]["steps"] if s["road"]] == ["草图路"]
     conn.rollback()
-    _, version = R.snap_versioned(conn, REGION, [p])
-    g = graph.current(conn, REGION, version)
+    g = graph.current(conn, REGION, graph.version_of(conn, REGION))
     assert "草图路" not in g.names
     conn.close()
+
+
+def test_the_app_role_reads_versions_and_cannot_write_them(demo_dsn):
+    import psycopg2
+
+    from db.core import app_dsn
+    conn = connect(app_dsn(demo_dsn))
+    try:
+        assert graph.version_of(conn, "150623") is not None
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn.cursor() as cur:
+            cur.execute("UPDATE road_network SET version = version + 1")
+    finally:
+        conn.rollback()
+        conn.close()

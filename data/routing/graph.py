@@ -3,9 +3,10 @@ on a CSR matrix, with pgRouting's answers (the reference; ``route.py`` keeps tha
 
 Each server process holds its own graphs, at most ``MAX_GRAPHS`` regions (least recently used
 out). A graph is loaded with the region's road network version (``road_network``, 0034, bumped
-by a statement trigger on ``road_edge`` in the same transaction as the change); the route's snap
-query reads the current version in the same statement, and a different version reloads the
-graph before routing. So a process never routes on roads older than the snap it just made.
+by a statement trigger on ``road_edge`` in the same transaction as the change); each route reads
+the current version first (one indexed row) and a different version reloads the graph before
+routing. So a process never routes on roads older than the request. Ends are snapped in memory
+too (an STRtree, the same nearest points as ``route_snap``), so a route makes that one query.
 
 Mid-edge ends without splitting the graph: node ``n`` (after the n junctions) is a virtual source
 whose two arcs, rewritten per query, lead to the snapped edge's ends at their share of its costs;
@@ -26,12 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from pyproj import Geod
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from db.core import sql
 
 MAX_GRAPHS = 8  # regions held per process; the least recently used is dropped
+APSP_MAX = 1000  # up to this many junctions, every pair's time is computed at load (n² × 12 bytes: ≤ 12 MB)
 
 
 @dataclass
@@ -65,15 +68,20 @@ class Graph:
     coords: np.ndarray  # all edges' lon/lat, edge k's at coords[off[k]:off[k + 1]]
     off: np.ndarray
     row_of: dict  # edge id → row
+    junctions: np.ndarray  # vertex id per junction index (sorted)
     n: int  # junctions
     fwd: Arcs
     rev: Arcs
+    apsp: tuple[np.ndarray, np.ndarray] | None = None  # small networks: all-pairs seconds and predecessors
+    lines: np.ndarray | None = None  # the edges as shapely lines, and their index, for snapping
+    tree: shapely.STRtree | None = None
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (names and the id dict not counted)."""
         arrays = [self.ids, self.src, self.tgt, self.cost, self.rcost, self.length, self.coords, self.off]
         for a in (self.fwd, self.rev):
             arrays += [a.indptr, a.indices, a.weight, a.edge, a.forward]
+        arrays += list(self.apsp or ())
         return int(sum(x.nbytes for x in arrays))
 
 
@@ -113,11 +121,17 @@ def build(version: int | None, rows: list[tuple]) -> Graph:
     weight = np.concatenate([cost[f], rcost[r]])
     edge = np.concatenate([rows_k[f], rows_k[r]])
     forward = np.concatenate([np.ones(f.sum(), bool), np.zeros(r.sum(), bool)])
-    return Graph(version=version, ids=ids, src=src, tgt=tgt, cost=cost, rcost=rcost, length=length,
-                 names=[r[6] for r in rows], classes=[r[7] for r in rows], coords=coords, off=off,
-                 row_of={int(e): k for k, e in enumerate(ids)}, n=n,
-                 fwd=_arcs(n, tails, heads, weight, edge, forward),
-                 rev=_arcs(n, heads, tails, weight, edge, forward))
+    g = Graph(version=version, ids=ids, src=src, tgt=tgt, cost=cost, rcost=rcost, length=length,
+              names=[r[6] for r in rows], classes=[r[7] for r in rows], coords=coords, off=off,
+              row_of={int(e): k for k, e in enumerate(ids)}, junctions=junctions, n=n,
+              fwd=_arcs(n, tails, heads, weight, edge, forward),
+              rev=_arcs(n, heads, tails, weight, edge, forward))
+    g.lines = geoms
+    g.tree = shapely.STRtree(geoms)
+    if 0 < n <= APSP_MAX:
+        dist, pred = dijkstra(g.fwd.matrix(n), directed=True, indices=np.arange(n), return_predecessors=True)
+        g.apsp = (dist[:, :n].copy(), pred[:, :n].astype(np.int32))
+    return g
 
 
 _graphs: OrderedDict[tuple, Graph] = OrderedDict()
@@ -156,10 +170,87 @@ def current(conn, region: str, version: int | None) -> Graph:
     return g
 
 
+def version_of(conn, region: str) -> int | None:
+    """The region's road network version now (None: it never had roads)."""
+    with conn.cursor() as cur:
+        cur.execute(sql("route_network_version"), {"region": region})
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def cached() -> dict[tuple, int | None]:
     """(host, port, database, region) → version of the graphs this process holds."""
     with _lock:
         return {k: g.version for k, g in _graphs.items()}
+
+
+# -- snapping ------------------------------------------------------------------------------------
+
+GEOD = Geod(ellps="WGS84")
+
+
+@dataclass
+class Snapped:
+    """A point's nearest point on the roads: the edge row, fraction along it, geodesic metres, lon/lat."""
+
+    row: int
+    frac: float
+    dist_m: float
+    lon: float
+    lat: float
+
+
+def _unit(lon, lat) -> np.ndarray:
+    lo, la = np.radians(lon), np.radians(lat)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1)
+
+
+def _geodesic_to_lines(lines: np.ndarray, lon: float, lat: float) -> np.ndarray:
+    """Metres from a point to each line as geography ST_Distance measures them: segments are
+    great-circle arcs, the nearest point is found on the sphere, its distance is the spheroid's."""
+    coords, which = shapely.get_coordinates(lines, return_index=True)
+    same = which[1:] == which[:-1]
+    a, b = _unit(coords[:-1, 0], coords[:-1, 1])[same], _unit(coords[1:, 0], coords[1:, 1])[same]
+    seg_line = which[:-1][same]
+    p = _unit(lon, lat)
+    n = np.cross(a, b)
+    norm = np.linalg.norm(n, axis=1)
+    ok = norm > 1e-15
+    n[ok] /= norm[ok, None]
+    c = p - (n @ p)[:, None] * n
+    c /= np.maximum(np.linalg.norm(c, axis=1), 1e-300)[:, None]
+    inside = ok & (np.einsum("ij,ij->i", np.cross(a, c), n) >= 0) & (np.einsum("ij,ij->i", np.cross(c, b), n) >= 0)
+    end = np.where(((a @ p) >= (b @ p))[:, None], a, b)  # the nearer end (larger cosine)
+    near = np.where(inside[:, None], c, end)
+    lons = np.degrees(np.arctan2(near[:, 1], near[:, 0]))
+    lats = np.degrees(np.arcsin(np.clip(near[:, 2], -1.0, 1.0)))
+    d = np.asarray(GEOD.inv(np.full(len(lons), lon), np.full(len(lons), lat), lons, lats)[2])
+    out = np.full(len(lines), np.inf)
+    np.minimum.at(out, seg_line, d)
+    return out
+
+
+def snap(g: Graph, points: list[tuple[float, float]]) -> list[Snapped | None]:
+    """Each point's nearest point on the graph's edges, as ``route_snap`` finds it in SQL: the
+    point of the edge nearest in the lon/lat plane (ST_LineLocatePoint / ST_ClosestPoint), the
+    edge whose such point is geodesically nearest (ties: the lower edge id). Candidates are every
+    edge within the planar radius that can hold a geodesically nearer point than the planar nearest."""
+    if g.tree is None or g.lines is None or not len(g.ids):
+        return [None for _ in points]
+    out: list[Snapped | None] = []
+    for lon, lat in points:
+        pt = shapely.Point(lon, lat)
+        _, d0 = g.tree.query_nearest(pt, return_distance=True)
+        reach = float(d0[0]) / max(0.05, np.cos(np.radians(min(89.0, abs(lat) + float(d0[0]))))) * (1 + 1e-9)
+        rows = g.tree.query(pt, predicate="dwithin", distance=reach + 1e-12)
+        lines = g.lines[rows]
+        fracs = shapely.line_locate_point(lines, pt, normalized=True)  # ST_LineLocatePoint: planar
+        xy = shapely.get_coordinates(shapely.line_interpolate_point(lines, fracs, normalized=True))
+        dist = _geodesic_to_lines(lines, lon, lat)
+        best = min(range(len(rows)), key=lambda i: (round(float(dist[i]), 6), int(g.ids[rows[i]])))
+        out.append(Snapped(int(rows[best]), float(fracs[best]), float(dist[best]),
+                           float(xy[best, 0]), float(xy[best, 1])))
+    return out
 
 
 # -- searches -------------------------------------------------------------------------------------
@@ -219,6 +310,34 @@ def _direct(g: Graph, a: End, b: End) -> tuple[float, bool] | None:
 
 
 def _search(g: Graph, arcs: Arcs, firsts: list[tuple[int, float, bool]]):
+    """Seconds from the virtual node linked to ``firsts`` to every junction, and the chain of
+    junctions to one of them (first after the virtual node … that one)."""
+    if g.apsp is not None and arcs is g.fwd:
+        return _search_apsp(g, firsts)
+    dist, pred = _dijkstra(g, arcs, firsts)
+    return dist, lambda j: _chain(pred, g.n, j)
+
+
+def _search_apsp(g: Graph, firsts: list[tuple[int, float, bool]]):
+    """``_search`` from the all-pairs table: the best first link per junction, then its row."""
+    assert g.apsp is not None
+    table, pred = g.apsp
+    if not firsts:
+        return np.full(g.n, np.inf), lambda j: [j]
+    sums = np.vstack([w + table[j] for j, w, _ in firsts])
+    pick = np.argmin(sums, axis=0)
+    dist = sums[pick, np.arange(g.n)]
+
+    def chain(j: int) -> list[int]:
+        start = firsts[int(pick[j])][0]
+        nodes = [j]
+        while nodes[-1] != start:
+            nodes.append(int(pred[start, nodes[-1]]))
+        return nodes[::-1]
+    return dist, chain
+
+
+def _dijkstra(g: Graph, arcs: Arcs, firsts: list[tuple[int, float, bool]]):
     """Dijkstra from the virtual node n linked to ``firsts``: distances and predecessors."""
     slots = slice(arcs.indptr[g.n], arcs.indptr[g.n] + 2)
     heads = [j for j, _, _ in firsts] + [g.n] * (2 - len(firsts))
@@ -276,7 +395,7 @@ def _best(dist, direct: tuple[float, bool] | None,
 def shortest(g: Graph, a: End, b: End) -> Path | None:
     """The fastest path from point ``a`` to point ``b`` (None: not connected)."""
     leave = _leave(g, a)
-    dist, pred = _search(g, g.fwd, leave)
+    dist, chain = _search(g, g.fwd, leave)
     direct = _direct(g, a, b)
     best = _best(dist, direct, _arrive(g, b))
     if best is None:
@@ -286,7 +405,7 @@ def shortest(g: Graph, a: End, b: End) -> Path | None:
         assert direct is not None
         return Path(cost, [_piece(a.row, direct[1], a.frac, b.frac)])
     j, fw_end = via
-    nodes = _chain(pred, g.n, j)
+    nodes = chain(j)
     start = min((x for x in leave if x[0] == nodes[0]), key=lambda x: x[1])
     pieces = [_piece(a.row, start[2], a.frac, 1.0 if start[2] else 0.0)]
     pieces += _middle(g, g.fwd, nodes, reverse=False)
@@ -296,8 +415,10 @@ def shortest(g: Graph, a: End, b: End) -> Path | None:
 
 def to_one(g: Graph, starts: list[End], b: End) -> list[Path | None]:
     """The fastest path from each of ``starts`` to ``b``, from one search on the reversed graph."""
+    if g.apsp is not None:  # every pair is known already
+        return [shortest(g, a, b) for a in starts]
     arrive = _arrive(g, b)
-    dist, pred = _search(g, g.rev, arrive)
+    dist, chain = _search(g, g.rev, arrive)
     out: list[Path | None] = []
     for a in starts:
         direct = _direct(g, a, b)
@@ -311,7 +432,7 @@ def to_one(g: Graph, starts: list[End], b: End) -> list[Path | None]:
             out.append(Path(cost, [_piece(a.row, direct[1], a.frac, b.frac)]))
             continue
         j, fw_start = via
-        nodes = _chain(pred, g.n, j)  # from the junction next to b back to j: reversed driving order
+        nodes = chain(j)  # from the junction next to b back to j: reversed driving order
         end = min((x for x in arrive if x[0] == nodes[0]), key=lambda x: x[1])
         pieces = [_piece(a.row, fw_start, a.frac, 1.0 if fw_start else 0.0)]
         pieces += _middle(g, g.rev, nodes, reverse=True)
@@ -341,9 +462,9 @@ def piece_parts(g: Graph, piece: tuple[int, bool, float, float]) -> tuple:
     k, forward, f0, f1 = piece
     share = f1 - f0
     line = g.coords[g.off[k]:g.off[k + 1]]
-    part = substring(line, f0, f1)
+    part = line if f0 <= 0.0 and f1 >= 1.0 else substring(line, f0, f1)
     if not forward:
         part = part[::-1]
     seconds = (g.cost[k] if forward else g.rcost[k]) * share
     return (int(g.ids[k]), g.names[k], g.classes[k], float(g.length[k] * share), float(seconds),
-            [(float(x), float(y)) for x, y in part])
+            [tuple(c) for c in part.tolist()])

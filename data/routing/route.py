@@ -151,19 +151,13 @@ def incident_end(item: dict) -> End:
                {"category": item["category"]})
 
 
-def snap_versioned(conn, region: str, points: list[tuple[float, float]]) -> tuple[list[Snap | None], int | None]:
-    """``snap``, and the region's road network version read by the same statement."""
+def snap(conn, region: str, points: list[tuple[float, float]]) -> list[Snap | None]:
+    """Each point's nearest point on the region's roads (None when the region has no roads)."""
     with conn.cursor() as cur:
         cur.execute(sql("route_snap"), {"lons": [p[0] for p in points], "lats": [p[1] for p in points],
                                         "region": region})
         rows = cur.fetchall()
-    version = rows[0][6] if rows else None
-    return [None if r[1] is None else Snap(r[1], r[2], r[3], r[4], r[5]) for r in rows], version
-
-
-def snap(conn, region: str, points: list[tuple[float, float]]) -> list[Snap | None]:
-    """Each point's nearest point on the region's roads (None when the region has no roads)."""
-    return snap_versioned(conn, region, points)[0]
+    return [None if r[1] is None else Snap(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
 def _check_snaps(ends: list[End], snaps: list[Snap | None], max_snap_m: float) -> list[Snap]:
@@ -230,9 +224,19 @@ def _pieces_pgrouting(conn, region: str, a: Snap, b: Snap) -> list[Piece]:
     return [Piece(r[2], r[3], r[5], r[4], _coords(json.loads(r[6]))) for r in rows]
 
 
-def _pieces_memory(conn, region: str, a: Snap, b: Snap, version: int | None) -> list[Piece]:
-    """The path's pieces from the process's in-memory graph of the region (``graph``)."""
-    g = graph.current(conn, region, version)
+def snap_memory(g: graph.Graph, points: list[tuple[float, float]]) -> list[Snap | None]:
+    """``snap`` on the in-memory graph: no query (the same nearest points as ``route_snap``)."""
+    return [None if s is None else Snap(int(g.ids[s.row]), s.frac, s.dist_m, s.lon, s.lat)
+            for s in graph.snap(g, points)]
+
+
+def region_graph(conn, region: str) -> graph.Graph:
+    """The process's current in-memory graph of the region (one version query; reloaded if changed)."""
+    return graph.current(conn, region, graph.version_of(conn, region))
+
+
+def _pieces_memory(g: graph.Graph, a: Snap, b: Snap) -> list[Piece]:
+    """The path's pieces from the in-memory graph of the region (``graph``)."""
     path = graph.shortest(g, graph.End(g.row_of[a.edge], a.frac), graph.End(g.row_of[b.edge], b.frac))
     if path is None:
         return []
@@ -247,11 +251,13 @@ def route(conn, region: str, origin: End, dest: End, max_snap_m: float = MAX_SNA
           engine: str = "memory") -> dict:
     """The fastest route from ``origin`` to ``dest`` as a GeoJSON Feature with time, length and turns.
     ``engine``: the in-memory graph (default) or pgRouting (the reference, same answer)."""
-    snapped, version = snap_versioned(conn, region, [(origin.lon, origin.lat), (dest.lon, dest.lat)])
-    a, b = _check_snaps([origin, dest], snapped, max_snap_m)
+    ends = [(origin.lon, origin.lat), (dest.lon, dest.lat)]
     if engine == "memory":
-        pieces = _pieces_memory(conn, region, a, b, version)
+        g = region_graph(conn, region)
+        a, b = _check_snaps([origin, dest], snap_memory(g, ends), max_snap_m)
+        pieces = _pieces_memory(g, a, b)
     elif engine == "pgrouting":
+        a, b = _check_snaps([origin, dest], snap(conn, region, ends), max_snap_m)
         pieces = _pieces_pgrouting(conn, region, a, b)
     else:
         raise ValueError(f"engine is one of {ENGINES}")
@@ -313,12 +319,10 @@ def _costs_pgrouting(conn, region: str, site: End, snaps: list, vsnaps: list[dic
     return costs
 
 
-def _costs_memory(conn, region: str, target: Snap, starts: dict[int, tuple[int, Snap]],
-                  version: int | None) -> dict[int, tuple[float, float]]:
+def _costs_memory(g: graph.Graph, target: Snap, starts: dict[int, tuple[int, Snap]]) -> dict[int, tuple[float, float]]:
     """Seconds and metres from each start to the target by one search on the reversed in-memory graph."""
     if not starts:
         return {}
-    g = graph.current(conn, region, version)
     paths = graph.to_one(g, [graph.End(g.row_of[s.edge], s.frac) for _, s in starts.values()],
                          graph.End(g.row_of[target.edge], target.frac))
     costs = {}
@@ -344,7 +348,8 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
                                               "since": now - on_duty, "limit": prefilter})
         cands = cur.fetchall()
     ends = [(site.lon, site.lat)] + [(c[3], c[4]) for c in cands]
-    snaps, version = snap_versioned(conn, region, ends)
+    g = region_graph(conn, region) if engine == "memory" else None
+    snaps = snap(conn, region, ends) if g is None else snap_memory(g, ends)
     (target,) = _check_snaps([site], snaps[:1], MAX_SNAP_M)
     vsnaps = [{"vid": -1, "edge": target.edge, "frac": target.frac}]
     starts: dict[int, tuple[int, Snap]] = {}  # a candidate's vertex id: its index and its snap
@@ -352,7 +357,7 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
         if s is not None and s.dist_m <= MAX_SNAP_M:
             vsnaps.append({"vid": -(i + 2), "edge": s.edge, "frac": s.frac})
             starts[-(i + 2)] = (i, s)
-    costs = _costs_memory(conn, region, target, starts, version) if engine == "memory" else \
+    costs = _costs_memory(g, target, starts) if g is not None else \
         _costs_pgrouting(conn, region, site, snaps, vsnaps, starts)
     items, unreachable = [], []
     for vid, (i, s) in starts.items():

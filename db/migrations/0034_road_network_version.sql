@@ -1,7 +1,8 @@
 -- 0034 the version of each region's road network, for the warm in-memory routing graph
 -- (data/routing/graph.py): every statement that changes road_edge gives the regions it touched a
 -- new version, in the same transaction. A server process that holds a region's graph compares the
--- version it loaded with the one the route's snap query reads, and reloads when they differ.
+-- version it loaded with the one a one-row query reads before each route, and reloads when they
+-- differ.
 --
 -- Versions come from a sequence, so a version is never handed out twice: a graph loaded inside a
 -- transaction that changed roads and then rolled back can never be taken for a committed one.

@@ -1,10 +1,7 @@
 -- Snap points onto the nearest point of the nearest road edge of a region (mid-edge, not the
 -- nearest vertex). The index narrows to the 8 nearest in degrees; the geodesic distance decides,
 -- because a degree of longitude is shorter than one of latitude away from the equator.
--- The last column is the region's road network version (road_network, 0034), read in the same
--- statement: data.routing.graph routes on its in-memory graph only if it holds that version.
-WITH v AS (SELECT version FROM road_network WHERE region_code = %(region)s)
-SELECT pt.i, s.edge, s.frac, s.dist_m, ST_X(s.snapped), ST_Y(s.snapped), (SELECT version FROM v)
+SELECT pt.i, s.edge, s.frac, s.dist_m, ST_X(s.snapped), ST_Y(s.snapped)
 FROM unnest(%(lons)s::float8[], %(lats)s::float8[]) WITH ORDINALITY AS pt(lon, lat, i)
 CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(pt.lon, pt.lat), 4326) AS g) p
 LEFT JOIN LATERAL (
