@@ -27,7 +27,7 @@ import psycopg2
 from psycopg2.extras import execute_values
 
 from bench.load_incidents import _with_db, make_database
-from data.routing import reach
+from data.routing import graph, reach
 from data.routing import route as R
 from db.cluster import resolve_dsn
 from db.core import connect
