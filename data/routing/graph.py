@@ -17,7 +17,9 @@ share, one-way edges stay one-way (a negative cost is no arc).
 Memory per region (documented in README *Routing*): per edge 8 float64/int64 columns and two
 arcs each way (forward and reverse CSR: int32 index, float64 weight, int32 edge, bool direction),
 ≈ 110 bytes an edge, plus its coordinates at 16 bytes a vertex of the line, plus names as Python
-strings: the 730-edge demo network ≈ 0.5 MB, a 100k-edge grid ≈ 15 MB.
+strings and an STRtree for snapping; networks of at most ``APSP_MAX`` junctions add an all-pairs
+table of n² × 16 bytes (≤ 16 MB). Measured (``Graph.nbytes``): the 730-edge demo network 5.6 MB
+(of it 5.4 MB all-pairs), a 100k-edge grid 15 MB; with ``MAX_GRAPHS`` regions at most 8 × that.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from scipy.sparse.csgraph import dijkstra
 from db.core import sql
 
 MAX_GRAPHS = 8  # regions held per process; the least recently used is dropped
-APSP_MAX = 1000  # up to this many junctions, every pair's time is computed at load (n² × 12 bytes: ≤ 12 MB)
+APSP_MAX = 1000  # up to this many junctions, every pair's time is computed at load (n² × 16 bytes: ≤ 16 MB)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Graph:
     fwd: Arcs
     rev: Arcs
     apsp: tuple[np.ndarray, np.ndarray] | None = None  # small networks: all-pairs seconds and predecessors
+    best_arc: np.ndarray | None = None  # small networks: the cheapest forward arc u → v (-1: none)
     lines: np.ndarray | None = None  # the edges as shapely lines, and their index, for snapping
     tree: shapely.STRtree | None = None
 
@@ -81,7 +84,7 @@ class Graph:
         arrays = [self.ids, self.src, self.tgt, self.cost, self.rcost, self.length, self.coords, self.off]
         for a in (self.fwd, self.rev):
             arrays += [a.indptr, a.indices, a.weight, a.edge, a.forward]
-        arrays += list(self.apsp or ())
+        arrays += list(self.apsp or ()) + ([self.best_arc] if self.best_arc is not None else [])
         return int(sum(x.nbytes for x in arrays))
 
 
@@ -131,6 +134,11 @@ def build(version: int | None, rows: list[tuple]) -> Graph:
     if 0 < n <= APSP_MAX:
         dist, pred = dijkstra(g.fwd.matrix(n), directed=True, indices=np.arange(n), return_predecessors=True)
         g.apsp = (dist[:, :n].copy(), pred[:, :n].astype(np.int32))
+        a = g.fwd
+        tails = np.repeat(np.arange(n + 1, dtype=np.int32), np.diff(a.indptr))[:-2]
+        order = np.argsort(-a.weight[:-2], kind="stable")  # the cheapest written last
+        g.best_arc = np.full((n, n), -1, dtype=np.int32)
+        g.best_arc[tails[order], a.indices[:-2][order]] = order.astype(np.int32)
     return g
 
 
@@ -371,7 +379,7 @@ def _middle(g: Graph, arcs: Arcs, nodes: list[int], reverse: bool) -> list[tuple
     """Whole-edge pieces between consecutive junctions (of the reverse search: turned to driving order)."""
     pieces = []
     for u, v in zip(nodes, nodes[1:], strict=False):
-        a = _arc(g, arcs, u, v)
+        a = int(g.best_arc[u, v]) if g.best_arc is not None and arcs is g.fwd else _arc(g, arcs, u, v)
         pieces.append((int(arcs.edge[a]), bool(arcs.forward[a]), 0.0, 1.0))
     return pieces[::-1] if reverse else pieces
 
