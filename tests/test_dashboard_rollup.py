@@ -172,3 +172,36 @@ def test_the_app_role_reads_unit_rollups_and_cannot_write_them(demo_dsn):
     finally:
         conn.rollback()
         conn.close()
+
+
+LAYERS = [("incidents", 4, "count"), ("heat_cells", 4, "reports"), ("cells", 4, "reports"),
+          ("villages", 3, "reports"), ("towns", 2, "reports"), ("banner", 1, "reports")]
+
+
+def test_map_layers_count_reports_like_incident(demo_dsn, span):
+    import json
+
+    from domain import clock
+    from layers import registry
+    from layers.base import Query
+
+    first, end, units = span
+    checked = 0
+    for scope in units[:2]:  # the banner, and a town (whose outline shows the banner above it)
+        top = (len(scope) - 3) // 3
+        for since, until in _ranges(first, end)[2:4]:
+            q = Query(unit=scope, since=clock.day_start(since, TZ), until=clock.day_start(until, TZ))
+            for name, level, field in LAYERS:
+                truth = _rows(demo_dsn, TRUTH, {"scope": scope, "level": max(level, top), "since": since,
+                                                "until": until, "categories": None})
+                want: dict[str, int] = {}
+                for t in truth:
+                    want[t[0][:3 + 3 * level]] = want.get(t[0][:3 + 3 * level], 0) + t[2]
+                fc = json.loads(registry.geojson(demo_dsn, name, ADMIN, q, zoom=5))
+                for feat in fc["features"]:
+                    p = feat["properties"]
+                    code = p.get("cell_code") or p.get("code")
+                    if p.get(field) is not None and code and (code.startswith(scope) or scope.startswith(code)):
+                        assert p[field] == want.get(code, 0), (name, scope, since, code)
+                        checked += 1
+    assert checked > 500
