@@ -49,6 +49,8 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: deps venv $(BENCH_STAMP)
 	$(BIN)/python -m bench.load_incidents --incidents 1000000
 	$(BIN)/python -m bench.routing
+	$(BIN)/python -m bench.grid_assign --points 1000000
+	$(BIN)/python -m bench.dashboard --incidents 1000000 --levels
 	$(BIN)/python -m bench.exports
 	$(BIN)/python -m bench.live_pages --pages 1000
 	$(BIN)/python -m bench.outage --rounds 3

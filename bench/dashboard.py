@@ -10,6 +10,10 @@ Measures, in one run and on the same data:
   ratio is scaled up linearly to the full table and says so);
 - with --browser: first paint of / and /wall in headless Chromium (login to KPIs shown and map
   drawn), and the time Chromium needs just to JSON.parse the naive payload.
+- ``--levels``: every side-panel aggregate (KPIs, trend, categories, children, cell metrics) and
+  the cluster layer at every level (banner, a town, a village, a cell) for 30 days and a year,
+  each against the same sums read from the cell × day × category roll-up (``incident_rollup``,
+  what these panels read before 0035), with the 150 ms budget marked.
 Prints ratios; asserts nothing.
 """
 from __future__ import annotations
@@ -51,6 +55,77 @@ def naive(dsn: str, limit: int) -> tuple[float, int, int]:
     return seconds, len(body.encode()), rows
 
 
+# The peer: the same sums over the cell-level roll-up view, as the panels read them before 0035.
+CELL_ROLLUP = {
+    "kpis": """SELECT sum(n), sum(solved_4), sum(solved_3), sum(solved_2), sum(solved_1), sum(late), sum(handling_s)
+               FROM incident_rollup WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s""",
+    "trend": """SELECT date_trunc('week', day)::date, sum(n), sum(solved_4 + solved_3 + solved_2 + solved_1)
+                FROM incident_rollup WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s
+                GROUP BY 1""",
+    "categories": """SELECT category_code, sum(n), sum(solved_4), sum(late) FROM incident_rollup
+                     WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s GROUP BY 1""",
+    "children": """SELECT left(cell_code, length(%(scope)s) + 3), sum(n), sum(solved_4) FROM incident_rollup
+                   WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s GROUP BY 1""",
+    "cell metrics": """SELECT cell_code, sum(n), sum(solved_4) FROM incident_rollup
+                       WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s GROUP BY 1""",
+}
+
+
+def _peer(dsn: str, name: str, scope: str, f) -> float:
+    conn = connect(dsn)
+    with conn.cursor() as cur:
+        seconds, _ = timed(lambda: (cur.execute(CELL_ROLLUP[name], {"scope": scope, **f.params()}), cur.fetchall()),
+                           repeat=3)
+    conn.close()
+    return seconds
+
+
+def _panels(dsn, region, scope, level, f, leader, span, registry) -> dict:
+    """The side panel's aggregates and the cluster layer for one unit and range, as calls."""
+    return {
+        "kpis": lambda: agg.kpis(dsn, region, scope, f),
+        "trend": lambda: agg.trend(dsn, scope, f, "week"),
+        "categories": lambda: agg.categories(dsn, scope, f),
+        "children": lambda: agg.children(dsn, region, scope, level, f),
+        "cell metrics": lambda: agg.cell_metrics(dsn, region, scope, f),
+        "clusters": lambda: registry.geojson(dsn, "incidents", leader, registry.Query(unit=scope, **span), 9),
+    }
+
+
+def levels(dsn: str, region: str, now: datetime) -> None:
+    """Every panel at every level, 30 days and a year, against the cell-level roll-up."""
+    from datetime import timedelta
+
+    from domain.policy import Caller
+    from layers import registry
+    conn = connect(dsn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT cell_code FROM incident WHERE region_code = %s GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+                    (region,))
+        cell = cur.fetchone()[0]
+    conn.close()
+    tz = agg.region_timezone(dsn, region)
+    leader = Caller("leader", region, region)
+    print(f"\n{'panel':14} {'unit':16} {'range':7} {'ours ms':>9} {'cell roll-up ms':>16} {'ratio':>7}")
+    worst = 0.0
+    for scope in (cell[:6], cell[:9], cell[:12], cell):
+        level = (len(scope) - 3) // 3
+        for days in (30, 365):
+            f = agg.Filters.last_days(days, now=now, tz=tz)
+            span = {"since": now - timedelta(days=days), "until": now}
+            panels = _panels(dsn, region, scope, level, f, leader, span, registry)
+            for name, fn in panels.items():
+                if name == "children" and level >= 4:
+                    continue
+                ours, _ = timed(fn, repeat=3)
+                worst = max(worst, ours)
+                peer = _peer(dsn, name, scope, f) if name in CELL_ROLLUP else float("nan")
+                flag = "" if ours <= 0.150 else "  > 150 ms"
+                print(f"{name:14} {scope:16} {days:>4} d {ours * 1000:9.1f} {peer * 1000:16.1f} "
+                      f"{peer / ours:6.1f}×{flag}")
+    print(f"slowest panel: {worst * 1000:.1f} ms (goal ≤ 150 ms)")
+
+
 def browser_paint(dsn: str) -> dict[str, float]:
     """Seconds from opening / and /wall (logged in) to numbers shown and the map drawn."""
     from playwright.sync_api import sync_playwright
@@ -89,18 +164,56 @@ def browser_paint(dsn: str) -> dict[str, float]:
 def main() -> None:
     """Run the comparison and print it."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dsn", required=True)
+    ap.add_argument("--dsn", help="a loaded database (default: a throwaway one with --incidents)")
+    ap.add_argument("--incidents", type=int, default=1_000_000, help="without --dsn: incidents to load")
     ap.add_argument("--region", default="150623")
     ap.add_argument("--naive-limit", type=int, default=1_000_000)
     ap.add_argument("--browser", action="store_true")
+    ap.add_argument("--levels", action="store_true", help="every panel at every level against the cell roll-up")
+    ap.add_argument("--now", help="ISO time the ranges end at (default: now; a generated load's own 'now')")
     args = ap.parse_args()
+    if args.dsn is None:
+        _throwaway(args)
+        return
+    run(args)
+
+
+def _throwaway(args) -> None:
+    """Make a database with the demo county and ``args.incidents`` (bench.load_incidents' seed and
+    time), run on it, drop it."""
+    from bench.load_incidents import NOW, REGION, SEED, drop_database, make_database
+    from db.cluster import resolve_dsn
+    from demo.incidents import load_incidents
+
+    server = resolve_dsn()
+    name, args.dsn = make_database(server)
+    try:
+        conn = connect(args.dsn)
+        t0 = time.perf_counter()
+        load_incidents(conn, REGION, args.incidents, SEED, NOW)
+        conn.commit()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+        conn.close()
+        print(f"(loaded {args.incidents:,} incidents in {time.perf_counter() - t0:.0f} s)")
+        args.now = args.now or NOW.isoformat()
+        run(args)
+    finally:
+        drop_database(server, name)
+
+
+def run(args) -> None:
+    """The comparison on ``args.dsn``."""
     conn = connect(args.dsn)
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM incident WHERE region_code = %s", (args.region,))
         total = cur.fetchone()[0]
     conn.close()
     print(f"incidents in {args.region}: {total:,}")
-    now = datetime.now(timezone.utc)
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    if args.levels:
+        levels(args.dsn, args.region, now)
     f = agg.Filters.last_days(365, now=now, tz=agg.region_timezone(args.dsn, args.region))
     seat_bbox = (107.42, 38.14, 107.53, 38.22)  # a zoom-14 view of the banner seat
     # the map's incidents layer (layers.registry, variants by zoom) as the banner's leader reads it

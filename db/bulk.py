@@ -11,6 +11,8 @@ from typing import IO, Sequence
 import numpy as np
 from psycopg2 import sql
 
+from db.core import sql as sql_file
+
 # psycopg2 reads the file in pieces of this size; 8 KiB (its default) costs a Python call per piece.
 COPY_BUFFER = 1 << 20
 DAY = 86_400
@@ -75,3 +77,37 @@ class TimeText:
 def csv_text(columns: list[list[str]]) -> io.StringIO:
     """CSV text of equally long columns of already-safe strings ('' is NULL)."""
     return io.StringIO("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
+
+
+# -- deferring a table's features during a bulk load ------------------------------------------------
+
+Feature = tuple[str, str, str, str]  # kind (index, fkey, trigger), table, name, definition
+
+
+def defer(cur, tables: Sequence[str], triggers: Sequence[str] = ()) -> list[Feature]:
+    """Drop the tables' secondary indexes, foreign keys and the named triggers for a bulk load in
+    this transaction; return what ``restore`` rebuilds. Takes ACCESS EXCLUSIVE locks on the tables
+    until the transaction ends: for loaders and imports, never a live server's requests."""
+    cur.execute(sql_file("bulk_features"), {"tables": list(tables), "triggers": list(triggers)})
+    features: list[Feature] = cur.fetchall()
+    for kind, table, name, _ in features:
+        if kind == "index":
+            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        elif kind == "fkey":
+            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table),
+                                                                            sql.Identifier(name)))
+        else:
+            cur.execute(sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(name), sql.Identifier(table)))
+    return features
+
+
+def restore(cur, features: list[Feature]) -> None:
+    """Rebuild what ``defer`` dropped, set-wise: each index in one sort, each key checked in one join.
+    The definitions are the catalog's own (pg_get_indexdef, pg_get_constraintdef, pg_get_triggerdef)."""
+    cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for kind, table, name, definition in sorted(features, key=lambda f: ("index", "fkey", "trigger").index(f[0])):
+        if kind == "fkey":
+            cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(sql.Identifier(table), sql.Identifier(name))
+                        + sql.SQL(definition))
+        else:
+            cur.execute(sql.SQL(definition))

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import shapely
 
-from db.bulk import TimeText, copy_rows, csv_text, ewkb_hex, uuid4_hex
+from db.bulk import TimeText, copy_rows, csv_text, defer, ewkb_hex, restore, uuid4_hex
 from db.core import sql
 from demo import timelines as tl
 
@@ -255,10 +255,38 @@ def chunk_rows(rng: np.random.Generator, county: County, region_code: str, n: in
     return incidents, events
 
 
-def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, progress=None) -> int:
+# What a deferred bulk load rebuilds after its COPY (besides every secondary index and foreign key of
+# the two tables): the statement triggers that would capture every row of each COPY.
+DEFERRED_TRIGGERS = ("incident_rollup_insert", "incident_verify_cells", "incident_event_notify")
+
+
+def _should_defer(cur, n: int) -> bool:
+    """Defer when the load at least doubles the incident table (rebuilding costs the whole table)."""
+    cur.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'incident'::regclass")
+    return n >= cur.fetchone()[0]
+
+
+def _after_deferred(cur, features, events: int) -> None:
+    """The deferred load's checks and sums, each one statement: cells, roll-up, then the features."""
+    cur.execute(sql("bulk_verify_after"))
+    bad = cur.fetchone()
+    if bad is not None:
+        raise ValueError(f"incident {bad[0]} at {bad[3]} claims cell {bad[1]} but the grid puts it in "
+                         f"{bad[2] or 'no cell (outside the grid)'}")
+    cur.execute(sql("bulk_rollup_after"))
+    restore(cur, features)
+    cur.execute(sql("bulk_notify_after"), {"events": events})
+
+
+def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, progress=None,
+                   deferred: bool | None = None) -> int:
     """Generate n incidents with their timelines for ``region_code`` and COPY them; return n.
 
     Deterministic for (seed, now, database contents). Runs in the caller's transaction (no commit).
+    ``deferred`` (default: when the load at least doubles the table): drop both tables' secondary
+    indexes, foreign keys and row-capturing statement triggers, COPY, then check cells and fill the
+    roll-up in one statement each and rebuild them all (db.bulk.defer/restore); else each COPY pays
+    for them as it goes (the same rows and sums either way).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -281,17 +309,25 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
         # Set-based checks for this transaction (0008_bulk_load.sql): the cells this generator
         # picked are verified per COPY in one join, and the timeline key once at the end.
         cur.execute("SET LOCAL onemap.bulk_verify = on")
-        cur.execute(sql("bulk_event_fk_drop"))
+        if deferred is None:
+            deferred = _should_defer(cur, n)
+        features = defer(cur, ("incident", "incident_event"), DEFERRED_TRIGGERS) if deferred else []
+        if not deferred:
+            cur.execute(sql("bulk_event_fk_drop"))
+        events = 0
         pending = pool.submit(make, 0)
         for index, size in enumerate(sizes):
-            incidents, events = pending.result()
+            incidents, timeline = pending.result()
             if index + 1 < len(sizes):
                 pending = pool.submit(make, index + 1)
             copy_rows(cur, "incident", INCIDENT_COLUMNS, incidents)
-            copy_rows(cur, "incident_event", EVENT_COLUMNS, events)
-            del incidents, events
+            events += copy_rows(cur, "incident_event", EVENT_COLUMNS, timeline)
+            del incidents, timeline
             if progress:
                 progress.advance(task, size)
-        cur.execute(sql("bulk_event_fk_add"))
+        if deferred:
+            _after_deferred(cur, features, events)
+        else:
+            cur.execute(sql("bulk_event_fk_add"))
         cur.execute("SET LOCAL onemap.bulk_verify = off")
     return n

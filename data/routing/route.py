@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from data import incidents
 from data.policy import worker_out
-from data.routing import MAX_SNAP_M, OFFROAD_KMH, Invalid, NotFound, Unreachable
+from data.routing import MAX_SNAP_M, OFFROAD_KMH, Invalid, NotFound, Unreachable, graph
 from data.routing.turns import Piece, instructions
 from db.core import sql
 from domain import policy
@@ -207,12 +207,13 @@ def _coords(geojson: dict) -> list[tuple[float, float]]:
     return [tuple(c) for c in geojson["coordinates"]]
 
 
-def route(conn, region: str, origin: End, dest: End, max_snap_m: float = MAX_SNAP_M) -> dict:
-    """The fastest route from ``origin`` to ``dest`` as a GeoJSON Feature with time, length and turns."""
-    a, b = _check_snaps([origin, dest], snap(conn, region, [(origin.lon, origin.lat), (dest.lon, dest.lat)]),
-                        max_snap_m)
+ENGINES = ("memory", "pgrouting")
+
+
+def _pieces_pgrouting(conn, region: str, a: Snap, b: Snap) -> list[Piece]:
+    """The path's pieces by ``pgr_dijkstra`` on the bounded edge query (the reference)."""
     snaps = [{"vid": -1, "edge": a.edge, "frac": a.frac}, {"vid": -2, "edge": b.edge, "frac": b.frac}]
-    rows = []
+    rows: list[tuple] = []
     with conn.cursor() as cur:
         for bbox in _boxes(a, b):
             cur.execute(sql("route_path"), {"edges_sql": edges_sql(cur, region, snaps, bbox=bbox),
@@ -220,10 +221,49 @@ def route(conn, region: str, origin: End, dest: End, max_snap_m: float = MAX_SNA
             rows = cur.fetchall()
             if rows:
                 break
-    if not rows:
+    return [Piece(r[2], r[3], r[5], r[4], _coords(json.loads(r[6]))) for r in rows]
+
+
+def snap_memory(g: graph.Graph, points: list[tuple[float, float]]) -> list[Snap | None]:
+    """``snap`` on the in-memory graph: no query (the same nearest points as ``route_snap``)."""
+    return [None if s is None else Snap(int(g.ids[s.row]), s.frac, s.dist_m, s.lon, s.lat)
+            for s in graph.snap(g, points)]
+
+
+def region_graph(conn, region: str) -> graph.Graph:
+    """The process's current in-memory graph of the region (one version query; reloaded if changed)."""
+    return graph.current(conn, region, graph.version_of(conn, region))
+
+
+def _pieces_memory(g: graph.Graph, a: Snap, b: Snap) -> list[Piece]:
+    """The path's pieces from the in-memory graph of the region (``graph``)."""
+    path = graph.shortest(g, graph.End(g.row_of[a.edge], a.frac), graph.End(g.row_of[b.edge], b.frac))
+    if path is None:
+        return []
+    out = []
+    for piece in path.pieces:
+        _, name, road_class, metres, seconds, coords = graph.piece_parts(g, piece)
+        out.append(Piece(name, road_class, metres, seconds, coords))
+    return out
+
+
+def route(conn, region: str, origin: End, dest: End, max_snap_m: float = MAX_SNAP_M,
+          engine: str = "memory") -> dict:
+    """The fastest route from ``origin`` to ``dest`` as a GeoJSON Feature with time, length and turns.
+    ``engine``: the in-memory graph (default) or pgRouting (the reference, same answer)."""
+    ends = [(origin.lon, origin.lat), (dest.lon, dest.lat)]
+    if engine == "memory":
+        g = region_graph(conn, region)
+        a, b = _check_snaps([origin, dest], snap_memory(g, ends), max_snap_m)
+        pieces = _pieces_memory(g, a, b)
+    elif engine == "pgrouting":
+        a, b = _check_snaps([origin, dest], snap(conn, region, ends), max_snap_m)
+        pieces = _pieces_pgrouting(conn, region, a, b)
+    else:
+        raise ValueError(f"engine is one of {ENGINES}")
+    if not pieces:
         raise Unreachable(f"{origin.label}与{dest.label}所在路网不连通 (the two ends are on road networks "
                           "that do not connect)", snap_m={"from": round(a.dist_m, 1), "to": round(b.dist_m, 1)})
-    pieces = [Piece(r[2], r[3], r[5], r[4], _coords(json.loads(r[6]))) for r in rows]
     road_s = sum(p.seconds for p in pieces)
     length = sum(p.length_m for p in pieces)
     offroad_m = a.dist_m + b.dist_m
@@ -261,9 +301,42 @@ def _shown(actor, entry: dict) -> dict:
     return worker_out(actor, entry) if entry["kind"] == "worker" else entry
 
 
+def _costs_pgrouting(conn, region: str, site: End, snaps: list, vsnaps: list[dict],
+                     starts: dict[int, tuple[int, Snap]]) -> dict[int, tuple[float, float]]:
+    """Seconds and metres from each start to the site by one many-to-one ``pgr_dijkstra`` (the reference)."""
+    costs: dict[int, tuple[float, float]] = {}
+    if not starts:
+        return costs
+    pts = [(site.lon, site.lat)] + [(s.lon, s.lat) for s in snaps[1:] if s is not None]
+    bbox = _box(pts, 5000.0)
+    with conn.cursor() as cur:
+        for box in (bbox, None):  # a detour outside the box is rare; the region settles it
+            cur.execute(sql("route_many"), {"edges_sql": edges_sql(cur, region, vsnaps, bbox=box),
+                                            "starts": list(starts), "end": -1, "snaps": json.dumps(vsnaps)})
+            costs = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+            if len(costs) == len(starts):
+                break
+    return costs
+
+
+def _costs_memory(g: graph.Graph, target: Snap, starts: dict[int, tuple[int, Snap]]) -> dict[int, tuple[float, float]]:
+    """Seconds and metres from each start to the target by one search on the reversed in-memory graph."""
+    if not starts:
+        return {}
+    paths = graph.to_one(g, [graph.End(g.row_of[s.edge], s.frac) for _, s in starts.values()],
+                         graph.End(g.row_of[target.edge], target.frac))
+    costs = {}
+    for vid, path in zip(starts, paths, strict=True):
+        if path is not None:
+            metres = sum(float(g.length[k]) * (f1 - f0) for k, _, f0, f1 in path.pieces)
+            costs[vid] = (path.cost, metres)
+    return costs
+
+
 def responders(conn, actor, incident_id, now: datetime | None = None, limit: int = 10,
-               on_duty: timedelta = ON_DUTY, prefilter: int = PREFILTER) -> dict:
-    """Candidate responders to an incident ranked by travel time (one many-to-one pgr_dijkstra)."""
+               on_duty: timedelta = ON_DUTY, prefilter: int = PREFILTER, engine: str = "memory") -> dict:
+    """Candidate responders to an incident ranked by travel time (one many-to-one search: the
+    in-memory graph, or ``engine="pgrouting"``, the reference)."""
     now = now or datetime.now(timezone.utc)
     item = incidents.fetch(conn, actor, incident_id, now=now)
     site = incident_end(item)
@@ -275,7 +348,8 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
                                               "since": now - on_duty, "limit": prefilter})
         cands = cur.fetchall()
     ends = [(site.lon, site.lat)] + [(c[3], c[4]) for c in cands]
-    snaps = snap(conn, region, ends)
+    g = region_graph(conn, region) if engine == "memory" else None
+    snaps = snap(conn, region, ends) if g is None else snap_memory(g, ends)
     (target,) = _check_snaps([site], snaps[:1], MAX_SNAP_M)
     vsnaps = [{"vid": -1, "edge": target.edge, "frac": target.frac}]
     starts: dict[int, tuple[int, Snap]] = {}  # a candidate's vertex id: its index and its snap
@@ -283,17 +357,8 @@ def responders(conn, actor, incident_id, now: datetime | None = None, limit: int
         if s is not None and s.dist_m <= MAX_SNAP_M:
             vsnaps.append({"vid": -(i + 2), "edge": s.edge, "frac": s.frac})
             starts[-(i + 2)] = (i, s)
-    costs = {}
-    if starts:
-        pts = [(site.lon, site.lat)] + [(s.lon, s.lat) for s in snaps[1:] if s is not None]
-        bbox = _box(pts, 5000.0)
-        with conn.cursor() as cur:
-            for box in (bbox, None):  # a detour outside the box is rare; the region settles it
-                cur.execute(sql("route_many"), {"edges_sql": edges_sql(cur, region, vsnaps, bbox=box),
-                                                "starts": list(starts), "end": -1, "snaps": json.dumps(vsnaps)})
-                costs = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
-                if len(costs) == len(starts):
-                    break
+    costs = _costs_memory(g, target, starts) if g is not None else \
+        _costs_pgrouting(conn, region, site, snaps, vsnaps, starts)
     items, unreachable = [], []
     for vid, (i, s) in starts.items():
         kind, ref, name, lon, lat, fix_at, straight = cands[i]

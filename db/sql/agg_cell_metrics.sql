@@ -1,10 +1,9 @@
 -- Choropleth values per level-4 cell under the scope: reports per 1,000 residents in the range,
 -- overdue now, and the share solved inside the grid.
 WITH rep AS (
-    SELECT cell_code, sum(n) AS n, sum(solved_4) AS s4, sum(solved_4 + solved_3 + solved_2 + solved_1) AS solved
-    FROM incident_rollup
-    WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s
-      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+    SELECT unit_code AS cell_code, sum(n)::bigint AS n, sum(solved_4)::bigint AS s4,
+           sum(solved_4 + solved_3 + solved_2 + solved_1)::bigint AS solved
+    FROM rollup_span(%(scope)s, 4, %(since)s, %(until)s, %(categories)s::text[])
     GROUP BY 1
 ), live AS (
     SELECT cell_code, count(*) AS overdue FROM incident

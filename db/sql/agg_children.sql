@@ -1,4 +1,5 @@
--- Per child unit of the selected unit: people, households, reports in the range, open, overdue.
+-- Per child unit of the selected unit: people, households, reports in the range (the children's
+-- own roll-up rows, rollup_span 0035), open, overdue.
 WITH kids AS (
     SELECT code, name, name_en FROM grid_unit
     WHERE region_code = %(region_code)s AND parent_code = %(unit)s
@@ -6,11 +7,9 @@ WITH kids AS (
     SELECT left(cell_code, %(child_len)s) AS code, sum(population) AS population, sum(households) AS households
     FROM cell_population WHERE cell_code LIKE %(unit)s || '%%' GROUP BY 1
 ), rep AS (
-    SELECT left(cell_code, %(child_len)s) AS code, sum(n) AS reported, sum(solved_4) AS solved_in_grid,
+    SELECT unit_code AS code, sum(n) AS reported, sum(solved_4) AS solved_in_grid,
            sum(solved_4 + solved_3 + solved_2 + solved_1) AS solved
-    FROM incident_rollup
-    WHERE cell_code LIKE %(unit)s || '%%' AND day >= %(since)s AND day < %(until)s
-      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+    FROM rollup_span(%(unit)s, (%(child_len)s - 3) / 3, %(since)s, %(until)s, %(categories)s::text[])
     GROUP BY 1
 ), live AS (
     SELECT left(cell_code, %(child_len)s) AS code, count(*) AS open,

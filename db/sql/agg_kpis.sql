@@ -1,5 +1,6 @@
 -- Headline KPIs for a unit: the loop right now (open incidents, today) and over the time range
--- (roll-up): share solved in the grid, on-time closure, average handling time by level.
+-- (roll-up): share solved in the grid, on-time closure, average handling time by level. The range
+-- is read at the scope's own level (rollup_span, 0035): months and end days, not cells.
 WITH live AS (
     SELECT count(*) AS open,
            count(*) FILTER (WHERE incident_is_overdue(state, due_at, %(now)s)) AS overdue
@@ -15,12 +16,11 @@ WITH live AS (
       AND (received_at >= %(today)s OR resolved_at >= %(today)s)
       AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
 ), period AS (
-    SELECT coalesce(sum(n), 0) AS reported, coalesce(sum(solved_4), 0) AS s4, coalesce(sum(solved_3), 0) AS s3,
-           coalesce(sum(solved_2), 0) AS s2, coalesce(sum(solved_1), 0) AS s1,
-           coalesce(sum(late), 0) AS late, coalesce(sum(handling_s), 0) AS handling_s
-    FROM incident_rollup
-    WHERE cell_code LIKE %(scope)s || '%%' AND day >= %(since)s AND day < %(until)s
-      AND (%(categories)s::text[] IS NULL OR category_code = ANY(%(categories)s::text[]))
+    SELECT coalesce(sum(n), 0)::bigint AS reported, coalesce(sum(solved_4), 0)::bigint AS s4,
+           coalesce(sum(solved_3), 0)::bigint AS s3, coalesce(sum(solved_2), 0)::bigint AS s2,
+           coalesce(sum(solved_1), 0)::bigint AS s1, coalesce(sum(late), 0)::bigint AS late,
+           coalesce(sum(handling_s), 0) AS handling_s
+    FROM rollup_span(%(scope)s, (length(%(scope)s) - 3) / 3, %(since)s, %(until)s, %(categories)s::text[])
 )
 SELECT live.open, live.overdue, today.new_today, today.solved_today, period.*
 FROM live, today, period

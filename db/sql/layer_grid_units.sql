@@ -13,13 +13,13 @@ WITH units AS (
     FROM cell_population p WHERE p.region_code = %(region_code)s
     GROUP BY 1
 ), reported AS (
-    SELECT left(r.cell_code, 3 + 3 * %(level)s) AS code, sum(r.n) AS n, sum(r.solved_4) AS s4,
+    -- units above the scope (the outline's ancestors) count the scope's own rows, as before
+    SELECT left(r.unit_code, 3 + 3 * %(level)s) AS code, sum(r.n) AS n, sum(r.solved_4) AS s4,
            sum(r.solved_4 + r.solved_3 + r.solved_2 + r.solved_1) AS solved
-    FROM incident_rollup r
-    WHERE %(with_stats)s AND r.cell_code LIKE %(scope)s || '%%'
-      AND (%(since)s::timestamptz IS NULL OR r.day >= local_day(%(since)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
-      AND (%(until)s::timestamptz IS NULL OR r.day < local_day(%(until)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
-      AND (%(categories)s::text[] IS NULL OR r.category_code = ANY(%(categories)s::text[]))
+    FROM (SELECT timezone AS name FROM region WHERE region_code = %(region_code)s) tz,
+         rollup_span(%(scope)s, greatest(%(level)s, (length(%(scope)s) - 3) / 3), local_day(%(since)s, tz.name),
+                     local_day(%(until)s, tz.name), %(categories)s::text[]) r
+    WHERE %(with_stats)s
     GROUP BY 1
 ), open AS (
     SELECT left(i.cell_code, 3 + 3 * %(level)s) AS code, count(*) AS open,

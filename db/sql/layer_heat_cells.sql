@@ -1,12 +1,11 @@
 -- Incident heat per level-4 cell: reports in the local-day range (roll-up), open and overdue now.
 -- Counts of 1–4 are suppressed by the registry (small counts can point at a household).
 WITH reported AS (
-    SELECT r.cell_code, sum(r.n) AS n FROM incident_rollup r
-    WHERE r.cell_code LIKE %(scope)s || '%%'
-      AND (%(since)s::timestamptz IS NULL OR r.day >= local_day(%(since)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
-      AND (%(until)s::timestamptz IS NULL OR r.day < local_day(%(until)s, (SELECT timezone FROM region WHERE region_code = %(region_code)s)))
-      AND (%(categories)s::text[] IS NULL OR r.category_code = ANY(%(categories)s::text[]))
-    GROUP BY r.cell_code
+    SELECT r.unit_code AS cell_code, sum(r.n) AS n
+    FROM (SELECT timezone AS name FROM region WHERE region_code = %(region_code)s) tz,
+         rollup_span(%(scope)s, 4, local_day(%(since)s, tz.name), local_day(%(until)s, tz.name),
+                     %(categories)s::text[]) r
+    GROUP BY r.unit_code
 ), open AS (
     SELECT i.cell_code, count(*) AS open,
            count(*) FILTER (WHERE incident_is_overdue(i.state, i.due_at, %(now)s)) AS overdue

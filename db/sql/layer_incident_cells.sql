@@ -1,6 +1,6 @@
 -- The incidents layer's "clusters" map variant (low zoom): one feature per level-4 cell under the
 -- scope, at a point inside the cell, with the reports received in [since, until) (the roll-up, by
--- the region's local day; for department staff their department's incidents, counted directly)
+-- the region's local day, read through rollup_span (0035): whole months from month rows; for department staff their department's incidents, counted directly)
 -- and the open and overdue incidents now. Cells with nothing to show are left out.
 WITH cells AS (
     SELECT code, name, geom FROM grid_unit
@@ -8,12 +8,11 @@ WITH cells AS (
 ), tz AS (
     SELECT timezone AS name FROM region WHERE region_code = %(region_code)s
 ), reported AS (
-    SELECT r.cell_code, sum(r.n) AS n FROM incident_rollup r, tz
-    WHERE %(department)s::text IS NULL AND r.cell_code LIKE %(scope)s || '%%'
-      AND (%(since)s::timestamptz IS NULL OR r.day >= local_day(%(since)s, tz.name))
-      AND (%(until)s::timestamptz IS NULL OR r.day < local_day(%(until)s, tz.name))
-      AND (%(categories)s::text[] IS NULL OR r.category_code = ANY(%(categories)s::text[]))
-    GROUP BY r.cell_code
+    SELECT r.unit_code AS cell_code, sum(r.n) AS n
+    FROM tz, rollup_span(%(scope)s, 4, local_day(%(since)s, tz.name), local_day(%(until)s, tz.name),
+                         %(categories)s::text[]) r
+    WHERE %(department)s::text IS NULL
+    GROUP BY r.unit_code
     UNION ALL
     SELECT i.cell_code, count(*) FROM incident i
     WHERE %(department)s::text IS NOT NULL AND i.department_code = %(department)s
