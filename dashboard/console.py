@@ -50,9 +50,9 @@ def _filters(w: dict, lang: str, options: dict) -> html.Div:
         dcc.Checklist(id="c-overdue", options=[{"label": c["f_overdue"], "value": "1"}], value=[],
                       className="om-check"),
         dcc.Input(id="c-since", type="text", placeholder=c["f_since"], debounce=True, className="om-input",
-                  maxLength=10, style={"width": 120}),
+                  maxLength=10, style={"width": 140}),
         dcc.Input(id="c-until", type="text", placeholder=c["f_until"], debounce=True, className="om-input",
-                  maxLength=10, style={"width": 120}),
+                  maxLength=10, style={"width": 140}),
         html.Button(c["f_clear"], id="c-clear", className="om-btn"),
         html.Span(id="c-unit-label", className="om-note"),
         html.Span(id="c-filter-error", className="om-error"),
@@ -66,7 +66,7 @@ def grid(lang: str) -> dag.AgGrid:
              **({"colId": col} if col else {})}
             for f, col, width, h in COLUMNS]
     return dag.AgGrid(
-        id="c-grid", columnDefs=cols, rowModelType="infinite",
+        id="c-grid", columnDefs=cols, rowModelType="infinite", columnSize="responsiveSizeToFit",
         defaultColDef={"resizable": True, "filter": False, "suppressHeaderMenuButton": True},
         getRowId="params.data.id",
         dashGridOptions={"pagination": True, "paginationPageSize": GRID_PAGE, "cacheBlockSize": GRID_PAGE,
@@ -148,13 +148,16 @@ def small_map(item: dict, route: dict | None) -> dl.Map:
                   attributionControl=False)
 
 
-def _timeline(item: dict, lang: str, tz: str) -> html.Ol:
+def _step(e: dict, lang: str) -> str:
+    """One timeline step in words: what was done and, when it reads differently, the state it led to."""
     w = t(lang)
+    did, state = w["actions"].get(e["action"], e["action"]), w["states"].get(e["to_state"], e["to_state"])
+    return f" {did}{'' if did == state else ' → ' + state} · {w['levels'].get(e['level'], '')} · {e['actor'] or ''}"
+
+
+def _timeline(item: dict, lang: str, tz: str) -> html.Ol:
     return html.Ol([html.Li([html.Span(clock.fmt_local(e["at"], tz, "%m-%d %H:%M"), className="om-c-when"),
-                             f" {w['actions'].get(e['action'], e['action'])} → "
-                             f"{w['states'].get(e['to_state'], e['to_state'])} · {w['levels'].get(e['level'], '')}"
-                             f" · {e['actor'] or ''}", *([html.Div(e["note"], className="om-note")]
-                                                          if e.get("note") else [])])
+                             _step(e, lang), *([html.Div(e["note"], className="om-note")] if e.get("note") else [])])
                     for e in item["timeline"]], className="om-c-timeline", id="c-timeline")
 
 
@@ -179,8 +182,8 @@ def _dispatch(item: dict, lang: str, departments: list[dict], responders: list[d
 
 
 def w_action(lang: str, action: str) -> str:
-    """The action's name in ``lang``."""
-    return t(lang)["actions"].get(action, action)
+    """The action's button word in ``lang`` (an imperative: 受理, Accept)."""
+    return t(lang)["console"].get(f"do_{action}", action)
 
 
 def detail(item: dict, actions: list[str], lang: str, tz: str, *, read_only: bool, departments: list[dict],

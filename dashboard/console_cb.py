@@ -128,9 +128,9 @@ def _register_table(app, dsn: str, tz) -> None:
 
 def _register_detail(app, dsn: str, region_code: str, tz) -> None:
     @app.callback(Output("c-selected", "data"),
-                  Input("c-grid", "cellClicked"), Input({"type": "c-hit", "kind": "incident", "ref": ALL}, "n_clicks"),
-                  Input({"type": "c-alert-open", "ref": ALL}, "n_clicks"), prevent_initial_call=True)
-    def select(cell, _hits, _alerts):
+                  Input("c-grid", "cellClicked"), Input({"type": "c-alert-open", "ref": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def select(cell, _alerts):
         viewer()
         trigger = ctx.triggered_id
         if trigger == "c-grid":
@@ -217,7 +217,7 @@ def _register_actions(app, dsn: str) -> None:
             return html.Div(c["stale"].format(state=state), className="om-c-conflict", id="c-conflict"), (tick or 0) + 1
         except incidents.IncidentError as exc:
             message = c["need_reason"] if exc.fields.get("note") else exc.message
-            return html.Div(c["refused"].format(message=message), className="om-c-refused"), (tick or 0) + 1
+            return html.Div(c["refused"].format(message=message), className="om-c-refused", id="c-refused"), no_update
         return html.Div(c["done"].format(action=page.w_action(lang, action)), className="om-c-done",
                         id="c-done"), (tick or 0) + 1
 
@@ -242,27 +242,29 @@ def _register_search(app, dsn: str) -> None:
                 for h in hits]
 
     @app.callback(Output("c-unit", "data"), Output("c-search-results", "children", allow_duplicate=True),
-                  Output("c-unit-label", "children"),
+                  Output("c-unit-label", "children"), Output("c-selected", "data", allow_duplicate=True),
                   Input({"type": "c-hit", "kind": ALL, "ref": ALL}, "n_clicks"), State("lang", "value"),
                   prevent_initial_call=True)
     def choose(_clicks, lang):
         actor = viewer()
         trigger = ctx.triggered_id
         if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         c = t(lang)["console"]
+        if trigger["kind"] == "incident":  # the incident opens beside the table
+            return no_update, [], no_update, trigger["ref"]
         if trigger["kind"] == "unit":  # the table narrows to the unit
-            return {"code": trigger["ref"]}, [], f"{c['f_unit']}: {trigger['ref']}"
+            return {"code": trigger["ref"]}, [], f"{c['f_unit']}: {trigger['ref']}", no_update
         if trigger["kind"] in ("facility", "road"):  # to the village around the place
             try:
                 lon, lat = (float(v) for v in str(trigger["ref"]).split(","))
             except ValueError:
-                return no_update, [], no_update
+                return no_update, [], no_update, no_update
             cell = agg.cell_at(dsn, actor.region_code, lon, lat) if abs(lon) <= 180 and abs(lat) <= 90 else None
             if cell and cell.startswith(actor.unit_code):
                 unit = cell[:max(12, len(actor.unit_code))]
-                return {"code": unit}, [], f"{c['f_unit']}: {unit}"
-        return no_update, [], no_update
+                return {"code": unit}, [], f"{c['f_unit']}: {unit}", no_update
+        return no_update, [], no_update, no_update
 
 
 def _hit_ref(hit: dict) -> str:
