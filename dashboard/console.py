@@ -20,10 +20,10 @@ from domain import clock
 
 GRID_PAGE = 50
 # (row field, sort key on the server or None, width, heading word)
-COLUMNS = [("number", "id", 100, "number"), ("received", "received_at", 140, "received"),
-           ("category_label", "category", 150, "category"), ("state_label", "state", 90, "state"),
-           ("level_label", "level", 80, "level"), ("department_label", "department", 150, "department"),
-           ("place", "cell", 140, "place"), ("due", "due_at", 140, "due"), ("overdue_label", None, 70, "overdue")]
+COLUMNS = [("number", "id", 90, "number"), ("received", "received_at", 135, "received"),
+           ("category_label", "category", 130, "category"), ("state_label", "state", 84, "state"),
+           ("level_label", "level", 64, "level"), ("department_label", "department", 130, "department"),
+           ("place", "cell", 130, "place"), ("due", "due_at", 135, "due"), ("overdue_label", None, 70, "overdue")]
 DARK_GRID: dict[str, Any] = {"data-ag-theme-mode": "dark-blue"}  # AG Grid's own dark colour scheme
 ACTION_CLASS = {"reject": "om-btn warn", "reopen": "om-btn warn", "escalate": "om-btn warn"}
 
@@ -62,7 +62,7 @@ def _filters(w: dict, lang: str, options: dict) -> html.Div:
 def grid(lang: str) -> dag.AgGrid:
     """The incident table: rows come from the server a page at a time (``getRowsRequest``)."""
     c = t(lang)["console"]
-    cols = [{"field": f, "headerName": c[f"col_{h}"], "width": width, "sortable": col is not None,
+    cols = [{"field": f, "headerName": c[f"col_{h}"], "minWidth": width, "sortable": col is not None,
              **({"colId": col} if col else {})}
             for f, col, width, h in COLUMNS]
     return dag.AgGrid(
@@ -88,7 +88,7 @@ def layout(actor, info: dict, lang: str, region: str, options: dict) -> html.Div
         html.Div(c["title"].format(region=region), id="title", className="om-title"),
         html.A(c["nav_map"], href="/" + _lang_suffix(lang), className="om-user-logout", id="c-nav-map"),
         html.Div([dcc.Input(id="c-search", type="search", placeholder=c["search"], debounce=True,
-                            className="om-input", style={"width": 300}),
+                            className="om-input"),
                   html.Div(id="c-search-results", className="om-c-results")], className="om-c-search"),
         html.Div(className="om-spacer"),
         dcc.Checklist(id="c-sound", options=[{"label": c["sound"], "value": "on"}], value=[], className="om-check"),
