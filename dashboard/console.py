@@ -20,10 +20,10 @@ from domain import clock
 
 GRID_PAGE = 50
 # (row field, sort key on the server or None, width, heading word)
-COLUMNS = [("number", "id", 90, "number"), ("received", "received_at", 135, "received"),
+COLUMNS = [("number", "id", 92, "number"), ("received", "received_at", 140, "received"),
            ("category_label", "category", 130, "category"), ("state_label", "state", 84, "state"),
            ("level_label", "level", 64, "level"), ("department_label", "department", 130, "department"),
-           ("place", "cell", 130, "place"), ("due", "due_at", 135, "due"), ("overdue_label", None, 70, "overdue")]
+           ("place", "cell", 130, "place"), ("due", "due_at", 140, "due"), ("overdue_label", None, 64, "overdue")]
 DARK_GRID: dict[str, Any] = {"data-ag-theme-mode": "dark-blue"}  # AG Grid's own dark colour scheme
 ACTION_CLASS = {"reject": "om-btn warn", "reopen": "om-btn warn", "escalate": "om-btn warn"}
 
@@ -71,7 +71,12 @@ def grid(lang: str) -> dag.AgGrid:
         getRowId="params.data.id",
         dashGridOptions={"pagination": True, "paginationPageSize": GRID_PAGE, "cacheBlockSize": GRID_PAGE,
                          "paginationPageSizeSelector": False, "maxBlocksInCache": 4, "rowHeight": 30,
-                         "headerHeight": 34, "suppressCellFocus": True, "infiniteInitialRowCount": 1},
+                         "headerHeight": 34, "suppressCellFocus": True, "infiniteInitialRowCount": 1,
+                         "localeText": {"page": c["grid_page"], "of": c["grid_of"], "to": c["grid_to"],
+                                        "more": c["grid_more"], "firstPage": c["grid_first"],
+                                        "previousPage": c["grid_previous"], "nextPage": c["grid_next"],
+                                        "lastPage": c["grid_last"], "loadingOoo": c["grid_loading"],
+                                        "noRowsToShow": c["grid_empty"]}},
         style={"height": "100%", "width": "100%"}, className="om-c-grid")
 
 
@@ -131,8 +136,9 @@ def row_out(item: dict, lang: str, tz: str) -> dict:
             "overdue_label": "⚠ " + w["console"]["yes"] if item["overdue"] else ""}
 
 
-def small_map(item: dict, route: dict | None) -> dl.Map:
-    """The incident's cell and roads around it, its point and (when chosen) a responder's route."""
+def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
+    """The incident's village with its cells and roads, its point and (when chosen) a responder's
+    route; opened on ``bounds`` (the incident's cell) when given."""
     lat, lon = item["lat"], item["lon"]
     children = [
         dl.GeoJSON(url=layer_url("cells", item["cell_code"][:12]), style={"color": "#3e5c76", "weight": 1,
@@ -144,8 +150,8 @@ def small_map(item: dict, route: dict | None) -> dl.Map:
                         fillOpacity=1, id="c-marker"),
         dl.ScaleControl(position="bottomleft"),
     ]
-    return dl.Map(children, id="c-map", center=[lat, lon], zoom=14, className="om-c-map",
-                  attributionControl=False)
+    view = {"bounds": bounds} if bounds else {"center": [lat, lon], "zoom": 13}
+    return dl.Map(children, id="c-map", className="om-c-map", attributionControl=False, **view)
 
 
 def _step(e: dict, lang: str) -> str:
@@ -187,7 +193,7 @@ def w_action(lang: str, action: str) -> str:
 
 
 def detail(item: dict, actions: list[str], lang: str, tz: str, *, read_only: bool, departments: list[dict],
-           responders: list[dict], route: dict | None = None) -> list:
+           responders: list[dict], route: dict | None = None, bounds=None) -> list:
     """The incident beside the table: what it is, where, the buttons for ``actions``, photos, timeline, map."""
     w = t(lang)
     c = w["console"]
@@ -222,7 +228,7 @@ def detail(item: dict, actions: list[str], lang: str, tz: str, *, read_only: boo
         html.Div(item["description"] if item.get("description") is not None else c["masked"],
                  className="om-c-desc", id="c-detail-desc"),
         *act_area,
-        small_map(item, route),
+        small_map(item, route, bounds),
         html.Div(id="c-route-info", className="om-note"),
         *([html.Div(c["photos"], className="om-h"), html.Div(photos, className="om-c-photos")] if photos else []),
         html.Div(c["timeline"], className="om-h"), _timeline(item, lang, tz),

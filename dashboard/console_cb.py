@@ -156,8 +156,9 @@ def _register_detail(app, dsn: str, region_code: str, tz) -> None:
                 ranked = _responders(conn, actor, selected) if "dispatch" in actions else []
         except incidents.NotFound:
             return html.Div(t(lang)["console"]["pick"], className="om-note"), None
+        cell = agg.unit_info(dsn, region_code, item["cell_code"])
         body = page.detail(item, actions, lang, tz(), read_only=actor.role not in console.WORK_ROLES,
-                           departments=depts, responders=ranked)
+                           departments=depts, responders=ranked, bounds=cell["bounds"] if cell else None)
         return body, {"id": item["id"], "version": item["version"], "state": item["state"]}
 
     @app.callback(Output("c-route-layer", "data"), Output("c-route-info", "children"),
