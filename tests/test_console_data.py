@@ -198,3 +198,30 @@ def test_day_bounds_are_local_days(conn):
     assert rows and all(r["received_at"].startswith("2026-06-10") for r in rows)
     assert datetime.fromisoformat(rows[0]["received_at"]).utcoffset() == timedelta(hours=8)
     assert timezone.utc  # (times carry the region's offset)
+
+
+def test_api_refuses_a_stale_action(demo_server, demo_dsn):
+    import requests
+
+    from data.users import issue_token
+
+    conn = connect(demo_dsn)
+    try:
+        iid = new_incident(conn)
+        token = issue_token(conn, "demo-dispatcher", "console-stale")
+        conn.commit()
+        auth = {"Authorization": f"Bearer {token}"}
+        seen = requests.get(f"{demo_server}/api/v1/incidents/{iid}", headers=auth).json()
+        assert seen["version"] == 1
+        ok = requests.post(f"{demo_server}/api/v1/incidents/{iid}/actions/accept", headers=auth,
+                           json={"expected_version": seen["version"]})
+        assert ok.status_code == 200 and ok.json()["version"] == 2
+        stale = requests.post(f"{demo_server}/api/v1/incidents/{iid}/actions/dispatch", headers=auth,
+                              json={"expected_version": seen["version"]})
+        assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale"
+        bad = requests.post(f"{demo_server}/api/v1/incidents/{iid}/actions/dispatch", headers=auth,
+                            json={"expected_version": "x"})
+        assert bad.status_code == 422
+        assert requests.get(f"{demo_server}/api/v1/incidents/{iid}", headers=auth).json()["state"] == "accepted"
+    finally:
+        conn.close()
