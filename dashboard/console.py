@@ -150,8 +150,9 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
                         fillOpacity=1, id="c-marker"),
         dl.ScaleControl(position="bottomleft"),
     ]
-    view = {"bounds": bounds} if bounds else {"center": [lat, lon], "zoom": 13}
-    return dl.Map(children, id="c-map", className="om-c-map", attributionControl=False, **view)
+    view = {"viewport": {"bounds": bounds}} if bounds else {}  # as the command map opens on a unit
+    return dl.Map(children, id="c-map", center=[lat, lon], zoom=13, className="om-c-map",
+                  attributionControl=False, **view)
 
 
 def _step(e: dict, lang: str) -> str:

@@ -151,6 +151,8 @@ def _register_detail(app, dsn: str, region_code: str, tz) -> None:
         try:
             with pooled(dsn) as conn:
                 item = incidents.get(conn, actor, selected)
+                if ctx.triggered_id == "c-refresh" and seen and seen.get("version") == item["version"]:
+                    return no_update, no_update  # unchanged: keep the panel (and a note being typed)
                 actions = console.console_actions(actor, item["allowed_actions"])
                 depts = console.departments(conn, region_code, item["category"]) if "dispatch" in actions else []
                 ranked = _responders(conn, actor, selected) if "dispatch" in actions else []
