@@ -141,9 +141,9 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
     route; opened on ``bounds`` (the incident's cell) when given."""
     lat, lon = item["lat"], item["lon"]
     children = [
-        dl.GeoJSON(url=layer_url("cells", item["cell_code"][:12]), style={"color": "#3e5c76", "weight": 1,
-                                                                         "fillColor": "#16324f",
-                                                                         "fillOpacity": 0.5}),
+        dl.GeoJSON(url=layer_url("cells", item["cell_code"][:12]), style={"color": "#6b93bd", "weight": 1.5,
+                                                                         "fillColor": "#1d4e6e",
+                                                                         "fillOpacity": 0.25}),
         dl.GeoJSON(url=layer_url("roads", item["cell_code"][:12]), style={"color": "#c9a66b", "weight": 1.5}),
         dl.GeoJSON(id="c-route-layer", data=route, style={"color": "#00f5d4", "weight": 5, "opacity": 0.9}),
         dl.CircleMarker(center=[lat, lon], radius=9, color="#ffffff", weight=2, fillColor="#ff4d6d",

@@ -140,28 +140,28 @@ def _register_detail(app, dsn: str, region_code: str, tz) -> None:
         return no_update
 
     @app.callback(Output("c-detail", "children"), Output("c-seen", "data"),
+                  Output("c-message", "children", allow_duplicate=True),
                   Input("c-selected", "data"), Input("c-refresh", "data"), State("c-seen", "data"),
                   State("lang", "value"), prevent_initial_call=True)
     def show(selected, _tick, seen, lang):
         actor = viewer()
-        if not selected:
-            return no_update, no_update
-        if ctx.triggered_id == "c-refresh" and seen and seen.get("id") != selected:
-            return no_update, no_update
+        if not selected or (ctx.triggered_id == "c-refresh" and seen and seen.get("id") != selected):
+            return no_update, no_update, no_update
+        cleared = "" if ctx.triggered_id == "c-selected" else no_update  # another incident: no old message
         try:
             with pooled(dsn) as conn:
                 item = incidents.get(conn, actor, selected)
                 if ctx.triggered_id == "c-refresh" and seen and seen.get("version") == item["version"]:
-                    return no_update, no_update  # unchanged: keep the panel (and a note being typed)
+                    return no_update, no_update, no_update  # unchanged: keep the panel (and a note being typed)
                 actions = console.console_actions(actor, item["allowed_actions"])
                 depts = console.departments(conn, region_code, item["category"]) if "dispatch" in actions else []
                 ranked = _responders(conn, actor, selected) if "dispatch" in actions else []
         except incidents.NotFound:
-            return html.Div(t(lang)["console"]["pick"], className="om-note"), None
+            return html.Div(t(lang)["console"]["pick"], className="om-note"), None, cleared
         cell = agg.unit_info(dsn, region_code, item["cell_code"])
         body = page.detail(item, actions, lang, tz(), read_only=actor.role not in console.WORK_ROLES,
                            departments=depts, responders=ranked, bounds=cell["bounds"] if cell else None)
-        return body, {"id": item["id"], "version": item["version"], "state": item["state"]}
+        return body, {"id": item["id"], "version": item["version"], "state": item["state"]}, cleared
 
     @app.callback(Output("c-route-layer", "data"), Output("c-route-info", "children"),
                   Input({"type": "c-path", "from": ALL}, "n_clicks"), State("c-seen", "data"),
