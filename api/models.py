@@ -122,6 +122,8 @@ class ActionIn(Body):
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     department: str | None = Field(None, description="dispatch: a department code (default: the category's)")
+    expected_version: int | None = Field(None, ge=0, description="the incident's `version` as read; "
+                                         "409 `stale` if someone changed it since")
 
 
 class Fix(Body):

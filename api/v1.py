@@ -156,11 +156,14 @@ def act(incident_id: UUID, action: str) -> Response:
     department = payload.get("department")
     if department is not None and not isinstance(department, str):
         errors["department"] = "a department code"
+    expected = payload.get("expected_version")
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 0):
+        errors["expected_version"] = "the incident's version as read (a whole number)"
     if errors:
         raise incidents.Invalid("invalid action fields", errors)
     with writer(_dsn()) as conn:
         item = incidents.act(conn, _actor(), incident_id, action, note=note, lon=lon, lat=lat,
-                             department=department)
+                             department=department, expected_version=expected)
     return jsonify(item)
 
 @documented(ok=(201, m.Photo), errors=(401, 404, 413, 422, 429))

@@ -12,7 +12,7 @@ import dash
 from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
-from dashboard import leaders, live, pages_analyst, wall
+from dashboard import console, console_cb, leaders, live, pages_analyst, wall
 from dashboard.auth import user_badge
 from dashboard.i18n import gettext, normalize
 from dashboard.mapview import map_query
@@ -68,6 +68,8 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
     region = locale.region_name(dsn, region_code, lang)  # titles name this county, from its row
     if path.rstrip("/") == "/wall":
         return wall.layout(actor, info, lang, region=region, tz=agg.region_timezone(dsn, region_code))
+    if path.rstrip("/") == "/console":
+        return console.layout(actor, info, lang, region, console_cb.options(dsn, region_code, lang))
     if path.rstrip("/") == "/analyst":
         return html.Div([html.Div([html.A("← " + gettext(lang, "nav.home"), href="/",
                                           className="om-user-logout")], className="om-header"),
@@ -133,6 +135,8 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
         return "?lang=en" if lang == "en" else ""
 
     leaders.register(app, dsn, region_code, actor_unit, lambda: department_names(dsn, region_code))
+    console_cb.register(app, dsn, region_code)
+    app.server.before_request(console_cb.page_gate)
     pages_analyst.register(app, dsn)
     wall.register(app, dsn, region_code, actor_unit)
     register_script_paths(app)

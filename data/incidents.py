@@ -89,6 +89,12 @@ class Conflict(IncidentError):
     status, code = 409, "illegal_transition"
 
 
+class Stale(Conflict):
+    """Someone changed the incident after the caller read it; ``extra`` holds what it is now."""
+
+    code = "stale"
+
+
 @dataclass(frozen=True)
 class Report:
     """A validated report from the field app."""
@@ -288,6 +294,7 @@ def get(conn, actor, incident_id, now: datetime | None = None, allow_outside: bo
     raw = fetch(conn, actor, incident_id, now, allow_outside)
     item = incident_out(actor, raw)
     item["allowed_actions"] = allowed_actions(conn, actor, incident_id, raw.get("reporter_id"))
+    item["version"] = len(raw.get("timeline") or [])  # what ``act(expected_version=…)`` compares
     return item
 
 
@@ -343,8 +350,11 @@ def list_incidents(conn, actor, *, states=None, categories=None, since=None, unt
 
 
 def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: float | None = None,
-        lat: float | None = None, department: str | None = None, now: datetime | None = None) -> dict:
-    """Apply ``action`` if the actor may, in the database's state machine; commits."""
+        lat: float | None = None, department: str | None = None, now: datetime | None = None,
+        expected_version: int | None = None) -> dict:
+    """Apply ``action`` if the actor may, in the database's state machine; commits. With
+    ``expected_version`` (the timeline length the caller saw, ``version`` of ``get``), refuse with
+    ``Stale`` when the incident changed since: no silent overwrite of someone else's step."""
     now = now or datetime.now(timezone.utc)
     if action not in ACTION_ROLES:
         raise Invalid(f"unknown action {action!r}", {"action": f"one of {', '.join(sorted(ACTION_ROLES))}"})
@@ -361,6 +371,8 @@ def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: 
         if action == "verify" and actor.role == "worker" and reporter_id != actor.worker_id:
             conn.rollback()
             raise Forbidden("a grid worker verifies only the incidents they reported")
+        if expected_version is not None:
+            _check_version(conn, cur, incident_id, expected_version)
         try:
             cur.execute(sql("incident_act"), {"id": str(incident_id), "action": action,
                                               "actor": _label(actor), "note": note, "lon": lon,
@@ -370,6 +382,16 @@ def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: 
             raise _refusal(exc) from exc
     conn.commit()
     return get(conn, actor, incident_id, now=now)
+
+
+def _check_version(conn, cur, incident_id, expected: int) -> None:
+    """Lock the incident and compare its timeline length with what the caller saw (``Stale`` if not)."""
+    cur.execute(sql("incident_lock_version"), {"id": str(incident_id)})
+    state, version = cur.fetchone()
+    if version != expected:
+        conn.rollback()
+        raise Stale(f"incident {incident_id} was changed by someone else (now {state}); reload it",
+                    state=state, version=version)
 
 
 def _refusal(exc: psycopg2.Error) -> IncidentError:

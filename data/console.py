@@ -1,0 +1,188 @@
+"""The dispatch console's reads: a filtered, sorted page of incidents, the work queues, search,
+and the departments to dispatch to — each within the caller's jurisdiction (``domain.policy``)
+and masked for their role (``data.policy``), exactly as the API reads them.
+
+Actions go through ``data.incidents.act`` (with the version the user saw); nothing here writes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from data.incidents import Forbidden, Invalid
+from data.policy import incidents_out
+from db.core import sql
+from domain import clock, phase, policy
+
+PAGE_MAX = 200  # rows per page, at most
+SORTS = ("received_at", "due_at", "id", "state", "category", "department", "cell", "level")
+QUEUES = ("new", "overdue", "escalated")
+SEARCH_MAX = 20
+TEXT_MAX = 100
+_NUMBER = re.compile(r"^[0-9a-fA-F-]{1,36}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# the console's roles: who works incidents there, and the leaders who may look (read-only)
+WORK_ROLES = frozenset({"admin", "dispatcher", "department"})
+VIEW_ROLES = WORK_ROLES | {"leader"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """The table's filters, already checked (``parse_query``)."""
+
+    number: str | None = None
+    text: str | None = None
+    categories: tuple[str, ...] | None = None
+    states: tuple[str, ...] | None = None
+    departments: tuple[str, ...] | None = None
+    levels: tuple[int, ...] | None = None
+    overdue: bool = False
+    since: date | None = None
+    until: date | None = None  # inclusive: the last local day shown
+    queue: str | None = None
+    unit: str | None = None
+    errors: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def _day(value, key: str, errors: dict[str, str]) -> date | None:
+    """A ``YYYY-MM-DD`` day, or None with an error noted."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    try:
+        if not _DATE.match(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[key] = "YYYY-MM-DD"
+        return None
+
+
+def _strings(value, allowed: set[str] | None = None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    items = tuple(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))[:50]
+    return tuple(v for v in items if allowed is None or v in allowed) or None
+
+
+def parse_query(raw: dict) -> Query:
+    """The filters from the console's controls (anything malformed is dropped and named in ``errors``)."""
+    errors: dict[str, str] = {}
+    number = (str(raw.get("number") or "").strip() or None)
+    if number and not _NUMBER.match(number):
+        errors["number"] = "hex digits of the incident number"
+        number = None
+    text = (str(raw.get("text") or "").strip()[:TEXT_MAX] or None)
+    levels = tuple(int(v) for v in (raw.get("levels") or []) if str(v) in ("1", "2", "3", "4")) or None
+    since, until = _day(raw.get("since"), "since", errors), _day(raw.get("until"), "until", errors)
+    if since and until and since > until:
+        errors["until"] = "not before the first day"
+        until = None
+    queue = raw.get("queue") if raw.get("queue") in QUEUES else None
+    unit = str(raw.get("unit") or "").strip() or None
+    if unit and not unit.isdigit():
+        unit = None
+    return Query(number=number and number.lower(), text=text, categories=_strings(raw.get("categories")),
+                 states=_strings(raw.get("states"), set(phase.STATES)), departments=_strings(raw.get("departments")),
+                 levels=levels, overdue=bool(raw.get("overdue")), since=since, until=until, queue=queue,
+                 unit=unit, errors=errors)
+
+
+def _bind(actor, q: Query, tz: str, now: datetime) -> dict:
+    """The bound parameters of ``console_list.sql`` for ``actor`` and ``q``."""
+    unit = q.unit
+    if unit and actor.unit_code.startswith(unit):
+        unit = None  # at or above the jurisdiction: all of it
+    try:
+        rows = policy.row_params(actor, unit)
+    except policy.OutsideJurisdiction as exc:
+        raise Forbidden(str(exc)) from None
+    return {**rows, "number": q.number, "text": q.text, "personal": policy.sees(actor, policy.PERSONAL),
+            "categories": list(q.categories) if q.categories else None,
+            "states": list(q.states) if q.states else None,
+            "departments": list(q.departments) if q.departments else None,
+            "levels": list(q.levels) if q.levels else None, "overdue": q.overdue,
+            "since": clock.day_start(q.since, tz) if q.since else None,
+            "until": clock.day_start(q.until + timedelta(days=1), tz) if q.until else None,
+            "queue": q.queue, "my_level": my_level(actor), "now": now}
+
+
+def my_level(actor) -> int:
+    """The handling level of the caller's own unit: 1 banner, 2 town, 3 village, 4 cell."""
+    return max(1, min(4, (len(actor.unit_code) - 3) // 3))
+
+
+def page(conn, actor, q: Query, *, tz: str, sort: str = "received_at", desc: bool = True, start: int = 0,
+         end: int = 50, now: datetime | None = None) -> tuple[list[dict], int]:
+    """Rows ``start``..``end`` of the incidents the actor may see that match ``q``, sorted by
+    ``sort`` (one of ``SORTS``), masked for the actor; and how many match in all."""
+    now = now or datetime.now(timezone.utc)
+    start = max(0, int(start))
+    limit = max(1, min(PAGE_MAX, int(end) - start))
+    bind = _bind(actor, q, tz, now)
+    with conn.cursor() as cur:
+        cur.execute(sql("console_list"), {**bind, "sort": sort if sort in SORTS else "received_at",
+                                          "desc": bool(desc), "limit": limit, "offset": start})
+        total, rows = cur.fetchone()
+    conn.rollback()
+    return incidents_out(actor, rows), int(total)
+
+
+def queue_counts(conn, actor, *, tz: str, now: datetime | None = None) -> dict[str, int]:
+    """How many incidents wait in each queue (new, overdue, escalated to my level)."""
+    now = now or datetime.now(timezone.utc)
+    return {name: page(conn, actor, Query(queue=name), tz=tz, end=1, now=now)[1] for name in QUEUES}
+
+
+def search(conn, actor, text: str, limit: int = 12) -> list[dict]:
+    """Incidents by number, places by name (grid unit, facility) and roads by name, within the
+    caller's jurisdiction: ``kind``, ``ref``, names, a point and bounds to zoom to."""
+    text = (text or "").strip()[:TEXT_MAX]
+    if len(text) < 1:
+        return []
+    rows = policy.row_params(actor)
+    with conn.cursor() as cur:
+        cur.execute(sql("console_search"), {**rows, "q": text, "limit": max(1, min(SEARCH_MAX, limit))})
+        found = cur.fetchall()
+    conn.rollback()
+    return [{"kind": k, "ref": ref, "name": n, "name_en": ne, "detail": d, "lon": x, "lat": y,
+             "bounds": [[ymin, xmin], [ymax, xmax]]}
+            for k, ref, n, ne, d, x, y, xmin, ymin, xmax, ymax in found]
+
+
+def departments(conn, region_code: str, category: str | None = None) -> list[dict]:
+    """The region's departments (code, names), the category's default first and marked ``suggested``."""
+    with conn.cursor() as cur:
+        cur.execute(sql("console_departments"), {"region_code": region_code, "category": category})
+        found = [{"code": c, "name": n, "name_en": ne, "suggested": s} for c, n, ne, s in cur.fetchall()]
+    conn.rollback()
+    return found
+
+
+def categories(conn) -> list[dict]:
+    """Every incident category (code, names) in its sort order."""
+    with conn.cursor() as cur:
+        cur.execute(sql("export_categories"))
+        found = [{"code": c, "name": n, "name_en": ne} for c, n, ne in cur.fetchall()]
+    conn.rollback()
+    return found
+
+
+def console_actions(actor, allowed: list[str]) -> list[str]:
+    """The actions the console offers: what ``data.incidents.allowed_actions`` allows, none for a
+    leader (they look on the console; they act on the map) or a read-only session."""
+    if actor.role not in WORK_ROLES or getattr(actor, "read_only", False):
+        return []
+    return [a for a in ACTION_ORDER if a in allowed]
+
+
+ACTION_ORDER = ("accept", "dispatch", "start", "arrive", "resolve", "verify", "close", "reject", "reopen", "escalate")
+
+
+def check_reason(action: str, note: str | None) -> str | None:
+    """The note an action carries: a reject needs a reason (``Invalid`` without one)."""
+    note = (note or "").strip()[:4000] or None
+    if action == "reject" and not note:
+        raise Invalid("a rejection needs a reason", {"note": "required"})
+    return note
