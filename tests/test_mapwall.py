@@ -1,0 +1,173 @@
+"""The map and the wall in a real headless Chromium (issue 13, part 2): the map keeps its state
+through drill-downs and live updates, live events update the page in place over one stream, every
+visible layer has a legend, the wall follows new reports and raises alerts, and nothing overlaps
+at 1366×768 or 1920×1080 in either language. Screenshots go to var/screenshots/."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from test_browser import SHOTS, browser, monkeypatch_module, server  # noqa: F401 (fixtures)
+
+from data.users import issue_token
+from db.core import connect
+
+KPI_READY = "() => (e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))"
+MAP_READY = "() => document.querySelectorAll('.leaflet-pane-cells-pane path').length > 300"
+
+
+def login(browser, server, username="demo-leader", password="onemap-leader", path="/",  # noqa: F811
+          size=(1920, 1080), lang=None):
+    """A signed-in page at ``path`` that records console errors, stream opens and server callbacks."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.errors, page.streams, page.callbacks = [], [], []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+
+    def on_request(r):
+        if "/events/stream" in r.url:
+            page.streams.append(r.url)
+        elif r.url.split("?")[0].endswith("/_dash-update-component") and r.post_data:
+            page.callbacks.append(json.loads(r.post_data).get("output", ""))
+
+    page.on("request", on_request)
+    page.goto(server + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/", timeout=15_000)
+    if path != "/" or lang:
+        page.goto(server + path + (f"?lang={lang}" if lang else ""))
+    return page
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def token(dsn: str) -> str:
+    """A dispatcher's API token (reports through the API, as the field app sends them)."""
+    conn = connect(dsn)
+    value = issue_token(conn, "demo-dispatcher", f"mapwall-{uuid.uuid4().hex[:6]}")
+    conn.commit()
+    conn.close()
+    return value
+
+
+REPORT_JS = """async ([tok, lon, lat]) => {
+    const body = {id: crypto.randomUUID(), category: "public_order", description: "mapwall", lon: lon, lat: lat,
+                  observed_at: new Date().toISOString()};
+    window.reportedAt = performance.timeOrigin + performance.now();  // one clock for every page
+    const r = await fetch("/api/v1/incidents", {method: "POST", body: JSON.stringify(body),
+        headers: {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}});
+    return r.status;
+}"""
+
+WATCH_JS = """(sel) => { window.changedAt = null; const el = document.querySelector(sel); const was = el.innerText;
+    new MutationObserver(() => { if (window.changedAt === null && el.innerText !== was) {
+        window.changedAt = performance.timeOrigin + performance.now(); } }).observe(el, {subtree: true, childList: true, characterData: true}); }"""
+
+
+def pane_hidden(page, name: str) -> bool:
+    return page.evaluate(f"() => getComputedStyle(document.querySelector('.leaflet-pane-{name}-pane')).display") == "none"
+
+
+def layer_box(page, value: str):
+    return page.locator(f"#m-layers input[value='{value}']")
+
+
+def test_layer_switches_and_theme_survive_drill_down_and_live_updates(server, browser, quiet_dsn):  # noqa: F811
+    page = login(browser, server)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_function(KPI_READY, timeout=30_000)
+    page.wait_for_selector("#m-live.om-live:not(.off)", timeout=30_000)
+    assert not pane_hidden(page, "incidents")
+    layer_box(page, "incidents").click()  # 事件 off
+    layer_box(page, "gaps").click()  # coverage gaps on
+    page.wait_for_function("() => document.querySelector('#m-mapwrap').classList.contains('om-hide-incidents')")
+    assert pane_hidden(page, "incidents") and not pane_hidden(page, "gaps")
+    page.locator("#m-metric").click()
+    page.get_by_text("千人", exact=False).last.click()
+    page.wait_for_function("() => document.querySelector('#m-metric').innerText.indexOf('千人') >= 0")
+    cells_before = page.evaluate("() => document.querySelectorAll('.leaflet-pane-cells-pane path').length")
+    # drill down into a town by a click on the map
+    box = page.locator("#m-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
+    page.wait_for_function("() => document.querySelectorAll('#m-crumbs button').length === 2", timeout=15_000)
+    town = page.locator("#m-crumbs button.current").get_attribute("title")
+    # a live update: a report in that town
+    status = page.evaluate(REPORT_JS, [token(quiet_dsn), 107.4751, 38.1798])
+    assert status in (200, 201), status
+    page.wait_for_timeout(2500)
+    # the switches stayed as they were, the layer stayed off, the theme stayed
+    assert not layer_box(page, "incidents").is_checked() and layer_box(page, "gaps").is_checked()
+    assert pane_hidden(page, "incidents") and not pane_hidden(page, "gaps")
+    assert "千人" in page.inner_text("#m-metric")
+    # outside the town: dimmed, not blacked out (every cell still drawn, those outside paler)
+    fills = page.evaluate("() => Array.from(document.querySelectorAll('.leaflet-pane-cells-pane path'))"
+                          ".map(p => p.getAttribute('fill-opacity'))")
+    assert len(fills) == cells_before and "0.3" in fills and "0.8" in fills
+    # labels by level: the town's villages are named on the map, the town itself is not
+    labels = page.evaluate("() => Array.from(document.querySelectorAll('.onemap-label')).map(e => e.innerText)")
+    assert labels and town not in labels, labels
+    assert len(page.streams) == 1, page.streams
+    shot(page, "mw_state_after_drill_down")
+    assert page.errors == []
+    page.context.close()
+
+
+def test_clusters_leave_the_click_to_the_cell_under_the_cursor(server, browser, quiet_dsn):  # noqa: F811
+    page = login(browser, server)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.evaluate(REPORT_JS, [token(quiet_dsn), 107.4751, 38.1798])
+    page.wait_for_selector(".om-cluster", timeout=15_000)
+    page.wait_for_timeout(1000)
+    box = page.locator(".om-cluster").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    under = page.evaluate(f"() => document.elementFromPoint({x}, {y}).closest('.om-cluster') === null")
+    assert under, "the cluster's mark takes the click"
+    page.mouse.click(x, y)  # one click drills down
+    page.wait_for_function("() => document.querySelectorAll('#m-crumbs button').length === 2", timeout=15_000)
+    assert page.errors == []
+    page.context.close()
+
+
+def test_a_report_updates_counts_and_ticker_in_place_over_one_stream(server, browser, quiet_dsn):  # noqa: F811
+    tok = token(quiet_dsn)
+    leader = login(browser, server)
+    leader.wait_for_function(KPI_READY, timeout=30_000)
+    leader.wait_for_selector("#m-live.om-live:not(.off)", timeout=30_000)
+    wall = login(browser, server, path="/wall")
+    wall.wait_for_function("() => document.querySelectorAll('#w-ticker div').length >= 0 && "
+                           "(e => e && e.innerText !== '–')(document.querySelector('#w-kpi-open'))", timeout=30_000)
+    wall.wait_for_selector("#w-live.om-live:not(.off)", timeout=30_000)
+    leader.wait_for_timeout(1500)
+    wall.wait_for_timeout(1500)
+    leader.evaluate(WATCH_JS, "#m-kpi-new_today")
+    wall.evaluate(WATCH_JS, "#w-ticker")
+    before = int(leader.inner_text("#m-kpi-new_today").replace(",", ""))
+    calls_before = len(leader.callbacks)
+    leader.evaluate(REPORT_JS, [tok, 107.4751, 38.1798])
+    leader.wait_for_function("() => window.changedAt !== null", timeout=10_000)
+    wall.wait_for_function("() => window.changedAt !== null", timeout=10_000)
+    assert int(leader.inner_text("#m-kpi-new_today").replace(",", "")) == before + 1
+    lag = leader.evaluate("() => window.changedAt - window.reportedAt")
+    wall_lag = wall.evaluate("() => window.changedAt") - leader.evaluate("() => window.reportedAt")
+    (SHOTS / "mw_live_lag.txt").write_text(f"leader counts {lag:.0f} ms, wall ticker {wall_lag:.0f} ms\n")
+    assert lag < 1000 and wall_lag < 1000, (lag, wall_lag)
+    # in place: the counts' callback first, nothing re-rendered the page, no stream reopened
+    immediate = leader.callbacks[calls_before:]
+    assert immediate and "m-kpi-open" in immediate[0], immediate
+    assert not [c for c in immediate if "page.children" in c]
+    wall.wait_for_function("() => (e => e && e.innerText.length > 0)(document.querySelector('#w-focus'))")
+    wall.wait_for_function("() => document.querySelector('#w-focus').innerText.indexOf('新上报') === 0",
+                           timeout=10_000)  # the wall jumped to the report
+    assert len(leader.streams) == 1 and len(wall.streams) == 1, (leader.streams, wall.streams)
+    assert leader.evaluate("window.onemapLive.opened") == 1 and wall.evaluate("window.onemapLive.opened") == 1
+    shot(leader, "mw_live_leader")
+    shot(wall, "mw_live_wall")
+    assert leader.errors == [] and wall.errors == []
+    leader.context.close()
+    wall.context.close()
