@@ -258,3 +258,29 @@ def test_nothing_overlaps_or_wraps_at_both_sizes_in_both_languages(server, brows
             shot(wall, f"mw_wall_{lang}_{size[0]}")
             assert page.errors == []
             page.context.close()
+
+
+def test_the_map_saves_as_a_png_with_legend_scale_and_north_arrow(server, browser):  # noqa: F811
+    page = login(browser, server)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#m-legend .om-legend-row').length > 10", timeout=30_000)
+    page.wait_for_timeout(1500)
+    with page.expect_download(timeout=20_000) as dl:
+        page.click("#m-png")
+    path = dl.value.path()
+    data = open(path, "rb").read()
+    assert data[:8] == b"\\x89PNG\\r\\n\\x1a\\n" and dl.value.suggested_filename.startswith("onemap-")
+    (SHOTS / "mw_map_export.png").write_bytes(data)
+    # what it drew: the map's shapes, not only a background, and the legend box at its corner
+    stats = page.evaluate("""async () => {
+        const c = await window.onemapExport.render();
+        const ctx = c.getContext("2d");
+        const px = ctx.getImageData(0, 0, c.width, c.height).data;
+        const colours = new Set();
+        for (let i = 0; i < px.length; i += 4 * 97) { colours.add(px[i] + "," + px[i + 1] + "," + px[i + 2]); }
+        return {w: c.width, h: c.height, colours: colours.size};
+    }""")
+    box = page.locator("#m-map").bounding_box()
+    assert stats["w"] == round(box["width"]) and stats["colours"] > 30, stats
+    assert page.errors == []
+    page.context.close()
