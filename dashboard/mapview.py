@@ -30,6 +30,7 @@ PANES = {"cells": 410, **{f"reach-{k}-{m}": 415 for k, m in REACH_LAYERS}, "gaps
 REACH_COLORS = {("governance_centre", 10): "#c77dff", ("governance_centre", 30): "#7b2cbf",
                 ("police_station", 10): "#4895ef", ("police_station", 30): "#90e0ef"}
 GAP_COLOR = "#ff006e"
+PATROL_COLORS = {True: "#57cc99", False: "#ff9f1c"}  # patrolled / not patrolled (assets/onemap.js)
 OFF_BY_DEFAULT = {"workers", "gaps", "patrol", "station", *(f"reach:{k}:{m}" for k, m in REACH_LAYERS)}
 # map name → (registry layer, fixed parameters); the incidents' URL follows the viewport (below)
 MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
@@ -37,10 +38,10 @@ MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
     "banner": ("banner", {}), "facilities": ("facilities", {}), "roads": ("roads", {}),
     "workers": ("worker_positions", {}),
     **{f"reach:{k}:{m}": ("isochrones", {"kind": k, "minutes": m}) for k, m in REACH_LAYERS},
-    "gaps": ("coverage_gaps", {"kind": "governance_centre"})}
+    "gaps": ("coverage_gaps", {"kind": "governance_centre"}), "patrol": ("patrol_coverage", {})}
 # the layer switch's order (the incidents' layer first: it is the one switched most)
 SWITCHABLE = ["incidents", "cells", "villages", "towns", "roads", "facilities", "workers",
-              *(f"reach:{k}:{m}" for k, m in REACH_LAYERS), "gaps"]
+              *(f"reach:{k}:{m}" for k, m in REACH_LAYERS), "gaps", "patrol"]
 RESERVED_ARGS = ("unit", "bbox", "zoom", "range", "cat", "level", "v")  # the map's own URL parameters
 
 
@@ -118,7 +119,7 @@ def layer_title(name: str, lang: str) -> str:
     if name.startswith("reach:"):
         _, kind, minutes = name.split(":")
         return gettext(lang, "circle", facility=w["facilities"][kind], minutes=minutes)
-    return w["layers"][name]
+    return w["layers"].get(name) or gettext(lang, f"mw.{name}")
 
 
 def layer_url(name: str, unit: str | None, **params) -> str:
@@ -188,6 +189,7 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
                                                                   "fillOpacity": 0.18}))
         layers.append(layer("gaps", style={"color": GAP_COLOR, "weight": 1, "fillColor": GAP_COLOR,
                                            "fillOpacity": 0.35, "dashArray": "4 3"}))
+        layers.append(layer("patrol", style=NS("patrolStyle")))
     route = dl.GeoJSON(id=f"{prefix}-route", data=None, pane="pane-route",
                        style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]

@@ -113,6 +113,12 @@ def test_layer_switches_and_theme_survive_drill_down_and_live_updates(server, br
     labels = page.evaluate("() => Array.from(document.querySelectorAll('.onemap-label')).map(e => e.innerText)")
     assert labels and town not in labels, labels
     assert len(page.streams) == 1, page.streams
+    # patrol coverage, from the layer registry, is one more layer of the switch
+    layer_box(page, "patrol").click()
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-pane-patrol-pane path').length > 10",
+                           timeout=20_000)
+    assert not pane_hidden(page, "patrol")
+    page.wait_for_function("() => document.querySelector('#m-legend').innerText.indexOf('巡查') >= 0")
     shot(page, "mw_state_after_drill_down")
     assert page.errors == []
     page.context.close()
@@ -284,3 +290,29 @@ def test_the_map_saves_as_a_png_with_legend_scale_and_north_arrow(server, browse
     assert stats["w"] == round(box["width"]) and stats["colours"] > 30, stats
     assert page.errors == []
     page.context.close()
+
+
+def test_the_analyst_form_speaks_the_ui_language_and_previews_the_count(server, browser, quiet_dsn):  # noqa: F811
+    token(quiet_dsn)  # (a report of the other tests may or may not be there: the preview counts what is)
+    for lang, category, state, preview in (("zh", "治安隐患", "新上报", "预计导出"), ("en", "Public-order hazard", "New",
+                                                                              "features would be exported")):
+        page = login(browser, server, "demo-analyst", "onemap-analyst", path="/analyst", lang=lang)
+        page.wait_for_selector("#analyst-categories")
+        page.locator("#analyst-categories").click()
+        page.get_by_role("option", name=category, exact=True).click()
+        page.keyboard.press("Escape")
+        page.locator("#analyst-states").click()
+        page.get_by_role("option", name=state, exact=True).click()
+        page.keyboard.press("Escape")
+        assert page.get_attribute("#analyst-since", "type") == "text"
+        page.fill("#analyst-since", "2026-01-01")
+        page.press("#analyst-since", "Enter")
+        page.wait_for_function(f"() => document.querySelector('#analyst-preview').innerText.indexOf({preview!r}) >= 0",
+                               timeout=15_000)
+        page.fill("#analyst-since", "01/02/2026")
+        page.press("#analyst-since", "Enter")
+        page.wait_for_function("() => document.querySelector('#analyst-preview').innerText.indexOf('YYYY-MM-DD') >= 0",
+                               timeout=15_000)
+        shot(page, f"mw_analyst_{lang}")
+        assert page.errors == []
+        page.context.close()

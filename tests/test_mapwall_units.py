@@ -89,3 +89,24 @@ def test_the_wall_holds_a_report_then_goes_back_to_the_rotation():
     assert moved and state["follow"] is None and state["i"] == 1
     state, moved = next_focus(state, 5, at + HOLD_S + ROTATE_S)
     assert moved and state["i"] == 2
+
+
+def test_patrol_coverage_is_a_registry_layer_the_wall_kiosk_does_not_get(demo_dsn):
+    import json
+
+    import pytest
+
+    from domain.policy import Caller
+    from layers import registry
+    from layers.base import Query
+
+    leader = Caller(role="leader", region_code=BANNER, unit_code=BANNER)
+    body = json.loads(registry.geojson(demo_dsn, "patrol_coverage", leader, Query(unit="150623002")))
+    cells = [f for f in body["features"] if f["properties"].get("cell_code")]
+    assert cells and all(f["properties"]["cell_code"].startswith("150623002") for f in cells)
+    assert {type(f["properties"]["patrolled"]) for f in cells} == {bool}
+    assert "patrol_coverage" in registry.map_layers(leader)
+    kiosk = Caller(role="leader", region_code=BANNER, unit_code=BANNER, read_only=True)
+    assert "patrol_coverage" not in registry.map_layers(kiosk)
+    with pytest.raises(registry.NotForRole):
+        registry.geojson(demo_dsn, "patrol_coverage", kiosk)

@@ -38,6 +38,11 @@ window.onemap = Object.assign({}, window.onemap, {
                 (h.unit || "").indexOf(feature.properties.code) === 0;
             return {fill: false, color: "#ffffff", weight: 3.5, opacity: inside ? 0.95 : 0.45};
         },
+        patrolStyle: function (feature) {  // colours: mapview.PATROL_COLORS
+            const done = feature.properties.patrolled === true;
+            return {fill: true, fillColor: done ? "#57cc99" : "#ff9f1c", fillOpacity: done ? 0.35 : 0.2,
+                    color: done ? "#57cc99" : "#ff9f1c", weight: 1, dashArray: done ? null : "3 3"};
+        },
         bannerStyle: function () {
             return {fill: false, color: "#ff6b6b", weight: 4, opacity: 1, dashArray: "8 6"};
         },
