@@ -275,7 +275,7 @@ def test_the_map_saves_as_a_png_with_legend_scale_and_north_arrow(server, browse
         page.click("#m-png")
     path = dl.value.path()
     data = open(path, "rb").read()
-    assert data[:8] == b"\\x89PNG\\r\\n\\x1a\\n" and dl.value.suggested_filename.startswith("onemap-")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and dl.value.suggested_filename.startswith("onemap-")
     (SHOTS / "mw_map_export.png").write_bytes(data)
     # what it drew: the map's shapes, not only a background, and the legend box at its corner
     stats = page.evaluate("""async () => {
