@@ -316,3 +316,41 @@ def test_the_analyst_form_speaks_the_ui_language_and_previews_the_count(server, 
         shot(page, f"mw_analyst_{lang}")
         assert page.errors == []
         page.context.close()
+
+
+def test_the_wall_raises_an_alert_once_per_incident_and_level(server, browser, quiet_dsn):  # noqa: F811
+    wall = login(browser, server, path="/wall")
+    wall.wait_for_selector("#w-live.om-live:not(.off)", timeout=30_000)
+    wall.wait_for_timeout(1000)
+    assert wall.locator(".om-alert").count() == 0
+    incident = wall.evaluate(REPORT_JS.replace("return r.status;", "return (await r.json()).id;"),
+                             [token(quiet_dsn), 107.4751, 38.1798])
+    conn = connect(quiet_dsn)
+
+    def run(*statements):
+        with conn, conn.cursor() as cur:
+            for q in statements:
+                cur.execute(q, {"id": incident})
+
+    try:
+        # its deadline passed an hour ago; two actions on it while overdue at the grid level: one alert
+        run("UPDATE incident SET due_at = now() - interval '1 hour' WHERE id = %(id)s",
+            "SELECT incident_act(%(id)s, 'accept', 'test')")
+        wall.wait_for_function("() => document.querySelectorAll('.om-alert').length === 1", timeout=10_000)
+        run("SELECT incident_act(%(id)s, 'start', 'test')")
+        wall.wait_for_timeout(2000)
+        assert wall.locator(".om-alert").count() == 1
+        assert "超期" in wall.inner_text(".om-alert")
+        # the escalation runner: one more alert (the next level), and none when it runs again
+        run("SELECT incident_escalate_due(now(), '150623')")
+        wall.wait_for_function("() => document.querySelectorAll('.om-alert').length === 2", timeout=10_000)
+        text = wall.inner_text(".om-alert >> nth=0")
+        assert "升级" in text and "网格" in text, text
+        run("SELECT incident_escalate_due(now(), '150623')")
+    finally:
+        conn.close()
+    wall.wait_for_timeout(2500)
+    assert wall.locator(".om-alert").count() == 2
+    shot(wall, "mw_wall_alert")
+    assert wall.errors == []
+    wall.context.close()
