@@ -49,6 +49,16 @@ def test_quantile_classes_spread_a_skewed_theme():
     assert themes.theme({}, "density")["classes"] == []
 
 
+def test_the_department_chart_names_read_across_and_it_grows_with_them():
+    from dashboard import charts
+
+    rows = [{"department_kind": k, "solved": n, "late": 1} for k, n in (("a", 5), ("b", 9), ("c", 2), ("d", 7),
+                                                                        ("e", 4), ("f", 3), ("g", 1))]
+    fig = charts.departments(rows, "zh", {k: (k * 3, k) for k in "abcdefg"})
+    assert fig.data[0].orientation == "h" and fig.layout.height >= 60 + 30 * 7
+    assert list(fig.data[0].y)[-1] == "bbb"  # the most solved at the top
+
+
 def test_the_legend_names_every_visible_layer_and_counts_each_class():
     th = themes.theme({"a": 1.0, "b": 2.0, "c": 3.0, "d": None}, "density")
     sections = legend_rows(SWITCHABLE, th, "density", "en")
@@ -106,6 +116,14 @@ def test_patrol_coverage_is_a_registry_layer_the_wall_kiosk_does_not_get(demo_ds
     assert cells and all(f["properties"]["cell_code"].startswith("150623002") for f in cells)
     assert {type(f["properties"]["patrolled"]) for f in cells} == {bool}
     assert "patrol_coverage" in registry.map_layers(leader)
+    from db.core import connect  # the OGC API's and the exports' reads of it
+    conn = connect(demo_dsn)
+    try:
+        layer = registry.get("patrol_coverage")
+        rows, total = registry.page(conn, layer, leader, Query(unit="150623002"), 5, 0)
+        assert len(rows) == 5 and total == registry.count(conn, layer, leader, Query(unit="150623002")) > 5
+    finally:
+        conn.close()
     kiosk = Caller(role="leader", region_code=BANNER, unit_code=BANNER, read_only=True)
     assert "patrol_coverage" not in registry.map_layers(kiosk)
     with pytest.raises(registry.NotForRole):
