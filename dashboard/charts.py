@@ -60,21 +60,25 @@ def by_child(rows: list[dict], lang: str) -> go.Figure:
 
 
 def departments(rows: list[dict], lang: str, names: dict[str, tuple[str, str]]) -> go.Figure:
-    """Per department: solved cases and the share closed on time."""
+    """Per department: solved cases (bars, names written across) and the share closed on time."""
     w = t(lang)
     agg: dict[str, dict] = {}
     for r in rows:
         a = agg.setdefault(r["department_kind"], {"solved": 0, "late": 0})
         a["solved"] += r["solved"]
         a["late"] += r["late"]
-    kinds = sorted(agg, key=lambda k: -agg[k]["solved"])
+    kinds = sorted(agg, key=lambda k: agg[k]["solved"])  # largest at the top
     labels = [names.get(k, (k, k))[1 if lang == "en" else 0] for k in kinds]
     on_time = [round(100 * (agg[k]["solved"] - agg[k]["late"]) / agg[k]["solved"], 1) if agg[k]["solved"] else None
                for k in kinds]
-    fig = go.Figure([go.Bar(x=labels, y=[agg[k]["solved"] for k in kinds], name=w["solved_s"], marker_color="#5ad1a4"),
-                     go.Scatter(x=labels, y=on_time, name=w["on_time"] + " %", yaxis="y2", mode="markers+lines",
-                                line=dict(color="#ffd166"))])
-    return _layout(fig, 260).update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 100], showgrid=False))
+    fig = go.Figure([go.Bar(y=labels, x=[agg[k]["solved"] for k in kinds], name=w["solved_s"], orientation="h",
+                            marker_color="#5ad1a4"),
+                     go.Scatter(y=labels, x=on_time, name=w["on_time"] + " %", xaxis="x2", mode="markers",
+                                marker=dict(color="#ffd166", size=10, symbol="diamond"))])
+    height = max(220, 60 + 30 * len(kinds))
+    return _layout(fig, height).update_layout(
+        margin=dict(l=150, r=10, t=40, b=30), legend=dict(orientation="h", y=1.02, x=0, yanchor="bottom"),
+        xaxis2=dict(overlaying="x", side="top", range=[0, 100], showgrid=False, ticksuffix="%"))
 
 
 def people(rows: list[dict], lang: str) -> go.Figure:
@@ -85,3 +89,27 @@ def people(rows: list[dict], lang: str) -> go.Figure:
                      go.Bar(x=names, y=[r["households"] for r in rows], name=w["households"], marker_color="#7b9acc"),
                      go.Bar(x=names, y=[r["reported"] for r in rows], name=w["reported_s"], marker_color="#f4a261")])
     return _layout(fig).update_layout(barmode="group")
+
+
+def wall_trend(rows: list[dict], lang: str) -> go.Figure:
+    """The wall's trend: reported and solved per day, large type."""
+    w = t(lang)
+    x = [r["day"] for r in rows]
+    fig = go.Figure([go.Bar(x=x, y=[r["reported"] for r in rows], name=w["reported_s"], marker_color="#4cc9f0"),
+                     go.Scatter(x=x, y=[r["solved"] for r in rows], name=w["solved_s"],
+                                line=dict(color="#5ad1a4", width=3))])
+    chart = w["chart"]
+    return _layout(fig, 190).update_layout(font=dict(family=FONT, size=16), margin=dict(l=50, r=10, t=30, b=34)) \
+        .update_xaxes(type="date", tickformat=chart["tickformat"], nticks=6)
+
+
+def wall_overdue(rows: list[dict], lang: str) -> go.Figure:
+    """The wall's overdue cases per child unit (towns for a banner), largest first."""
+    w = t(lang)
+    rows = sorted(rows, key=lambda r: -r["overdue"])[:8][::-1]  # the eight with most, largest at the top
+    names = [r["name_en"] if lang == "en" and r["name_en"] else r["name"] for r in rows]
+    fig = go.Figure(go.Bar(y=names, x=[r["overdue"] for r in rows], orientation="h", marker_color="#ff4d4d",
+                           text=[r["overdue"] for r in rows], textposition="auto", name=w["overdue_s"]))
+    return _layout(fig, max(150, 40 + 34 * len(rows))).update_layout(
+        font=dict(family=FONT, size=16), margin=dict(l=150, r=10, t=6, b=26), showlegend=False,
+        xaxis=dict(rangemode="tozero", range=None if any(r["overdue"] for r in rows) else [0, 1]))

@@ -5,12 +5,14 @@ from typing import Any
 
 from i18n import gettext, normalize, words
 
-__all__ = ["CLASS_COLORS", "FACILITY_COLORS", "gettext", "normalize", "t"]
+__all__ = ["CLASS_COLORS", "FACILITY_COLORS", "WORKER_COLOR", "gettext", "normalize", "t"]
 
-CLASS_COLORS = {"new": "#ff4d6d", "in_hand": "#ffd166", "overdue": "#ff0000", "solved": "#5ad1a4",
+# Every point on the map has its own colour, far apart (CIE76 ΔE ≥ 25: tests/test_mapwall_units.py).
+CLASS_COLORS = {"new": "#f72585", "in_hand": "#ffd166", "overdue": "#ff0000", "solved": "#57cc99",
                 "rejected": "#8d99ae"}
-FACILITY_COLORS = {"governance_centre": "#ef476f", "police_station": "#118ab2", "school": "#06d6a0",
-                   "clinic": "#ffffff", "mediation_station": "#ffd166", "department_base": "#8d99ae"}
+FACILITY_COLORS = {"governance_centre": "#9d4edd", "police_station": "#4895ef", "school": "#ff9f1c",
+                   "clinic": "#ffffff", "mediation_station": "#b08968", "department_base": "#c5f277"}
+WORKER_COLOR = "#4cc9f0"
 
 
 def t(lang: str | None) -> dict[str | int, Any]:

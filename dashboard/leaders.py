@@ -6,14 +6,21 @@ jurisdiction, so a callback posted directly cannot reach another town's data.
 """
 from __future__ import annotations
 
-import json
-
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
-from dash_extensions import EventSource
 
-from dashboard import charts
-from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, t
-from dashboard.mapview import MAP_LAYERS, METRICS, cell_hideout, command_map, register_clientside, register_flash
+from dashboard import charts, themes
+from dashboard.i18n import gettext, t
+from dashboard.legend import legend, legend_rows
+from dashboard.mapview import (
+    available,
+    command_map,
+    hidden_class,
+    layer_switch,
+    register_clientside,
+    register_flash,
+    register_switch,
+    shown_by_default,
+)
 from data import incidents
 from data import stats as agg
 from data.routing import route as routing
@@ -23,6 +30,7 @@ from layers import registry
 from web.auth import current_actor
 
 RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
+METRICS = ("density", "per_1000", "overdue", "in_grid")
 KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
 
 
@@ -33,47 +41,70 @@ def _chart(title: str, title_id: str, graph_id: str, class_name: str | None = No
     return [html.Div(title, id=title_id, className="om-h"), graph]
 
 
+def live_stores(prefix: str, lang: str) -> list:
+    """The stores the live stream updates in place (assets/onemap_live.js) and its settings."""
+    w = t(lang)
+    ids = [f"{prefix}-{n}" for n in ("tick", "slow", "flash", "event", "alerts", "live")]
+    cfg = {"prefix": prefix, "url": "/events/stream", "on": w["live_on"], "off": w["live_off"], "ids": ids}
+    return [dcc.Store(id=f"{prefix}-tick", data=0), dcc.Store(id=f"{prefix}-slow", data=0),
+            dcc.Store(id=f"{prefix}-flash", data=[]), dcc.Store(id=f"{prefix}-event"),
+            dcc.Store(id=f"{prefix}-alerts", data=[]), dcc.Store(id=f"{prefix}-livecfg", data=cfg),
+            dcc.Store(id=f"{prefix}-started")]
+
+
+def register_stream(app, prefix: str) -> None:
+    """Open the page's one live stream when its layout first renders (again: no new stream)."""
+    app.clientside_callback(ClientsideFunction(namespace="onemap_live", function_name="start"),
+                            Output(f"{prefix}-started", "data"), Input(f"{prefix}-livecfg", "data"))
+
+
 def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.Div:
     """The page for ``actor``, opened on their jurisdiction unit ``info``; ``region`` is the county's
     name (from its database row) for the title."""
     w = t(lang)
+    q = "?lang=en" if lang == "en" else ""
+    allowed = registry.map_layers(actor)
     cards = [html.Div([html.Div("–", id=f"m-kpi-{k}", className="v"),
                        html.Div(w[k], id=f"m-kpi-{k}-label", className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in KPIS]
     filters = html.Div([
         dcc.Dropdown(id="m-range", options=[{"label": w[k], "value": k} for k in RANGES], value="d30",
-                     clearable=False, style={"width": 110}),
-        dcc.Dropdown(id="m-cat", options=[], multi=True, placeholder=w["category"], style={"width": 220}),
+                     clearable=False, searchable=False, className="om-f-range", persistence=True,
+                     persistence_type="session"),
         dcc.Dropdown(id="m-level", options=[{"label": w["levels"][lv], "value": lv} for lv in (4, 3, 2, 1)],
-                     placeholder=w["level"], style={"width": 110}),
+                     placeholder=w["level"], searchable=False, className="om-f-level", persistence=True,
+                     persistence_type="session"),
         dcc.Dropdown(id="m-metric", options=[{"label": w[f"m_{m}"], "value": m} for m in METRICS],
-                     value="density", clearable=False, style={"width": 200}),
-    ], className="om-filters")
-    legend = html.Div([html.Div([html.Span(className="om-dot", style={"background": c}), w["classes"].get(k, k)],
-                                className="om-legend-row") for k, c in CLASS_COLORS.items() if k != "rejected"]
-                      + [html.Div([html.Span(className="om-dot", style={"background": c}), w["facilities"][k]],
-                                  className="om-legend-row") for k, c in FACILITY_COLORS.items()],
-                      id="m-legend", className="om-legend")
+                     value="density", clearable=False, searchable=False, className="om-f-metric",
+                     persistence=True, persistence_type="session"),
+        dcc.Dropdown(id="m-cat", options=[], multi=True, placeholder=w["category"], className="om-f-cat",
+                     persistence=True, persistence_type="session"),
+    ], id="m-filters", className="om-filters")
+    names = available(allowed)
+    switch = layer_switch("m", lang, allowed)
     return html.Div([
         dcc.Store(id="m-unit", data=info["code"]),
-        dcc.Store(id="m-tick", data=0),
-        dcc.Store(id="m-flash", data=[]),
-        EventSource(id="m-events", url="/events/stream"),
+        dcc.Store(id="m-theme"),
+        *live_stores("m", lang),
         html.Div([html.Div(w["title"].format(region=region), id="title", className="om-title"),
-                  html.Div(id="m-crumbs", className="om-crumbs"), html.Div(className="om-spacer"), filters,
-                  html.A(w["nav"]["export"], href="/analyst" + ("?lang=en" if lang == "en" else ""),
-                         className="om-user-logout"),
-                  html.A(w["nav"]["wall"], href="/wall" + ("?lang=en" if lang == "en" else ""),
-                         className="om-user-logout"),
+                  html.Div(id="m-crumbs", className="om-crumbs"),
+                  html.Nav([html.A(w["nav"]["export"], href="/analyst" + q, className="om-nav"),
+                            html.A(w["nav"]["wall"], href="/wall" + q, className="om-nav"),
+                            html.Button(gettext(lang, "mw.png"), id="m-png", className="om-btn"),
+                            html.Button(gettext(lang, "mw.print"), id="m-print", className="om-btn")],
+                           className="om-navs"),
                   html.Span(w["live_off"], id="m-live", className="om-live off"),
                   dcc.RadioItems(id="lang", value=lang, inline=True, className="om-lang",
                                  options=[{"label": w["lang"][code], "value": code} for code in ("zh", "en")]),
-                  html.Div(id="m-user")], className="om-header"),
-        html.Div([command_map("m", info["code"], info["bounds"], lang, allowed=registry.map_layers(actor)),
+                  html.Div(id="m-user", className="om-userbox")], className="om-header", id="m-header"),
+        html.Div([command_map("m", info["code"], info["bounds"], lang, allowed=allowed),
+                  html.Div([html.Div(gettext(lang, "mw.layers"), className="om-layerbox-title"), switch],
+                           className="om-layerpanel"),
                   html.Div([html.Button("×", id="m-detail-close")], id="m-detail", className="om-detail",
-                           style={"display": "none"})], className="om-mapwrap"),
-        html.Div([html.Div(cards, className="om-kpis"), html.Div(id="m-alarm"),
-                  html.Div(w["legend"], className="om-h"), legend,
+                           style={"display": "none"})],
+                 id="m-mapwrap", className=hidden_class(shown_by_default(allowed), names)),
+        html.Div([filters, html.Div(cards, className="om-kpis"), html.Div(id="m-alarm"),
+                  html.Div(w["legend"], className="om-h"), html.Div(id="m-legend", className="om-legend"),
                   *_chart(w["trend"], "m-h-trend", "m-trend", "om-chart"),
                   *_chart(w["funnel"], "m-h-funnel", "m-funnel", "om-chart"),
                   *_chart(w["by_child"], "m-h-child", "m-child", "om-chart"),
@@ -102,7 +133,8 @@ def child_unit(current: str, clicked_cell: str) -> str | None:
 def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, lang: str, caller=None) -> dict:
     """Everything the side panel and the choropleth show for ``unit`` (a plain function: tested
     directly), with resident counts of 1–4 blanked for ``caller`` (the signed-in user) as the layer
-    registry blanks them, and reports per 1,000 residents too (they give the count back)."""
+    registry blanks them, and reports per 1,000 residents too (they give the count back); the
+    choropleth is ``themes.theme`` (``cells``: its classes, colours, counts and values)."""
     caller = caller or current_actor()
     info = agg.unit_info(dsn, region_code, unit)
     if info is None:
@@ -114,14 +146,10 @@ def stats(dsn: str, region_code: str, unit: str, f: agg.Filters, metric: str, la
         if policy.suppress(caller, c["population"]) is None:
             c["population"] = c["households"] = None
         c["households"] = policy.suppress(caller, c["households"])
-    values = None
-    if metric != "density":
-        metrics = agg.cell_metrics(dsn, region_code, unit, f)
-        values = {code: None if metric == "per_1000" and policy.suppress(caller, m["population"]) is None
-                  else m[metric] for code, m in metrics.items()}
+    values = themes.values_for(dsn, region_code, unit, f, metric, caller)
     return {"kpis": k, "trend": agg.trend(dsn, unit, f, "week" if (f.until - f.since).days > 60 else "day"),
             "funnel": agg.funnel(dsn, region_code, unit, f, k), "children": kids, "categories": cats,
-            "cells": cell_hideout(metric, values, lang)}
+            "cells": themes.theme(values, metric)}
 
 
 def incident_detail(dsn: str, incident_id: str) -> tuple[dict, list[dict]]:
@@ -173,29 +201,29 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
 
     _register_navigation(app, dsn, region_code, actor_unit, clamp)
     _register_panel(app, dsn, region_code, clamp, department_names)
-    _register_live(app)
+    _register_theme(app, dsn, region_code, clamp)
+    register_stream(app, "m")
+    register_flash(app, "m")
     _register_incident(app, dsn, region_code)
 
 
 def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> None:
-    """Drilling down (a map or cluster click, the breadcrumb), the layer URLs and the viewport."""
+    """Drilling down (a click on the map, the breadcrumb), the layer switch and the viewport."""
 
     @app.callback(Output("m-unit", "data"),
-                  Input("m-map", "clickData"), Input("m-layer-incidents", "clickData"),
-                  Input({"type": "crumb", "code": ALL}, "n_clicks"), State("m-unit", "data"),
-                  prevent_initial_call=True)
-    def navigate(map_click, incident_click, _crumbs, current):
+                  Input("m-map", "clickData"), Input({"type": "crumb", "code": ALL}, "n_clicks"),
+                  State("m-unit", "data"), prevent_initial_call=True)
+    def navigate(map_click, _crumbs, current):
         trigger = ctx.triggered_id
         target = None
         if isinstance(trigger, dict) and trigger.get("type") == "crumb" and ctx.triggered[0]["value"]:
             target = trigger["code"]
         elif trigger == "m-map" and map_click and map_click.get("latlng"):
-            # anywhere on the map (a cell, a road, a boundary): drill into the unit holding the point
+            # anywhere on the map (a cell, a road, a boundary, under a cluster's number): drill into
+            # the unit holding the point under the cursor
             ll = map_click["latlng"]
             cell = agg.cell_at(dsn, region_code, float(ll["lng"]), float(ll["lat"]))
             target = child_unit(current, cell) if cell else None
-        elif trigger == "m-layer-incidents" and incident_click and incident_click["properties"].get("cluster"):
-            target = child_unit(current, incident_click["properties"]["cell_code"])
         if not target:
             return no_update
         try:
@@ -203,8 +231,8 @@ def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> 
         except agg.OutsideJurisdiction:
             return no_update
 
-    register_clientside(app, "m", MAP_LAYERS)  # the layer URLs follow m-unit in the browser
-    register_flash(app, "m")
+    register_clientside(app, "m")  # the unit dims and labels the map in the browser, no refetch
+    register_switch(app, "m")
     app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="incidentUrl"),
                             Output("m-layer-incidents", "url"),
                             Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
@@ -220,61 +248,65 @@ def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> 
         for code in [unit[:n] for n in range(len(actor_unit()), len(unit) + 1, 3)]:
             u = agg.unit_info(dsn, region_code, code)
             name = (u["name_en"] if lang == "en" and u["name_en"] else u["name"]) if u else code
-            crumbs.append(html.Button(name, id={"type": "crumb", "code": code},
+            crumbs.append(html.Button(name, id={"type": "crumb", "code": code}, title=name,
                                       className="current" if code == unit else ""))
         return {"bounds": info["bounds"], "transition": "flyToBounds"}, crumbs
 
 
-def _register_panel(app, dsn: str, region_code: str, clamp, department_names) -> None:
-    """The side panel: KPIs, charts, the choropleth's values and the category filter."""
+def _fmt(v, suffix: str = "") -> str:
+    return "–" if v is None else f"{v:,}{suffix}"
 
-    @app.callback(*[Output(f"m-kpi-{k}", "children") for k in KPIS],
-                  Output("m-trend", "figure"), Output("m-funnel", "figure"), Output("m-child", "figure"),
+
+def _register_panel(app, dsn: str, region_code: str, clamp, department_names) -> None:
+    """The side panel: the counts at once on each live event (one query), the charts and the
+    category filter on the slower refresh."""
+    scope = [Input("m-unit", "data"), Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value")]
+
+    @app.callback(*[Output(f"m-kpi-{k}", "children") for k in KPIS], Output("m-alarm", "children"),
+                  *scope, Input("m-tick", "data"), Input("lang", "value"))
+    def counts(unit, range_key, cats, level, _tick, lang):
+        unit = clamp(unit)
+        f = filters_from(range_key, cats, level, tz=agg.region_timezone(dsn, region_code))
+        k, w = agg.kpis(dsn, region_code, unit, f), t(lang)
+        values = [_fmt(k["open"]), _fmt(k["overdue"]), _fmt(k["new_today"]), _fmt(k["solved_today"]),
+                  _fmt(k["solved_in_grid_pct"], "%"), _fmt(k["on_time_pct"], "%"), _fmt(k["mean_hours"]),
+                  _fmt(k["reported"])]
+        alarm = html.Div(f"⚠ {w['alarm']}: {k['overdue']}", className="om-alarmbar") if k["overdue"] else None
+        return (*values, alarm)
+
+    @app.callback(Output("m-trend", "figure"), Output("m-funnel", "figure"), Output("m-child", "figure"),
                   Output("m-cats", "figure"), Output("m-depts", "figure"), Output("m-people", "figure"),
-                  Output("m-layer-cells", "hideout"), Output("m-alarm", "children"), Output("m-cat", "options"),
-                  Input("m-unit", "data"), Input("m-range", "value"), Input("m-cat", "value"),
-                  Input("m-level", "value"), Input("m-metric", "value"), Input("m-tick", "data"),
-                  Input("lang", "value"))
-    def refresh(unit, range_key, cats, level, metric, _tick, lang):
+                  Output("m-cat", "options"), *scope, Input("m-slow", "data"), Input("lang", "value"))
+    def refresh(unit, range_key, cats, level, _slow, lang):
         unit = clamp(unit)
         tz = agg.region_timezone(dsn, region_code)
         f = filters_from(range_key, cats, level, tz=tz)
-        s = stats(dsn, region_code, unit, f, metric or "density", lang)
-        k, w = s["kpis"], t(lang)
-        fmt = lambda v, suffix="": "–" if v is None else f"{v:,}{suffix}"  # noqa: E731
-        values = [fmt(k["open"]), fmt(k["overdue"]), fmt(k["new_today"]), fmt(k["solved_today"]),
-                  fmt(k["solved_in_grid_pct"], "%"), fmt(k["on_time_pct"], "%"), fmt(k["mean_hours"]),
-                  fmt(k["reported"])]
-        alarm = html.Div(f"⚠ {w['alarm']}: {k['overdue']}", className="om-alarmbar") if k["overdue"] else None
+        s = stats(dsn, region_code, unit, f, "overdue", lang)
         all_cats = agg.categories(dsn, unit, agg.Filters.last_days(RANGES.get(range_key or "d30", 30), tz=tz))
         options = [{"label": c["name_en"] if lang == "en" else c["name"], "value": c["code"]} for c in all_cats]
-        return (*values, charts.trend(s["trend"], lang), charts.funnel(s["funnel"], lang),
+        return (charts.trend(s["trend"], lang), charts.funnel(s["funnel"], lang),
                 charts.by_child(s["children"], lang), charts.categories(s["categories"], lang),
                 charts.departments(s["categories"], lang, department_names()), charts.people(s["children"], lang),
-                s["cells"], alarm, options)
+                options)
 
 
-def _register_live(app) -> None:
-    """The live stream: a tick to refresh on, new reports to flash, the connection indicator."""
+def _register_theme(app, dsn: str, region_code: str, clamp) -> None:
+    """The choropleth (one query for the theme's values) and the legend of the visible layers."""
 
-    @app.callback(Output("m-tick", "data"), Output("m-flash", "data"), Output("m-live", "className"),
-                  Output("m-live", "children"),
-                  Input("m-events", "message"), Input("m-events", "readyState"), State("m-tick", "data"),
-                  State("m-flash", "data"), State("lang", "value"), prevent_initial_call=True)
-    def live(message, ready, tick, flash, lang):
-        w = t(lang)
-        status = ("om-live", w["live_on"]) if ready == 1 else ("om-live off", w["live_off"])
-        if ctx.triggered_id != "m-events" or not message:
-            return no_update, no_update, *status
-        try:
-            event = json.loads(message)
-        except ValueError:
-            return no_update, no_update, *status
-        if event.get("hello"):
-            return (tick or 0) + 1, flash, *status  # (re)connected: catch up on everything
-        if event.get("action") == "report":
-            flash = ([event["incident_id"]] + (flash or []))[:20]
-        return (tick or 0) + 1, flash, *status
+    @app.callback(Output("m-theme", "data"),
+                  Input("m-unit", "data"), Input("m-range", "value"), Input("m-cat", "value"),
+                  Input("m-level", "value"), Input("m-metric", "value"), Input("m-slow", "data"))
+    def theme(unit, range_key, cats, level, metric, _slow):
+        unit = clamp(unit)
+        metric = metric if metric in METRICS else "density"
+        f = filters_from(range_key, cats, level, tz=agg.region_timezone(dsn, region_code))
+        return themes.theme(themes.values_for(dsn, region_code, unit, f, metric, current_actor()), metric)
+
+    @app.callback(Output("m-legend", "children"),
+                  Input("m-layers", "value"), Input("m-theme", "data"), State("lang", "value"))
+    def show_legend(shown, theme_data, lang):
+        metric = (theme_data or {}).get("metric") if (theme_data or {}).get("metric") in METRICS else "density"
+        return legend(legend_rows(shown or [], theme_data, metric, lang))
 
 
 def _register_incident(app, dsn: str, region_code: str) -> None:

@@ -13,39 +13,41 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_leaflet as dl
-from dash import ClientsideFunction, Input, Output, State
+from dash import ClientsideFunction, Input, Output, State, dcc
 from dash_extensions.javascript import Namespace
 
 from config import Settings
-from dashboard.i18n import CLASS_COLORS, gettext, t
+from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, gettext, t
 
 NS = Namespace("onemap", "map")
-# Each layer draws in its own pane, so the stacking stays put when a layer is re-rendered.
-PANES = {"cells": 410, "reach": 415, "gaps": 418, "villages": 420, "roads": 430, "towns": 440, "banner": 450,
-         "route": 455, "facilities": 460, "workers": 470, "incidents": 480}
 # service circles on the map: (facility kind, minutes) — the seed's 10-minute town and 30-minute pastoral reach
 REACH_LAYERS = [("governance_centre", 10), ("governance_centre", 30), ("police_station", 10), ("police_station", 30)]
-METRICS = {  # choropleth: class breaks and colours, low to high
-    "density": ([0, 1, 5, 20, 100, 500, 2000],
-                ["#16324f", "#1d4e6e", "#21698a", "#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261"]),
-    "per_1000": ([0, 50, 150, 300, 600, 1000, 2000],
-                 ["#16324f", "#1d4e6e", "#3a5a80", "#7b4b94", "#b5446e", "#e76f51", "#ff3d00"]),
-    "overdue": ([0, 1, 2, 4, 8], ["#16324f", "#e9c46a", "#f4a261", "#e76f51", "#ff0000"]),
-    "in_grid": ([0, 40, 55, 65, 75, 85], ["#16324f", "#9b2226", "#e76f51", "#e9c46a", "#8ab17d", "#2a9d8f"]),
-}
-
-
-REACH_COLORS = {("governance_centre", 10): "#ef476f", ("governance_centre", 30): "#f78c6b",
-                ("police_station", 10): "#118ab2", ("police_station", 30): "#73d2de"}
-OFF_BY_DEFAULT = {"workers", "gaps"}
+# Each layer draws in its own pane, so the stacking stays put when a layer is re-rendered and a
+# layer switched off stays off (its pane is hidden: assets/onemap.css, ``om-hide-<pane>``).
+PANES = {"cells": 410, **{f"reach-{k}-{m}": 415 for k, m in REACH_LAYERS}, "gaps": 418, "patrol": 419,
+         "villages": 420, "roads": 430, "towns": 440, "banner": 450, "route": 455, "facilities": 460,
+         "station": 465, "workers": 470, "incidents": 480}
+REACH_COLORS = {("governance_centre", 10): "#c77dff", ("governance_centre", 30): "#7b2cbf",
+                ("police_station", 10): "#4895ef", ("police_station", 30): "#90e0ef"}
+GAP_COLOR = "#ff006e"
+PATROL_COLORS = {True: "#57cc99", False: "#ff9f1c"}  # patrolled / not patrolled (assets/onemap.js)
+OFF_BY_DEFAULT = {"workers", "gaps", "patrol", "station", *(f"reach:{k}:{m}" for k, m in REACH_LAYERS)}
 # map name → (registry layer, fixed parameters); the incidents' URL follows the viewport (below)
 MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
     "cells": ("cells", {}), "villages": ("villages", {}), "towns": ("towns", {}),
     "banner": ("banner", {}), "facilities": ("facilities", {}), "roads": ("roads", {}),
     "workers": ("worker_positions", {}),
     **{f"reach:{k}:{m}": ("isochrones", {"kind": k, "minutes": m}) for k, m in REACH_LAYERS},
-    "gaps": ("coverage_gaps", {"kind": "governance_centre"})}
+    "gaps": ("coverage_gaps", {"kind": "governance_centre"}), "patrol": ("patrol_coverage", {})}
+# the layer switch's order (the incidents' layer first: it is the one switched most)
+SWITCHABLE = ["incidents", "cells", "villages", "towns", "roads", "facilities", "workers",
+              *(f"reach:{k}:{m}" for k, m in REACH_LAYERS), "gaps", "patrol"]
 RESERVED_ARGS = ("unit", "bbox", "zoom", "range", "cat", "level", "v")  # the map's own URL parameters
+
+
+def pane_of(name: str) -> str:
+    """The pane a map layer draws in (``reach:kind:minutes`` → ``reach-kind-minutes``)."""
+    return name.replace(":", "-")
 
 
 def component_id(prefix: str, name: str) -> str:
@@ -81,13 +83,27 @@ def map_query(layer, args, filters_from) -> tuple:
     return query, zoom
 
 
-def register_clientside(app, prefix: str, names) -> None:
-    """Layer URLs follow the selected unit in the browser: the unit parameter of each URL made by
-    ``command_map`` is replaced (fixed parameters stay; a layer the role may not have stays off)."""
-    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="withUnit"),
-                            [Output(component_id(prefix, n), "url") for n in names],
+def register_clientside(app, prefix: str) -> None:
+    """The map follows the selected unit in the browser, without refetching a layer: the base
+    layers stay those of the jurisdiction, the unit's hideout dims what lies outside it and
+    labels its children; the cells' colours are the theme's (a store the server fills)."""
+    names = ("villages", "towns", "facilities")
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="unitHideouts"),
+                            [Output(component_id(prefix, n), "hideout") for n in names],
                             Input(f"{prefix}-unit", "data"),
-                            [State(component_id(prefix, n), "url") for n in names])
+                            [State(component_id(prefix, n), "hideout") for n in names])
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="cellHideout"),
+                            Output(component_id(prefix, "cells"), "hideout"),
+                            Input(f"{prefix}-unit", "data"), Input(f"{prefix}-theme", "data"),
+                            State(component_id(prefix, "cells"), "hideout"))
+
+
+def register_switch(app, prefix: str) -> None:
+    """The layer switch hides a layer's pane (a class on the map's wrapper): it stays off through
+    a drill-down, a live update and a re-render of the layer, and costs no server callback."""
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="hiddenPanes"),
+                            Output(f"{prefix}-mapwrap", "className"),
+                            Input(f"{prefix}-layers", "value"), State(f"{prefix}-layers", "options"))
 
 
 def register_flash(app, prefix: str) -> None:
@@ -98,12 +114,12 @@ def register_flash(app, prefix: str) -> None:
 
 
 def layer_title(name: str, lang: str) -> str:
-    """A layer's name in the layer control (service circles read e.g. '综治中心 10分钟圈')."""
+    """A layer's name in the layer switch (service circles read e.g. '综治中心 10分钟圈')."""
     w = t(lang)
     if name.startswith("reach:"):
         _, kind, minutes = name.split(":")
         return gettext(lang, "circle", facility=w["facilities"][kind], minutes=minutes)
-    return w["layers"][name]
+    return w["layers"].get(name) or gettext(lang, f"mw.{name}")
 
 
 def layer_url(name: str, unit: str | None, **params) -> str:
@@ -112,67 +128,76 @@ def layer_url(name: str, unit: str | None, **params) -> str:
     return f"/layers/{name}.geojson" + ("?" + urlencode(query, doseq=True) if query else "")
 
 
-def cell_hideout(metric: str, values: dict | None, lang: str) -> dict:
-    """Hideout of the cell layer: class breaks, colours and (except density) the value per cell."""
-    classes, colors = METRICS.get(metric, METRICS["density"])
-    return {"classes": classes, "colors": colors, "values": None if metric == "density" else values,
-            "lang": lang}
+def available(allowed: set[str] | None) -> list[str]:
+    """The switchable layers the user may have, in the switch's order."""
+    return [n for n in SWITCHABLE if n == "incidents" or allowed is None or MAP_LAYERS[n][0] in allowed]
+
+
+def layer_switch(prefix: str, lang: str, allowed: set[str] | None) -> dcc.Checklist:
+    """Our own layer switch (Leaflet's control re-adds a layer whenever it re-renders): its value
+    is kept for the browser session, so a language switch keeps it too."""
+    names = available(allowed)
+    return dcc.Checklist(id=f"{prefix}-layers", className="om-layerbox", persistence=True,
+                         persistence_type="session",
+                         options=[{"label": layer_title(n, lang), "value": n} for n in names],
+                         value=shown_by_default(allowed))
+
+
+def shown_by_default(allowed: set[str] | None) -> list[str]:
+    """The layers switched on when a page first opens."""
+    return [n for n in available(allowed) if n not in OFF_BY_DEFAULT]
+
+
+def hidden_class(shown: list[str], names: list[str]) -> str:
+    """The map wrapper's classes for ``shown`` layers among ``names`` (the twin of hiddenPanes)."""
+    return " ".join(["om-mapwrap", *(f"om-hide-{pane_of(n)}" for n in names if n not in shown)])
 
 
 def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_control: bool = True,
-                allowed: set[str] | None = None) -> dl.Map:
-    """The map with every layer, ids prefixed by ``prefix`` (one map per page); ``allowed`` names
-    the registry layers the user may have (``layers.registry.map_layers``): the others stay empty."""
+                allowed: set[str] | None = None, wall: bool = False) -> dl.Map:
+    """The map with every layer, ids prefixed by ``prefix`` (one map per page), each layer of the
+    jurisdiction ``unit``; ``allowed`` names the registry layers the user may have
+    (``layers.registry.map_layers``): the others stay empty. ``wall``: larger cluster marks."""
 
     def url(name: str) -> str | None:
         registered, fixed = MAP_LAYERS[name]
         return layer_url(registered, unit, **fixed) if allowed is None or registered in allowed else None
 
     def layer(name, **kw):
-        return dl.GeoJSON(id=component_id(prefix, name), url=url(name), pane=f"pane-{name}", **kw)
+        return dl.GeoJSON(id=component_id(prefix, name), url=url(name), pane=f"pane-{pane_of(name)}", **kw)
+
+    def at(name: str, **kw) -> dict:  # key: where the browser keeps the newest hideout
+        return {"lang": lang, "unit": unit, "key": component_id(prefix, name), **kw}
 
     layers = [
-        ("cells", layer("cells", style=NS("cellStyle"), onEachFeature=NS("label"),
-                        hideout=cell_hideout("density", None, lang))),
-        ("villages", layer("villages", style=NS("villageStyle"), onEachFeature=NS("label"), hideout={"lang": lang})),
-        ("roads", layer("roads", style=NS("roadStyle"))),
-        ("towns", layer("towns", style=NS("townStyle"), onEachFeature=NS("label"),
-                        hideout={"lang": lang, "permanent": True})),
-        ("banner", layer("banner", style=NS("bannerStyle"))),
-        ("facilities", layer("facilities", pointToLayer=NS("facilityPoint"), onEachFeature=NS("label"),
-                             hideout={"lang": lang})),
-        ("workers", layer("workers", pointToLayer=NS("workerPoint"))),
-        ("incidents", dl.GeoJSON(id=f"{prefix}-layer-incidents", url=layer_url("incidents", unit, range="d30"),
-                                 pane="pane-incidents",
-                                 pointToLayer=NS("incidentPoint"),
-                                 hideout={"colors": CLASS_COLORS, "flash": []})),
+        layer("cells", style=NS("cellStyle"), onEachFeature=NS("label"), hideout=at("cells", values=None)),
+        layer("villages", style=NS("villageStyle"), onEachFeature=NS("label"), hideout=at("villages")),
+        layer("roads", style=NS("roadStyle")),
+        layer("towns", style=NS("townStyle"), onEachFeature=NS("label"), hideout=at("towns")),
+        layer("banner", style=NS("bannerStyle")),
+        layer("facilities", pointToLayer=NS("facilityPoint"), onEachFeature=NS("label"),
+              hideout=at("facilities", colors=FACILITY_COLORS)),
+        layer("workers", pointToLayer=NS("workerPoint")),
+        dl.GeoJSON(id=f"{prefix}-layer-incidents", url=layer_url("incidents", unit, range="d30"),
+                   pane="pane-incidents", pointToLayer=NS("incidentPoint"),
+                   hideout={"colors": CLASS_COLORS, "flash": [], "wall": wall}),
     ]
-    for kind, minutes in REACH_LAYERS:
-        layers.append((f"reach:{kind}:{minutes}", dl.GeoJSON(
-            id=component_id(prefix, f"reach:{kind}:{minutes}"), url=url(f"reach:{kind}:{minutes}"),
-            pane="pane-reach", style={"color": REACH_COLORS[(kind, minutes)], "weight": 1.5,
-                                      "fillColor": REACH_COLORS[(kind, minutes)], "fillOpacity": 0.18})))
-    layers.append(("gaps", dl.GeoJSON(id=component_id(prefix, "gaps"), url=url("gaps"), pane="pane-gaps",
-                                      style={"color": "#ff006e", "weight": 1, "fillColor": "#ff006e",
-                                             "fillOpacity": 0.35, "dashArray": "4 3"})))
+    if with_control:
+        for kind, minutes in REACH_LAYERS:
+            color = REACH_COLORS[(kind, minutes)]
+            layers.append(layer(f"reach:{kind}:{minutes}", style={"color": color, "weight": 1.5, "fillColor": color,
+                                                                  "fillOpacity": 0.18}))
+        layers.append(layer("gaps", style={"color": GAP_COLOR, "weight": 1, "fillColor": GAP_COLOR,
+                                           "fillOpacity": 0.35, "dashArray": "4 3"}))
+        layers.append(layer("patrol", style=NS("patrolStyle")))
     route = dl.GeoJSON(id=f"{prefix}-route", data=None, pane="pane-route",
                        style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]
-    children = [*panes, route]
+    children = [*panes, route, *layers]
     settings = Settings()  # tile_url: e.g. a local MBTiles server or a Tianditu WMTS template
     if settings.tile_url:
         children.append(dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution))
-    if with_control:
-        shown = [(name, comp) for name, comp in layers if name == "incidents" or comp.url]
-        children.append(dl.LayersControl([
-            dl.Overlay(comp, name=layer_title(name, lang),
-                       checked=name not in OFF_BY_DEFAULT and not name.startswith("reach"))
-            for name, comp in shown], collapsed=False))
-        # a layer the role may not have is left out of the control but kept (empty) for the callbacks
-        children.extend(comp for name, comp in layers if name != "incidents" and not comp.url)
-    else:
-        children.extend(comp for name, comp in layers if not name.startswith("reach") and name != "gaps")
-    children += [dl.ScaleControl(position="bottomleft"), dl.FullScreenControl()]
+    children += [dl.ScaleControl(position="bottomleft", imperial=False), dl.FullScreenControl()]
     (s, w), (n, e) = bounds
     # center/zoom are given with the viewport because dash-leaflet's viewport tracking reads them
     return dl.Map(children, id=f"{prefix}-map", center=[(s + n) / 2, (w + e) / 2], zoom=8,

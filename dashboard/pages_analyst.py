@@ -3,10 +3,14 @@ run the export in the background and come back for the file. Callbacks are thin:
 caller from the request (never from inputs) and call ``exports.service``."""
 from __future__ import annotations
 
+import re
+
 from dash import Input, Output, State, dcc, html, no_update
 
+from dashboard.i18n import gettext
 from dashboard.i18n import t as words
 from data import stats as agg
+from db.core import pooled, sql
 from domain import clock
 from exports import jobs
 from exports import service as ex
@@ -17,6 +21,7 @@ from layers.incidents import STATE_WORDS
 from web.auth import current_actor
 
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department")
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 FORMAT_TITLES = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "fgb": "FlatGeobuf", "shp": "Shapefile (zip)",
                  "kml": "KML", "csv": "CSV (WKT, Excel)"}
 
@@ -38,22 +43,47 @@ def layout(lang: str = "zh") -> html.Div:
                                         options=[{"label": v, "value": k} for k, v in FORMAT_TITLES.items()])),
         field(t["crs"], dcc.Dropdown(id="analyst-crs", value="EPSG:4490", clearable=False,
                                      options=[{"label": f"{k} {c.title}", "value": k} for k, c in CRSES.items()])),
-        # dcc.Input hands ``type`` to the <input> element; its stubs list only the documented types
-        field(t["since"], dcc.Input(id="analyst-since", type="date")),  # type: ignore[arg-type]
-        field(t["until"], dcc.Input(id="analyst-until", type="date")),  # type: ignore[arg-type]
-        field(t["categories"], dcc.Input(id="analyst-categories", type="text", placeholder="grassland_dispute,…")),
-        field(t["states"], dcc.Dropdown(id="analyst-states", multi=True,
-                                        options=list(STATE_WORDS))),
+        # dates as YYYY-MM-DD whatever the browser's locale (a date input shows mm/dd/yyyy in en-US)
+        field(t["since"], dcc.Input(id="analyst-since", type="text", placeholder=gettext(lang, "mw.date_format"),
+                                    pattern=DATE_PATTERN, debounce=True, className="analyst-date")),
+        field(t["until"], dcc.Input(id="analyst-until", type="text", placeholder=gettext(lang, "mw.date_format"),
+                                    pattern=DATE_PATTERN, debounce=True, className="analyst-date")),
+        field(t["categories"], dcc.Dropdown(id="analyst-categories", multi=True, options=[],
+                                            placeholder=gettext(lang, "mw.any_category"))),
+        field(t["states"], dcc.Dropdown(id="analyst-states", multi=True, options=state_options(lang),
+                                        placeholder=gettext(lang, "mw.any_state"))),
         field(t["unit"], dcc.Input(id="analyst-unit", type="text")),
         field(t["bbox"], dcc.Input(id="analyst-bbox", type="text")),
         html.Div([html.Button(t["count"], id="analyst-count", n_clicks=0),
                   html.Button(t["start"], id="analyst-start", n_clicks=0)], className="analyst-buttons"),
+        html.Div(id="analyst-preview", className="analyst-preview", role="status"),
         html.Div(id="analyst-counts", className="analyst-counts"),
         html.Div(id="analyst-message", role="alert", className="analyst-message"),
         html.Progress(id="analyst-progress", value="0", max="1", style={"width": "100%"}),
         html.Div(id="analyst-status"),
         html.H3(t["jobs"]), html.Ul(id="analyst-jobs"),
     ], id="analyst-page", className="analyst-page")
+
+
+def state_options(lang: str) -> list[dict]:
+    """The state filter's choices in the UI language ('open' stands for every open state)."""
+    w = words(lang)
+    return [{"label": gettext(lang, "mw.state_open") if s == "open" else w["states"].get(s, s), "value": s}
+            for s in STATE_WORDS]
+
+
+def category_options(dsn: str, lang: str) -> list[dict]:
+    """Every incident category by its name in the UI language (the value is its code)."""
+    with pooled(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql("export_categories"))
+        rows = cur.fetchall()
+    return [{"label": name_en if lang == "en" else name, "value": code} for code, name, name_en in rows]
+
+
+def check_date(text: str | None, lang: str) -> None:
+    """``LayerError`` unless ``text`` is empty or reads YYYY-MM-DD."""
+    if text and not re.fullmatch(DATE_PATTERN, text.strip()):
+        raise LayerError(gettext(lang, "mw.bad_date", value=text[:40]))
 
 
 def request_for(layers, fmt, crs, since, until, categories, states, unit, bbox) -> ex.ExportRequest:
@@ -143,3 +173,27 @@ def register(app, dsn: str) -> None:
         status = (html.A(f"{t['download']} {job['file_name']}", href=f"/api/exports/{job_id}/file")
                   if job["state"] == "done" else job_state_text(job, t))
         return str(job["done"]), str(max(job["total"], 1)), status, finished, items
+
+    register_form(app, dsn, form, allowed)
+
+
+def register_form(app, dsn: str, form: list, allowed) -> None:
+    """The form's lists in the UI language and its count preview as it is filled in."""
+
+    @app.callback(Output("analyst-categories", "options"), Input("analyst-lang", "data"))
+    def categories(lang):
+        return category_options(dsn, lang) if allowed() is not None else []
+
+    @app.callback(Output("analyst-preview", "children"), Input("analyst-lang", "data"),
+                  *[Input(s.component_id, s.component_property) for s in form])
+    def preview(lang, *values):
+        actor = allowed()
+        if actor is None or not values[0]:
+            return ""
+        try:
+            check_date(values[3], lang)
+            check_date(values[4], lang)
+            counts = ex.plan(dsn, actor, request_for(*values))
+        except LayerError as exc:
+            return html.Span(str(exc), className="analyst-bad")
+        return gettext(lang, "mw.preview", n=f"{sum(counts.values()):,}")

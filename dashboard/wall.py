@@ -5,19 +5,25 @@ in; the clock runs in the browser, the numbers follow the live feed.
 """
 from __future__ import annotations
 
-import json
+import time
 
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
-from dash_extensions import EventSource
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
-from dashboard.i18n import t
-from dashboard.mapview import command_map
+from dashboard import charts, themes
+from dashboard.i18n import gettext, t
+from dashboard.leaders import live_stores, register_stream
+from dashboard.legend import legend, legend_rows
+from dashboard.mapview import command_map, register_clientside
 from data import stats as agg
 from domain import clock
 from layers import registry
+from web.auth import current_actor
 
-ROTATE_S = 20
+ROTATE_S = 20  # each unit of the rotation is shown this long
+HOLD_S = 45  # a new report is held this long, then the rotation goes on where it was
+STEP_S = 5  # how often the wall checks whether to move on
 WALL_KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time"]
+WALL_LAYERS = ["incidents", "cells", "towns", "villages", "facilities"]
 
 
 def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: str) -> html.Div:
@@ -28,20 +34,30 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
     cards = [html.Div([html.Div("–", id=f"w-kpi-{k}", className="v"), html.Div(w[k], className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in WALL_KPIS]
     return html.Div([
-        dcc.Store(id="w-state", data={"i": 0, "follow": None}),
-        dcc.Store(id="w-tick", data=0),
+        dcc.Store(id="w-state", data={}),
+        dcc.Store(id="w-unit", data=info["code"]),
+        dcc.Store(id="w-theme"),
         dcc.Store(id="w-lang", data=lang),
         dcc.Store(id="w-tz", data=tz),
-        dcc.Interval(id="w-rotate", interval=ROTATE_S * 1000),
+        *live_stores("w", lang),
+        dcc.Interval(id="w-rotate", interval=STEP_S * 1000),
         dcc.Interval(id="w-second", interval=1000),
-        EventSource(id="w-events", url="/events/stream"),
         html.Div([html.Div(w["wall_title"].format(region=region), className="om-title"),
-                  html.Div(className="om-spacer"),
+                  html.Div(id="w-focus", className="om-focus"),
                   html.Span(w["live_off"], id="w-live", className="om-live off"),
                   html.Div(id="w-clock", className="om-clock")], className="om-header"),
-        command_map("w", info["code"], info["bounds"], lang, with_control=False, allowed=registry.map_layers(actor)),
+        html.Div([command_map("w", info["code"], info["bounds"], lang, with_control=False,
+                              allowed=registry.map_layers(actor), wall=True),
+                  html.Div(id="w-legend", className="om-legend om-wall-legend")],
+                 className="om-mapwrap", id="w-mapwrap"),
         html.Div([html.Div(cards, className="om-cards"),
-                  html.Div(id="w-focus", className="om-focus"),
+                  html.Div(id="w-alerts-box", className="om-alerts"),
+                  html.Div(gettext(lang, "mw.trend"), className="om-h"),
+                  dcc.Graph(id="w-trend", className="om-wall-chart",
+                            config={"displayModeBar": False, "staticPlot": True}),
+                  html.Div(gettext(lang, "mw.overdue_by_child"), className="om-h"),
+                  dcc.Graph(id="w-overdue", className="om-wall-chart",
+                            config={"displayModeBar": False, "staticPlot": True}),
                   html.Div(w["latest"], className="om-h"), html.Div(id="w-ticker", className="om-ticker")],
                  className="om-side"),
     ], className="om-wall")
@@ -56,6 +72,26 @@ def focus_sequence(dsn: str, region_code: str, unit: str) -> list[dict]:
     kids = [agg.unit_info(dsn, region_code, k["code"])
             for k in agg.children(dsn, region_code, unit, top["level"], today)]
     return [top, *[k for k in kids if k]]
+
+
+def next_focus(state: dict | None, size: int, now: float, report_unit: str | None = None) -> tuple[dict, bool]:
+    """The wall's next state and whether it moves: a new report (``report_unit``, the village it
+    came from) is followed at once and held ``HOLD_S``; otherwise each ``ROTATE_S`` the rotation
+    goes on to the next unit (index ``i`` of ``size``), but never while a report is held."""
+    state = dict(state or {})
+    if report_unit is not None:
+        state.update(follow=report_unit, hold_until=now + HOLD_S, next_at=now + HOLD_S)
+        return state, True
+    if "i" not in state:  # the first step: the whole jurisdiction
+        state.update(i=0, follow=None, hold_until=0, next_at=now + ROTATE_S)
+        return state, True
+    if now < state.get("hold_until", 0) or now < state.get("next_at", 0):
+        return state, False
+    following = state.get("follow") is not None
+    # back from a report: where the rotation was; else the next unit
+    state.update(i=state["i"] if following else (state["i"] + 1) % max(size, 1), follow=None,
+                 hold_until=0, next_at=now + ROTATE_S)
+    return state, True
 
 
 def ticker_lines(events: list[dict], lang: str, tz: str) -> list[html.Div]:
@@ -73,59 +109,95 @@ def ticker_lines(events: list[dict], lang: str, tz: str) -> list[html.Div]:
     return lines
 
 
+def alert_lines(dsn: str, region_code: str, unit: str, alerts: list[dict], lang: str, tz: str) -> list:
+    """The wall's alerts (overdue or escalated, one per incident and level, newest first), each
+    naming its place; anything outside ``unit`` or malformed is left out."""
+    w = t(lang)
+    lines = []
+    for a in alerts[:6]:
+        code = str(a.get("cell_code") or "")
+        if not code.startswith(unit) or not code.isdigit():
+            continue
+        place = agg.unit_info(dsn, region_code, code)
+        name = (place["name_en"] if lang == "en" and place["name_en"] else place["name"]) if place else code
+        try:
+            when = clock.fmt_local(a.get("at"), tz, "%H:%M")
+        except (TypeError, ValueError):
+            when = ""
+        level = w["levels"].get(a.get("level"), "")
+        key = "mw.alert_escalate" if a.get("action") == "escalate" else "mw.alert_overdue"
+        lines.append(html.Div("⚠ " + gettext(lang, key, time=when, place=name, level=level), className="om-alert"))
+    return lines
+
+
 def register(app, dsn: str, region_code: str, actor_unit) -> None:
     """The wall's callbacks (all server-side checks as on the leaders' page)."""
+    register_stream(app, "w")
+    register_clientside(app, "w")  # the cells' theme colours and the labels of the towns
     # the incidents layer refetches on each live tick, its URL built in the browser (mapview)
     app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="tickUrl"),
                             Output("w-layer-incidents", "url"), Input("w-tick", "data"),
                             State("w-layer-incidents", "url"))
     app.clientside_callback(ClientsideFunction(namespace="onemap", function_name="clock"),
                             Output("w-clock", "children"), Input("w-second", "n_intervals"), State("w-tz", "data"))
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="flashHideout"),
+                            Output("w-layer-incidents", "hideout"), Input("w-flash", "data"),
+                            State("w-layer-incidents", "hideout"))
 
     @app.callback(Output("w-map", "viewport"), Output("w-focus", "children"), Output("w-state", "data"),
-                  Input("w-rotate", "n_intervals"), Input("w-events", "message"),
+                  Input("w-rotate", "n_intervals"), Input("w-event", "data"),
                   State("w-state", "data"), State("w-lang", "data"))
-    def rotate(_n, message, state, lang):
+    def rotate(_n, event, state, lang):
         unit = actor_unit()
         seq = focus_sequence(dsn, region_code, unit)
-        state = dict(state or {"i": 0, "follow": None})
-        if ctx.triggered_id == "w-events":
-            try:
-                event = json.loads(message or "{}")
-            except ValueError:
-                return no_update, no_update, no_update
-            if event.get("action") != "report" or not str(event.get("cell_code", "")).startswith(unit):
-                return no_update, no_update, no_update
-            village = agg.unit_info(dsn, region_code, event["cell_code"][:12])
-            if village is None:
-                return no_update, no_update, no_update
-            state["follow"] = village["code"]
-            target = village
-        else:
-            state["i"] = (state.get("i", 0) + 1) % len(seq) if _n else 0
-            state["follow"] = None
-            target = seq[state["i"]]
+        report = None
+        if event and event.get("action") == "report" and str(event.get("cell_code", "")).startswith(unit) \
+                and state and event.get("id") != state.get("seen"):
+            village = agg.unit_info(dsn, region_code, str(event["cell_code"])[:12])
+            report = village["code"] if village else None
+        state, moved = next_focus(state, len(seq), time.time(), report)
+        if event:
+            state["seen"] = event.get("id")
+        if not moved:
+            return no_update, no_update, state
+        target = agg.unit_info(dsn, region_code, state["follow"]) if state.get("follow") else seq[state["i"] % len(seq)]
         name = target["name_en"] if lang == "en" and target["name_en"] else target["name"]
+        if state.get("follow"):
+            name = gettext(lang, "mw.new_report", name=name)
         return {"bounds": target["bounds"], "transition": "flyToBounds"}, name, state
-
-    @app.callback(Output("w-tick", "data"), Output("w-live", "className"), Output("w-live", "children"),
-                  Input("w-events", "message"), Input("w-events", "readyState"),
-                  State("w-tick", "data"), State("w-lang", "data"), prevent_initial_call=True)
-    def live(message, ready, tick, lang):
-        w = t(lang)
-        cls, text = ("om-live", w["live_on"]) if ready == 1 else ("om-live off", w["live_off"])
-        bump = (tick or 0) + 1 if ctx.triggered_id == "w-events" and message else no_update
-        return bump, cls, text
 
     @app.callback(*[Output(f"w-kpi-{k}", "children") for k in WALL_KPIS],
                   Output("w-ticker", "children"),
-                  Input("w-tick", "data"), Input("w-rotate", "n_intervals"), State("w-lang", "data"))
-    def numbers(tick, _n, lang):
+                  Input("w-tick", "data"), State("w-lang", "data"))
+    def numbers(_tick, lang):
         unit = actor_unit()
         tz = agg.region_timezone(dsn, region_code)
         k = agg.kpis(dsn, region_code, unit, agg.Filters.last_days(30, tz=tz))
         fmt = lambda v, suffix="": "–" if v is None else f"{v:,}{suffix}"  # noqa: E731
         values = [fmt(k["open"]), fmt(k["overdue"]), fmt(k["new_today"]), fmt(k["solved_today"]),
                   fmt(k["solved_in_grid_pct"], "%"), fmt(k["on_time_pct"], "%")]
-        events = agg.recent_events(dsn, region_code, unit, limit=10)
+        events = agg.recent_events(dsn, region_code, unit, limit=8)
         return (*values, ticker_lines(events, lang, tz))
+
+    @app.callback(Output("w-trend", "figure"), Output("w-overdue", "figure"),
+                  Input("w-slow", "data"), State("w-lang", "data"))
+    def wall_charts(_slow, lang):
+        unit = actor_unit()
+        tz = agg.region_timezone(dsn, region_code)
+        f = agg.Filters.last_days(30, tz=tz)
+        info = agg.unit_info(dsn, region_code, unit)
+        kids = agg.children(dsn, region_code, unit, info["level"] if info else 1, f)
+        return charts.wall_trend(agg.trend(dsn, unit, f, "day"), lang), charts.wall_overdue(kids, lang)
+
+    @app.callback(Output("w-alerts-box", "children"), Input("w-alerts", "data"), State("w-lang", "data"))
+    def alerts(items, lang):
+        return alert_lines(dsn, region_code, actor_unit(), items or [], lang, agg.region_timezone(dsn, region_code))
+
+    @app.callback(Output("w-theme", "data"), Output("w-legend", "children"), Input("w-slow", "data"),
+                  State("w-lang", "data"))
+    def wall_theme(_slow, lang):
+        unit = actor_unit()
+        f = agg.Filters.last_days(30, tz=agg.region_timezone(dsn, region_code))
+        theme = themes.theme(themes.values_for(dsn, region_code, unit, f, "density", current_actor()), "density")
+        sections = [s for s in legend_rows(WALL_LAYERS, theme, "density", lang) if s["rows"]][:3]
+        return theme, legend(sections)

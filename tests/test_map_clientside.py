@@ -18,7 +18,7 @@ def _watch(page):
     def on_request(r):
         if "/layers/" in r.url:
             page.layer_urls.append(r.url)
-        elif r.url.endswith("/_dash-update-component") and r.post_data:
+        elif r.url.split("?")[0].endswith("/_dash-update-component") and r.post_data:
             page.server_outputs.append(json.loads(r.post_data).get("output", ""))
 
     page.on("request", on_request)
@@ -39,12 +39,15 @@ def test_zoom_and_drill_down_cost_no_server_callback_for_layer_urls(server, brow
     zooms = [parse_qs(urlsplit(u).query).get("zoom") for u in page.layer_urls if "/layers/incidents." in u]
     assert zooms and any(z for z in zooms), page.layer_urls  # the incidents layer followed the zoom
     assert not [o for o in page.server_outputs if "m-layer-" in o], page.server_outputs
-    # a drill-down: the breadcrumb (a server callback: names and bounds) and the layer URLs (the browser)
+    # a drill-down: the breadcrumb (a server callback: names and bounds); the base layers stay those of
+    # the jurisdiction (dimmed outside the unit in the browser), the incidents' URL follows the unit
+    page.layer_urls.clear()
     page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
     page.wait_for_function("() => document.querySelectorAll('#m-crumbs button').length >= 2", timeout=15_000)
     page.wait_for_timeout(2500)
-    units = {parse_qs(urlsplit(u).query).get("unit", [""])[0] for u in page.layer_urls if "/layers/cells." in u}
-    assert any(len(u) == 9 for u in units), page.layer_urls  # the cells of the town clicked into
+    assert not [u for u in page.layer_urls if "/layers/cells." in u], page.layer_urls  # no refetch
+    units = {parse_qs(urlsplit(u).query).get("unit", [""])[0] for u in page.layer_urls if "/layers/incidents." in u}
+    assert any(len(u) == 9 for u in units), page.layer_urls  # the incidents of the town clicked into
     assert not [o for o in page.server_outputs if "m-layer-" in o], page.server_outputs
     assert all("/layers/" in u and "/api/v1/" not in u for u in page.layer_urls)
     assert page.errors == []

@@ -1,21 +1,47 @@
 /* OneMap map styling: functions referenced from Python through dash-extensions' Namespace. */
 window.onemap = Object.assign({}, window.onemap, {
+    hideouts: {},  // the newest hideout per layer (key: component id), see hideout() below
     map: {
+        /* The layer's newest hideout: one that changed while its layer was still loading is
+           not handed to the layer by dash-leaflet, so the clientside callbacks keep it here. */
+        hideout: function (context) {
+            const h = (context && context.hideout) || {};
+            return (h.key && window.onemap.hideouts[h.key]) || h;
+        },
+        /* Inside the selected unit (hideout.unit: a code prefix), or no unit selected. */
+        inside: function (code, unit) {
+            return !unit || (typeof code === "string" && code.indexOf(unit) === 0);
+        },
+        /* The theme's colour for a cell: the class of its value (hideout.values by code). */
         cellStyle: function (feature, context) {
-            const h = context.hideout || {};
-            const classes = h.classes || [0], colors = h.colors || ["#444"];
+            const h = window.onemap.map.hideout(context);
+            const classes = h.classes || [], colors = h.colors || [];
             const code = feature.properties.code;
-            let v = feature.properties.density || 0;
-            if (h.values) { v = (h.values[code] === undefined) ? 0 : h.values[code]; }
-            let color = colors[0];
-            for (let i = 0; i < classes.length; i++) { if (v >= classes[i]) { color = colors[i]; } }
-            return {fillColor: color, fillOpacity: 0.8, color: "#3e5c76", weight: 0.5, opacity: 0.8};
+            const v = h.values ? h.values[code] : null;
+            let color = h.none || "#3a4a5c";
+            if (v !== null && v !== undefined) {
+                for (let i = 0; i < classes.length; i++) { if (v >= classes[i]) { color = colors[i]; } }
+            }
+            const inside = window.onemap.map.inside(code, h.unit);
+            /* outside the unit: dimmed, never blacked out */
+            return {fillColor: color, fillOpacity: inside ? 0.8 : 0.3, color: inside ? "#3e5c76" : "#24384d",
+                    weight: 0.5, opacity: inside ? 0.8 : 0.5};
         },
-        villageStyle: function () {
-            return {fill: false, color: "#8fb8de", weight: 1.4, opacity: 0.85};
+        villageStyle: function (feature, context) {
+            const h = window.onemap.map.hideout(context);
+            const inside = window.onemap.map.inside(feature.properties.code, h.unit);
+            return {fill: false, color: "#8fb8de", weight: 1.4, opacity: inside ? 0.85 : 0.35};
         },
-        townStyle: function () {
-            return {fill: false, color: "#ffffff", weight: 3.5, opacity: 0.95};
+        townStyle: function (feature, context) {
+            const h = window.onemap.map.hideout(context);
+            const inside = window.onemap.map.inside(feature.properties.code, h.unit) ||
+                (h.unit || "").indexOf(feature.properties.code) === 0;
+            return {fill: false, color: "#ffffff", weight: 3.5, opacity: inside ? 0.95 : 0.45};
+        },
+        patrolStyle: function (feature) {  // colours: mapview.PATROL_COLORS
+            const done = feature.properties.patrolled === true;
+            return {fill: true, fillColor: done ? "#57cc99" : "#ff9f1c", fillOpacity: done ? 0.35 : 0.2,
+                    color: done ? "#57cc99" : "#ff9f1c", weight: 1, dashArray: done ? null : "3 3"};
         },
         bannerStyle: function () {
             return {fill: false, color: "#ff6b6b", weight: 4, opacity: 1, dashArray: "8 6"};
@@ -28,11 +54,15 @@ window.onemap = Object.assign({}, window.onemap, {
             return {color: c[k] || "#888", weight: w[k] || 1, opacity: 0.9,
                     dashArray: k === "track" ? "3 4" : null};
         },
-        facilityPoint: function (feature, latlng) {
-            const c = {governance_centre: "#ef476f", police_station: "#118ab2", school: "#06d6a0",
-                       clinic: "#ffffff", mediation_station: "#ffd166", department_base: "#8d99ae"};
+        facilityPoint: function (feature, latlng, context) {
+            const h = window.onemap.map.hideout(context);
+            const c = h.colors || {};
+            const p = feature.properties;
+            /* a facility outside the unit stays on the map (a route may start there), dimmed */
+            const inside = !h.unit || !p.unit_code || String(p.unit_code).indexOf(h.unit) === 0;
             return L.circleMarker(latlng, {pane: "pane-facilities", radius: 5, color: "#111", weight: 1,
-                                           fillColor: c[feature.properties.kind] || "#ccc", fillOpacity: 1});
+                                           fillColor: c[p.kind] || "#ccc", fillOpacity: inside ? 1 : 0.55,
+                                           opacity: inside ? 1 : 0.55});
         },
         workerPoint: function (feature, latlng) {
             return L.circleMarker(latlng, {pane: "pane-workers", radius: 3.5, color: "#0b1622", weight: 1,
@@ -43,16 +73,21 @@ window.onemap = Object.assign({}, window.onemap, {
             const p = feature.properties;
             const colors = h.colors || {};
             if (p.cluster) {
-                const n = p.count + (p.overdue || 0);
-                const r = Math.max(6, Math.min(34, 4 + Math.sqrt(p.count) * 1.6));
+                /* a cluster's number is a label, not a target: a click goes to the cell under
+                   the cursor (a large cluster must not open its neighbour's cell) */
+                const big = !!h.wall;
+                const r = big ? Math.max(22, Math.min(46, 10 + Math.sqrt(p.count) * 2.2))
+                              : Math.max(6, Math.min(30, 4 + Math.sqrt(p.count) * 1.4));
                 const color = p.overdue > 0 ? colors.overdue : (p.open > 0 ? colors.in_hand : colors.solved);
                 const count = Number(p.count) || 0;  // goes into markup below: a number, never a string
                 const label = count >= 1000 ? (count / 1000).toFixed(1) + "k" : String(count);
-                const icon = L.divIcon({className: "om-cluster" + (p.overdue > 0 ? " om-alarm" : ""),
+                const icon = L.divIcon({className: "om-cluster" + (big ? " om-cluster-wall" : "") +
+                                                   (p.overdue > 0 ? " om-alarm" : ""),
                     iconSize: [2 * r, 2 * r],
                     html: '<div style="width:' + 2 * r + 'px;height:' + 2 * r + 'px;line-height:' + 2 * r +
                           'px;border-color:' + color + '">' + label + '</div>'});
-                return L.marker(latlng, {icon: icon, pane: "pane-incidents", bubblingMouseEvents: false});
+                return L.marker(latlng, {icon: icon, pane: "pane-incidents", interactive: false,
+                                         keyboard: false});
             }
             const flash = (h.flash || []).indexOf(p.id) >= 0;
             const marker = L.circleMarker(latlng, {pane: "pane-incidents", radius: flash ? 9 : 6,
@@ -62,18 +97,25 @@ window.onemap = Object.assign({}, window.onemap, {
                 className: flash ? "om-flash" : (p.class === "overdue" ? "om-alarm" : "")});
             return marker;
         },
+        /* Labels by level: the children of the selected unit are named on the map (the unit
+           itself at cell level); everything else has its name on hover only. */
         label: function (feature, layer, context) {
-            const h = context.hideout || {};
+            const h = window.onemap.map.hideout(context);
             const p = feature.properties;
             const name = (h.lang === "en" && p.name_en) ? p.name_en : p.name;
             if (!name) { return; }
-            const permanent = !!h.permanent;
+            const unit = h.unit || "";
+            const code = typeof p.code === "string" ? p.code : "";
+            const permanent = h.unit !== undefined && code !== "" &&
+                ((code.length === unit.length + 3 && code.indexOf(unit) === 0) ||
+                 (code === unit && code.length >= 15));
             // A string given to Leaflet becomes innerHTML: names come from data (an imported grid
             // unit may be called "<img onerror=…>"), so they go in as a text node, never markup.
             const text = document.createElement("span");
             text.textContent = String(name);
+            const level = Number(p.level) || 0;  // a number: safe in a class name
             layer.bindTooltip(text, {permanent: permanent, direction: "center",
-                                     className: permanent ? "onemap-label" : "onemap-tip"});
+                                     className: (permanent ? "onemap-label" : "onemap-tip") + " om-l-" + level});
         }
     }
 });
@@ -168,13 +210,31 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             });
             return u.pathname + (u.search || "");
         },
-        /* Each layer URL with the selected unit; a layer left empty (not for this role) stays empty. */
-        withUnit: function (unit) {
-            const urls = Array.prototype.slice.call(arguments, 1);
-            const self = window.dash_clientside.onemap_map;
-            return urls.map(function (url) {
-                return url ? self.setParams(url, {unit: unit}) : window.dash_clientside.no_update;
+        /* The selected unit into the hideouts of the outline and facility layers (dim, labels). */
+        unitHideouts: function (unit) {
+            const hideouts = Array.prototype.slice.call(arguments, 1);
+            return hideouts.map(function (h) {
+                const next = Object.assign({}, h || {}, {unit: unit});
+                if (next.key) { window.onemap.hideouts[next.key] = next; }
+                return next;
             });
+        },
+        /* The cells' hideout: the unit (dim, labels) and the theme's classes, colours and values. */
+        cellHideout: function (unit, theme, hideout) {
+            const th = theme || {};
+            const next = Object.assign({}, hideout || {}, {unit: unit, classes: th.classes || [],
+                colors: th.colors || [], values: th.values || null, none: th.none});
+            if (next.key) { window.onemap.hideouts[next.key] = next; }
+            return next;
+        },
+        /* The map wrapper's classes: one om-hide-<pane> per layer switched off (onemap.css). */
+        hiddenPanes: function (shown, options) {
+            const on = shown || [];
+            const classes = ["om-mapwrap"];
+            (options || []).forEach(function (o) {
+                if (on.indexOf(o.value) < 0) { classes.push("om-hide-" + String(o.value).replace(/:/g, "-")); }
+            });
+            return classes.join(" ");
         },
         /* The incidents layer for the viewport and the filters: clusters or points by zoom (the
            registry picks the variant), ``v`` a tick that refetches after a live event. */
