@@ -102,7 +102,7 @@ def validate_house(payload: Any) -> dict:
     if not isinstance(payload, dict):
         raise Invalid("the body must be a JSON object")
     errors: dict[str, str] = {}
-    out = {"uid": _uid(payload, errors), "address": _text(payload, "address", errors, required=True),
+    out: dict[str, Any] = {"uid": _uid(payload, errors), "address": _text(payload, "address", errors, required=True),
            "use": _choice(payload, "use", vocab.HOUSE_USES, "residential", errors), "floors": None}
     floors = payload.get("floors")
     if floors not in (None, ""):

@@ -13,7 +13,7 @@ from psycopg2 import sql as psql
 
 from db.core import pooled, sql
 from domain import policy
-from layers import grid_units, heat, incidents, places, routing, workers
+from layers import grid_units, heat, houses, incidents, places, routing, workers
 from layers.base import (
     Layer,
     LayerError,
@@ -31,7 +31,8 @@ from layers.base import (
 __all__ = ["LAYERS", "Layer", "LayerError", "NotForRole", "OutsideJurisdiction", "Query", "UnknownLayer", "get",
            "geojson", "map_layers", "summary", "extent", "count", "stream", "page"]
 
-LAYERS: dict[str, Layer] = {layer.name: layer for module in (grid_units, places, incidents, workers, heat, routing)
+LAYERS: dict[str, Layer] = {layer.name: layer
+                            for module in (grid_units, places, incidents, workers, heat, routing, houses)
                             for layer in module.LAYERS}
 MAP_ONLY: set[str] = set()  # every layer is exportable today; keep a name here to hide one from exports
 
