@@ -224,7 +224,7 @@ def _copy(cur, rng, g: dict, region_code: str, now: datetime) -> dict[str, int]:
     copy_rows(cur, "reg_household", ("id", "uid", "region_code", "house_id", "cell_code", "kind", "synthetic"),
               csv_text([list(map(str, hh_ids.tolist())), uuid4_hex(rng, n_hh), [region_code] * n_hh,
                         list(map(str, house_ids[hh_house].tolist())), hh_cell, ["family"] * n_hh, ["t"] * n_hh]))
-    cur.execute("SELECT key FROM reg_key WHERE id = 1")
+    cur.execute("SELECT key FROM reg_key WHERE region_code = %s", (region_code,))
     key = bytes(cur.fetchone()[0])
     n = g["n"]
     ids = [i if has else "" for i, has in zip(g["id"], g["has_id"].tolist(), strict=True)]

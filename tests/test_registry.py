@@ -78,7 +78,7 @@ def test_the_registry_counts_per_cell_equal_the_cell_totals_the_dashboard_shows(
 def test_demo_id_numbers_are_valid_and_agree_with_sex_and_birth_date(demo_dsn):
     conn = connect(demo_dsn)
     with conn.cursor() as cur:
-        cur.execute("SELECT s.id_number, p.sex, p.birth_date, p.id_masked, p.id_hash = reg_id_hash(s.id_number) "
+        cur.execute("SELECT s.id_number, p.sex, p.birth_date, p.id_masked, p.id_hash = reg_id_hash(p.region_code, s.id_number) "
                     "FROM reg_person p JOIN reg_person_secret s ON s.person_id = p.id "
                     "WHERE s.id_number IS NOT NULL ORDER BY p.id LIMIT 2000")
         rows = cur.fetchall()

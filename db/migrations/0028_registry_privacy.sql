@@ -2,7 +2,7 @@
 --
 -- * Clear ID numbers and phones live only in reg_person_secret, which the app role cannot read or
 --   write. reg_person keeps their masked forms and a keyed hash of the ID number (HMAC-SHA256 with
---   a random key in reg_key, which the app cannot read either), so a number can be looked up but
+--   a random key per region in reg_key, which the app cannot read either), so a number can be looked up but
 --   not read back or brute-forced from the table.
 -- * reg_person_secret_set (SECURITY DEFINER) stores them and the masks; reg_person_reveal
 --   (SECURITY DEFINER) returns them only to a live account of a role that may, within its
@@ -19,16 +19,26 @@ CREATE TABLE reg_person_secret (
     phone        text CHECK (length(phone) <= 20)
 );
 
+-- One random key per region (a county's hashes mean nothing in another's), made with its region.
 CREATE TABLE reg_key (
-    id   smallint PRIMARY KEY CHECK (id = 1),
-    key  bytea NOT NULL
+    region_code  char(6) PRIMARY KEY REFERENCES region ON DELETE CASCADE,
+    key          bytea NOT NULL
 );
-INSERT INTO reg_key (id, key) VALUES (1, gen_random_bytes(32));
+INSERT INTO reg_key (region_code, key) SELECT region_code, gen_random_bytes(32) FROM region;
+CREATE FUNCTION reg_key_for_region() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    INSERT INTO reg_key (region_code, key) VALUES (NEW.region_code, gen_random_bytes(32))
+    ON CONFLICT (region_code) DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER region_reg_key AFTER INSERT ON region FOR EACH ROW EXECUTE FUNCTION reg_key_for_region();
 
-CREATE FUNCTION reg_id_hash(p_id text) RETURNS text
+CREATE FUNCTION reg_id_hash(p_region char(6), p_id text) RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT CASE WHEN p_id IS NULL OR p_id = '' THEN NULL
-                ELSE encode(hmac(convert_to(upper(p_id), 'UTF8'), (SELECT key FROM reg_key WHERE id = 1), 'sha256'), 'hex') END
+                ELSE encode(hmac(convert_to(upper(p_id), 'UTF8'),
+                                 (SELECT key FROM reg_key WHERE region_code = p_region), 'sha256'), 'hex') END
 $$;
 
 CREATE FUNCTION reg_mask_id(p_id text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -50,7 +60,7 @@ BEGIN
        SET id_number = CASE WHEN p_id IS NULL THEN reg_person_secret.id_number ELSE nullif(upper(p_id), '') END,
            phone = CASE WHEN p_phone IS NULL THEN reg_person_secret.phone ELSE nullif(p_phone, '') END;
     UPDATE reg_person p
-       SET id_masked = reg_mask_id(s.id_number), id_hash = reg_id_hash(s.id_number),
+       SET id_masked = reg_mask_id(s.id_number), id_hash = reg_id_hash(p.region_code, s.id_number),
            phone_masked = reg_mask_phone(s.phone)
       FROM reg_person_secret s WHERE s.person_id = p.id AND p.id = p_person;
 END $$;
@@ -110,7 +120,7 @@ BEGIN
     RETURN n;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION reg_id_hash(text), reg_person_secret_set(bigint, text, text),
+REVOKE EXECUTE ON FUNCTION reg_id_hash(char, text), reg_person_secret_set(bigint, text, text),
     reg_person_reveal(bigint, bigint, text), reg_retention_purge(char, integer, timestamptz) FROM PUBLIC;
 
 DO $$ BEGIN
@@ -128,7 +138,7 @@ DO $$ BEGIN
                   relation, moved_out_at, updated_at) ON reg_person TO onemap_app;
     GRANT SELECT ON reg_extension_kind TO onemap_app;   -- declared by the owner (`onemap registry kinds`)
     GRANT SELECT, INSERT ON reg_followup, reg_incident_link, reg_household_visit TO onemap_app;
-    GRANT EXECUTE ON FUNCTION reg_id_hash(text), reg_person_secret_set(bigint, text, text),
+    GRANT EXECUTE ON FUNCTION reg_id_hash(char, text), reg_person_secret_set(bigint, text, text),
         reg_person_reveal(bigint, bigint, text) TO onemap_app;
 EXCEPTION WHEN undefined_object OR insufficient_privilege THEN
     RAISE NOTICE 'onemap_app role not present: the app runs as the connecting user';

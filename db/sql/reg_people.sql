@@ -9,7 +9,7 @@ FROM reg_person p LEFT JOIN reg_household hh ON hh.id = p.household_id
 WHERE p.region_code = %(region_code)s AND p.cell_code LIKE %(scope)s || '%%'
   AND (%(person_id)s::bigint IS NULL OR p.id = %(person_id)s)
   AND (%(household_id)s::bigint IS NULL OR p.household_id = %(household_id)s)
-  AND (%(id_number)s::text IS NULL OR p.id_hash = reg_id_hash(%(id_number)s))
+  AND (%(id_number)s::text IS NULL OR p.id_hash = reg_id_hash(%(region_code)s, %(id_number)s))
   AND (%(include_moved)s OR p.moved_out_at IS NULL)
 ORDER BY p.cell_code, p.household_id NULLS LAST, p.id
 LIMIT %(limit)s OFFSET %(offset)s
