@@ -476,3 +476,13 @@ def special_counts(conn, actor, unit: str | None = None, now: datetime | None = 
 def audit_export(conn, actor, kind: str, scope: str, rows: int) -> None:
     """Record a bulk export of a registry (who, which, how many rows); no commit."""
     audit(conn, actor, "registry_export", f"registry_{kind}", scope, {"kind": kind, "scope": scope}, rows)
+
+
+def structure(conn, actor, unit: str | None = None, today: date | None = None) -> dict[str, list[dict]]:
+    """Residents by age band and sex (small counts suppressed) and houses by use, for the charts."""
+    with dict_cursor(conn) as cur:
+        cur.execute(sql("reg_structure"), {"region_code": actor.region_code, "scope": _scope(actor, unit),
+                                           "today": today or date.today()})
+        rows = [dict(r) for r in cur.fetchall()]
+    return {"age": [{**r, "n": policy.suppress(actor, r["n"])} for r in rows if r["what"] == "age"],
+            "use": [r for r in rows if r["what"] == "use"]}
