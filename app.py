@@ -555,6 +555,38 @@ def registry_export(kind: str, file: Path, unit: str | None, template: bool, use
     console.print(f"[green]wrote[/] {file}: {rows:,} {kind}")
 
 
+@registry.command("kind")
+@click.argument("code")
+@click.argument("name")
+@click.option("--fields", "fields_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a JSON list of field specs: key, label, type (text/int/float/bool/date/choice), required, …")
+@click.option("--name-en", default="", help="the type's English name")
+@click.option("--personal", is_flag=True, help="its records are about people (listed like the people registry)")
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def registry_kind(code: str, name: str, fields_file: Path, name_en: str, personal: bool, region: str | None) -> None:
+    """Declare (or redeclare) a local "X" record type as data; its records are checked against it."""
+    import json
+
+    from data.registry_groups import declare_kind
+    from db.core import connect
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        fields = json.loads(fields_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise Refused(f"{fields_file} is not JSON: {exc}") from None
+    conn = connect(settings.dsn)
+    try:
+        with conn:
+            checked = declare_kind(conn, region or settings.region_code, code, name, fields, name_en, personal)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    finally:
+        conn.close()
+    click.echo(f"declared {code} ({name}) with {len(checked)} field(s)")
+
+
 @registry.command("purge")
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="retention after moving out (default: ONEMAP_REGISTRY_RETENTION_DAYS)")

@@ -14,7 +14,7 @@ from api.models import Body, Out
 from api.openapi import documented
 from api.v1 import RateLimiter, gate
 from config import Settings
-from data import registry, registry_xlsx, visits
+from data import registry, registry_groups, registry_xlsx, visits
 from db.core import pooled, writer
 from web.errors import error_body
 from web.params import Bool, Int, QueryModel, Text, loads, parse_query
@@ -88,6 +88,45 @@ class Linked(Out):
     """Whether the link is new."""
 
     created: bool
+
+
+class GroupIn(Body):
+    """A person's membership of a special group."""
+
+    kind: str = Field(description="released_prisoner, community_correction, mental_disorder, drug_user, hiv, "
+                                  "at_risk_youth")
+    since: str | None = Field(None, description="YYYY-MM-DD (default today)")
+
+
+class FollowupIn(Body):
+    """A follow-up of a special-group member: help (帮扶) or control (管控)."""
+
+    kind: str = Field(description="help or control")
+    note: str = Field("", max_length=2000)
+    at: datetime | None = None
+
+
+class RecordIn(Body):
+    """A record of a local ("X") type, idempotent on ``uid``; ``data`` follows the type's fields."""
+
+    uid: str = Field(json_schema_extra={"format": "uuid"})
+    cell_code: str = Field(max_length=15)
+    data: dict
+
+
+class Created(Out):
+    """The stored row's id and whether it is new."""
+
+    id: int
+    created: bool
+
+
+class PageQuery(QueryModel):
+    """A unit and a page."""
+
+    unit: Text(32, "a grid unit code in your jurisdiction") | None = None  # type: ignore[valid-type]
+    limit: Int(1, 500) = 100  # type: ignore[valid-type]
+    offset: Int(0, 10_000_000) = 0  # type: ignore[valid-type]
 
 
 class PeopleQuery(QueryModel):
@@ -236,6 +275,60 @@ def _register_writes(bp: Blueprint) -> None:
         return jsonify({"created": created})
 
 
+def _register_groups(bp: Blueprint) -> None:
+    @bp.post("/registry/people/<int:person_id>/special-groups")
+    @documented(json=GroupIn, ok=(200, Created), errors=(400, 401, 403, 404, 413, 422, 429))
+    def join(person_id: int):
+        """Record a person's special-group membership (roles that handle special groups)."""
+        data, refused = _json()
+        if refused is not None:
+            return refused
+        with writer(_dsn()) as conn:
+            sid, created = registry_groups.join_group(conn, _actor(), person_id, data)
+            conn.commit()
+        return jsonify({"id": sid, "created": created})
+
+    @bp.post("/registry/special-groups/<int:special_id>/followups")
+    @documented(json=FollowupIn, ok=(201, Created), errors=(400, 401, 403, 404, 413, 422, 429))
+    def followup(special_id: int):
+        """Append a follow-up (帮扶 help / 管控 control) to a special-group record."""
+        data, refused = _json()
+        if refused is not None:
+            return refused
+        with writer(_dsn()) as conn:
+            fid = registry_groups.add_followup(conn, _actor(), special_id, data)
+            conn.commit()
+        return jsonify({"id": fid, "created": True}), 201
+
+    @bp.get("/registry/x")
+    @documented(ok=(200, list[Out]), errors=(401, 429))
+    def x_kinds():
+        """The local ("X") record types of your region and their declared fields."""
+        with pooled(_dsn()) as conn:
+            return jsonify(registry_groups.kinds(conn, _actor()))
+
+    @bp.post("/registry/x/<kind>")
+    @documented(json=RecordIn, ok=(201, Saved), HTTP_200=(Saved, "an update (or a retry)"),
+                errors=(400, 401, 403, 404, 413, 422, 429))
+    def x_save(kind: str):
+        """Add or update a record of a local type, checked against its declared fields."""
+        data, refused = _json()
+        if refused is not None:
+            return refused
+        with writer(_dsn()) as conn:
+            stored, created = registry_groups.save_record(conn, _actor(), kind[:40], data)
+            conn.commit()
+        return jsonify(stored), (201 if created else 200)
+
+    @bp.get("/registry/x/<kind>")
+    @documented(query=PageQuery, ok=(200, list[Out]), errors=(400, 401, 403, 404, 422, 429))
+    def x_list(kind: str):
+        """Records of a local type in your jurisdiction."""
+        q = parse_query(PageQuery)
+        with pooled(_dsn()) as conn:
+            return jsonify(registry_groups.records(conn, _actor(), kind[:40], q.unit, q.limit, q.offset))
+
+
 def _register_reads(bp: Blueprint) -> None:
     @bp.get("/registry/people")
     @documented(query=PeopleQuery, ok=(200, People), errors=(400, 401, 403, 422, 429))
@@ -312,5 +405,6 @@ def create_blueprint(window_s: float = 60.0) -> Blueprint:
     bp = Blueprint("api_registry", __name__, url_prefix="/api/v1")
     bp.before_request(gate(RateLimiter(Settings().api_rate, window_s)))
     _register_writes(bp)
+    _register_groups(bp)
     _register_reads(bp)
     return bp

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from db.core import connect, sql
 from demo import places as demo_places
 from demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, REGION_TIMEZONE, build_county
-from demo.registry import load_registry
+from demo.registry import link_incidents, load_registry
 from demo.roads import build_network
 from demo.users import create_demo_users
 
@@ -91,6 +91,7 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
 
                     counts["incident"] = load_incidents(conn, REGION_CODE, n_incidents, seed, now,
                                                         progress=progress)
+                    counts.update(link_incidents(cur, REGION_CODE))
             conn.commit()
             # the service circles the map shows, computed now so the first page load is fast
             task = progress.add_task("service reach (10/30-minute isochrones)", total=len(MAP_REACH))

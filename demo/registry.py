@@ -175,14 +175,21 @@ BULK_TABLES = ["reg_house", "reg_household", "reg_person", "reg_person_secret", 
 
 @contextlib.contextmanager
 def _keys_checked_after(cur):
-    """Drop the registry tables' foreign keys for a bulk load and add them back (validated in one
-    pass each) when it ends: COPY then checks no key row by row. ACCESS EXCLUSIVE until commit."""
+    """Drop the registry tables' foreign keys and secondary indexes for a bulk load and restore
+    them when it ends (keys validated in one pass each, indexes built by one sort each): COPY then
+    checks no key and inserts into no index row by row. ACCESS EXCLUSIVE until commit."""
     cur.execute(sql("reg_bulk_fks"), {"tables": BULK_TABLES})
     keys = cur.fetchall()
+    cur.execute(sql("reg_bulk_indexes"), {"tables": BULK_TABLES})
+    indexes = cur.fetchall()
     for name, table, _definition in keys:
         cur.execute(psql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(psql.Identifier(table),
                                                                          psql.Identifier(name)))
+    for name, _definition in indexes:
+        cur.execute(psql.SQL("DROP INDEX {}").format(psql.Identifier(name)))
     yield
+    for _name, definition in indexes:  # definitions from the catalog, not from input
+        cur.execute(psql.SQL(definition))
     for name, table, definition in keys:  # definitions from the catalog, not from input
         cur.execute(psql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(psql.Identifier(table), psql.Identifier(name))
                     + psql.SQL(definition))
@@ -266,3 +273,11 @@ def _copy(cur, rng, g: dict, region_code: str, now: datetime) -> dict[str, int]:
                 "AND grid_cell_at(f.region_code, f.geom) IS NOT NULL", (region_code,))
     return {"reg_house": n_h, "reg_household": n_hh, "reg_person": n, "reg_special_group": len(special),
             "reg_followup": len(follow)}
+
+
+def link_incidents(cur, region_code: str, limit: int = 2000) -> dict[str, int]:
+    """After the incidents: file the recent dispute incidents as disputes (with the nearest mediation
+    station) and link recent incidents to the nearest house of their cell; row counts."""
+    cur.execute(sql("reg_demo_disputes"), {"region_code": region_code, "limit": limit})
+    disputes, links = cur.fetchone()
+    return {"reg_dispute": disputes, "reg_incident_link": links}

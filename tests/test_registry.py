@@ -443,3 +443,84 @@ def test_people_who_moved_away_are_anonymised_after_the_retention_period(demo_ds
     finally:
         conn.rollback()
         conn.close()
+
+
+# -- special groups, local "X" types, the command line ---------------------------------------
+
+def test_special_group_members_and_follow_ups_only_by_the_roles_that_handle_them(world):
+    pid, _ = _worker_person(world["dsn"])
+    for role in ("leader", "analyst", "department"):
+        assert _post(world, role, f"/people/{pid}/special-groups", {"kind": "hiv"}).status_code == 403, role
+    assert _post(world, "worker", f"/people/{pid}/special-groups", {"kind": "aliens"}).status_code == 422
+    r = _post(world, "worker", f"/people/{pid}/special-groups", {"kind": "at_risk_youth", "since": "2026-01-02"})
+    assert r.status_code == 200 and r.json()["created"] is True
+    sid = r.json()["id"]
+    r = _post(world, "worker", f"/special-groups/{sid}/followups", {"kind": "help", "note": "谈心谈话"})
+    assert r.status_code == 201, r.text
+    assert _post(world, "worker", f"/special-groups/{sid}/followups", {"kind": "hug"}).status_code == 422
+    got = _get(world, "worker", f"/people/{pid}").json()
+    assert "at_risk_youth" in got["special_groups"]
+    assert [f["note"] for s in got["special_records"] if s["id"] == sid for f in s["followups"]] == ["谈心谈话"]
+    assert "special_records" not in _get(world, "department", f"/people/{pid}").json()
+    other = scalar(world["dsn"], "SELECT id FROM reg_special_group WHERE cell_code <> %s LIMIT 1", (world["cell"],))
+    assert _post(world, "worker", f"/special-groups/{other}/followups", {"kind": "help"}).status_code == 404
+
+
+def test_a_local_x_type_is_declared_as_data_and_its_records_are_checked(world, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from app import cli
+
+    monkeypatch.setenv("DATABASE_URL", world["dsn"])
+    spec = tmp_path / "herds.json"
+    spec.write_text('[{"key": "herd", "label": "牲畜数", "type": "int", "required": true, "min": 0},'
+                    ' {"key": "pasture", "label": "草场", "type": "choice", "choices": ["天然", "人工"]}]')
+    r = CliRunner().invoke(cli, ["registry", "kind", "herds", "牧户牲畜", "--fields", str(spec)])
+    assert r.exit_code == 0, r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"key": "Herd", "label": "", "type": "money"}]')
+    r = CliRunner().invoke(cli, ["registry", "kind", "herds2", "x", "--fields", str(bad)])
+    assert r.exit_code == 2 and "refused" in r.output
+    assert [k["code"] for k in _get(world, "worker", "/x").json()] == ["herds"]
+    rec = {"uid": str(uuid.uuid4()), "cell_code": world["cell"], "data": {"herd": 120, "pasture": "天然"}}
+    assert _post(world, "worker", "/x/herds", rec).status_code == 201
+    assert _post(world, "worker", "/x/herds", rec).status_code == 200
+    r = _post(world, "worker", "/x/herds", {**rec, "uid": str(uuid.uuid4()), "data": {"herd": -3, "goats": 1}})
+    assert r.status_code == 422 and {"data.herd", "data.goats"} <= set(r.json()["error"]["fields"])
+    r = _post(world, "worker", "/x/herds", {**rec, "uid": str(uuid.uuid4()), "cell_code": world["other_cell"]})
+    assert r.status_code == 403
+    assert _post(world, "worker", "/x/nothing", rec).status_code == 404
+    assert [x["data"] for x in _get(world, "worker", "/x/herds").json()] == [{"herd": 120, "pasture": "天然"}]
+    assert _get(world, "town_leader", "/x/herds", unit="150623001").status_code == 403
+
+
+def test_the_command_line_exports_imports_and_refuses_a_broken_sheet_with_exit_2(world, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from app import cli
+
+    monkeypatch.setenv("DATABASE_URL", world["dsn"])
+    out = tmp_path / "houses.xlsx"
+    r = CliRunner().invoke(cli, ["registry", "export", "--kind", "houses", str(out), "--unit", world["cell"]])
+    assert r.exit_code == 0, r.output
+    houses = "SELECT count(*) FROM reg_house WHERE cell_code = %s"
+    before = scalar(world["dsn"], houses, (world["cell"],))
+    r = CliRunner().invoke(cli, ["registry", "import", "--kind", "houses", str(out)])
+    assert r.exit_code == 0, r.output
+    assert scalar(world["dsn"], houses, (world["cell"],)) == before
+    wb = load_workbook(out)
+    ws = wb.worksheets[0]
+    ws.append([None, "新房", "住宅", 1, 200.0, 38.0])  # a point outside the world's bounds
+    ws["C2"] = "宫殿"
+    broken = tmp_path / "broken.xlsx"
+    wb.save(broken)
+    r = CliRunner().invoke(cli, ["registry", "import", "--kind", "houses", str(broken)])
+    assert r.exit_code == 2 and "nothing was imported" in r.output, r.output
+    assert "第2行 C列 用途" in r.output and "经度" in r.output
+    assert scalar(world["dsn"], houses, (world["cell"],)) == before
+    r = CliRunner().invoke(cli, ["registry", "export", "--kind", "people", str(tmp_path / "p.xlsx"),
+                                 "--user", "demo-leader"])
+    assert r.exit_code == 2 and "may not export" in r.output
+    assert not (tmp_path / "p.xlsx").exists()
+    r = CliRunner().invoke(cli, ["registry", "export", "--kind", "people", str(tmp_path / "t.xlsx"), "--template"])
+    assert r.exit_code == 0 and (tmp_path / "t.xlsx").exists()
