@@ -381,6 +381,10 @@ def house(conn, actor, house_id: int) -> dict:
     if row is None:
         raise NotFound(f"no house {house_id} in your jurisdiction")
     out = dict(row)
+    if policy.sees(actor, policy.PERSONAL):  # an address says where a family lives (as on the houses layer)
+        policy.note_reveal(f"house:{house_id}", ["address"], actor=actor)
+    else:
+        out["address"] = None
     out["households"] = [{**h, "members": policy.suppress(actor, h["members"])} for h in out["households"]]
     out["incidents"] = incidents_of(conn, actor, house_id=house_id)
     return out

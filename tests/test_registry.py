@@ -331,6 +331,14 @@ def test_a_people_export_needs_a_role_that_may_is_masked_and_audited(world):
                                 "AND username = 'demo-dispatcher' ORDER BY id DESC LIMIT 1") == len(rows)
     r = _get(world, "worker", "/export", kind="houses")
     assert r.status_code == 200
+    cells = {row[6] for row in load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert cells == {world["cell"]}
+    assert _get(world, "worker", "/export", kind="houses", unit=world["other_cell"]).status_code == 403
+    house = scalar(world["dsn"], "SELECT id FROM reg_house WHERE cell_code = %s LIMIT 1", (world["cell"],))
+    assert _get(world, "leader", f"/houses/{house}").json()["address"] is None
+    assert _get(world, "worker", f"/houses/{house}").json()["address"]
+    assert _get(world, "town_leader", f"/houses/{house}").status_code == (
+        200 if world["cell"].startswith(TOWN) else 404)
 
 
 def test_incidents_are_linked_to_people_and_houses_and_listed_with_them(world):

@@ -108,3 +108,25 @@ def test_household_members_are_masked_and_only_in_the_jurisdiction(client, token
     assert "no household" in members(tokens["demo-worker"], theirs).get_data(as_text=True)
     assert "may not" in members(tokens["demo-leader"], mine).get_data(as_text=True) or \
         "minimum necessary" in members(tokens["demo-leader"], mine).get_data(as_text=True)
+
+
+def test_the_page_in_chromium_shows_the_workers_cell_and_saves_a_house(demo_server, demo_dsn):
+    from test_browser import open_page, shot
+
+    from conftest import chromium
+
+    cell = scalar(demo_dsn, "SELECT unit_code FROM app_user WHERE username = 'demo-worker'")
+    lon, lat = _point(demo_dsn, cell)
+    with chromium() as browser:
+        page = open_page(browser, demo_server, "demo-worker", "onemap-worker", "/registry?lang=en")
+        page.wait_for_selector("#registry-counts td", timeout=30_000)
+        assert cell in page.inner_text("#registry-counts")
+        page.fill("#registry-house-address", "浏览器测试路9号")
+        page.fill("#registry-house-lon", str(lon))
+        page.fill("#registry-house-lat", str(lat))
+        page.click("#registry-house-save")
+        page.wait_for_selector("#registry-house-message:has-text('Saved')", timeout=15_000)  # (CSP: no eval)
+        shot(page, "registry-page")
+        assert not page.errors, page.errors
+        assert page.hosts == {"127.0.0.1"}
+    assert scalar(demo_dsn, "SELECT cell_code FROM reg_house WHERE address = '浏览器测试路9号'") == cell
