@@ -300,6 +300,14 @@ def _register_groups(bp: Blueprint) -> None:
             conn.commit()
         return jsonify({"id": fid, "created": True}), 201
 
+    @bp.get("/registry/other/<which>")
+    @documented(query=PageQuery, ok=(200, list[Out]), errors=(400, 401, 403, 404, 422, 429))
+    def other(which: str):
+        """Organisations, public-order places, schools, disputes (with mediation) or protected lines."""
+        q = parse_query(PageQuery)
+        with pooled(_dsn()) as conn:
+            return jsonify(registry_groups.other(conn, _actor(), which[:20], q.unit, q.limit, q.offset))
+
     @bp.get("/registry/x")
     @documented(ok=(200, list[Out]), errors=(401, 429))
     def x_kinds():

@@ -156,3 +156,27 @@ def records(conn, actor, code: str, unit: str | None = None, limit: int = 100, o
         for r in rows:
             policy.note_reveal(f"x:{code}:{r['id']}", ["data"], actor=actor)
     return rows
+
+
+# -- the standard's other registries: organisations, places, schools, disputes, lines --------
+
+OTHER = ("orgs", "places", "schools", "disputes", "lines")
+
+
+def other(conn, actor, which: str, unit: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    """Rows of one of the other registries in the jurisdiction; a dispute's summary is personal."""
+    if which not in OTHER:
+        raise NotFound(f"no registry {which!r}; registries: {', '.join(OTHER)}")
+    with dict_cursor(conn) as cur:
+        cur.execute(sql(f"reg_list_{which}"), {"region_code": actor.region_code, "scope": _scope(actor, unit),
+                                               "limit": max(1, min(limit, 500)), "offset": max(0, offset)})
+        rows = [dict(r) for r in cur.fetchall()]
+    if which == "disputes":
+        fields = {"summary": (policy.PERSONAL, "hide")}
+        out = []
+        for r in rows:
+            masked, revealed = policy.mask_record(actor, r, fields)
+            policy.note_reveal(f"dispute:{r['id']}", revealed, actor=actor)
+            out.append(masked)
+        return out
+    return rows

@@ -532,3 +532,16 @@ def test_the_command_line_exports_imports_and_refuses_a_broken_sheet_with_exit_2
     assert not (tmp_path / "p.xlsx").exists()
     r = CliRunner().invoke(cli, ["registry", "export", "--kind", "people", str(tmp_path / "t.xlsx"), "--template"])
     assert r.exit_code == 0 and (tmp_path / "t.xlsx").exists()
+
+
+def test_disputes_come_with_their_mediation_and_incident_inside_the_jurisdiction(world):
+    rows = _get(world, "town_leader", "/other/disputes", limit=500).json()
+    assert rows and all(d["cell_code"].startswith(TOWN) for d in rows)
+    assert all(d["summary"] is None for d in rows)  # free text: not for leaders
+    assert all(d["mediation"] and d["incident_id"] for d in rows)
+    full = _get(world, "dispatcher", "/other/disputes", limit=5).json()
+    assert all(d["summary"] for d in full)
+    assert _get(world, "town_leader", "/other/disputes", unit="150623001").status_code == 403
+    assert _get(world, "worker", "/other/dragons").status_code == 404
+    schools = _get(world, "leader", "/other/schools").json()
+    assert schools and all(s["facility_id"] for s in schools)
