@@ -244,7 +244,8 @@ def save_household(conn, actor, hh: dict) -> tuple[dict, bool]:
 
 
 def save_person(conn, actor, person: dict) -> tuple[dict, bool]:
-    """Add or update a validated person (cell from the household); ID and phone stored as secrets."""
+    """Add or update a validated person (cell from the household); ID and phone stored as secrets
+    (one not given, or given back masked, stays as stored)."""
     _may_edit(actor)
     with conn.cursor() as cur:
         before = _existing(cur, actor, "person", person["uid"])
@@ -273,7 +274,7 @@ def save_person(conn, actor, person: dict) -> tuple[dict, bool]:
         try:
             cur.execute(sql("reg_person_secret_set"), {
                 "person_id": row[0], "id_number": person["id_number"],
-                "phone": None if person["keep_phone"] else (person["phone"] or (None if before is None else ""))})
+                "phone": None if person["keep_phone"] else person["phone"]})  # None: unchanged
         except psycopg2.errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT reg_person")
             raise Invalid("this ID number is already registered for another person in the county",
