@@ -469,6 +469,154 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
 
 
 @cli.group()
+def registry() -> None:
+    """The "9+X" registries: xlsx import and export of houses, households and people; retention."""
+
+
+def _registry_actor(settings: Settings, username: str | None):
+    """The named account, or else an administrator over the region recorded as ``cli:<os user>``
+    (the command line runs as the database owner, who may read everything anyway)."""
+    import getpass
+
+    from data.users import Actor
+    from exports import service as ex
+    from layers.base import LayerError
+
+    if username is None:
+        return Actor(user_id=None, username=f"cli:{getpass.getuser()}", role="admin",
+                     unit_code=settings.region_code, region_code=settings.region_code)
+    try:
+        return ex.cli_actor(settings.dsn, settings.region_code, username, getpass.getuser())
+    except LayerError as exc:
+        raise Refused(str(exc)) from None
+
+
+KIND = click.option("--kind", required=True, type=click.Choice(["people", "houses", "households"]))
+AS_USER = click.option("--user", "username", default=None,
+                       help="run as this account (its role and jurisdiction); default: admin of the region")
+
+
+@registry.command("import")
+@KIND
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@AS_USER
+def registry_import(kind: str, file: Path, username: str | None) -> None:
+    """Import an xlsx sheet (Chinese header row), all or nothing: errors listed by row and column."""
+    from data import registry_xlsx
+    from db.core import connect
+
+    settings = _settings()
+    _upgrade(settings)
+    actor = _registry_actor(settings, username)
+    conn = connect(settings.dsn)
+    try:
+        stored = registry_xlsx.import_file(conn, actor, kind, file)
+    except registry_xlsx.ImportRefused as exc:
+        for e in exc.extra.get("errors", []):
+            where = f"第{e['row']}行" + (f" {e['column']}列 {e['header']}" if e["column"] else "")
+            click.echo(f"{where}: {e['message']}", err=True)
+        raise Refused(f"{len(exc.extra.get('errors', []))} error(s) in {file}; nothing was imported") from None
+    except registry_xlsx.IncidentError as exc:
+        raise Refused(exc.message) from None
+    finally:
+        conn.close()
+    console.print(f"[green]imported[/] {stored:,} {kind} from {file}")
+
+
+@registry.command("export")
+@KIND
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--unit", default=None, help="only this grid unit (inside the account's jurisdiction)")
+@click.option("--template", is_flag=True, help="write the empty template (headers and drop-down lists)")
+@AS_USER
+def registry_export(kind: str, file: Path, unit: str | None, template: bool, username: str | None) -> None:
+    """Export a registry to xlsx (ID numbers and phones masked; audited), or its empty template."""
+    from data import registry_xlsx
+    from db.core import connect
+
+    if file.suffix.lower() != ".xlsx":
+        raise Refused(f"{file} must end in .xlsx")
+    if file.exists():
+        raise Refused(f"{file} exists; choose another name or remove it")
+    if not file.parent.is_dir():
+        raise Refused(f"folder {file.parent} does not exist")
+    if template:
+        file.write_bytes(registry_xlsx.template(kind))
+        console.print(f"[green]wrote[/] the {kind} template {file}")
+        return
+    settings = _settings()
+    _upgrade(settings)
+    actor = _registry_actor(settings, username)
+    conn = connect(settings.dsn)
+    try:
+        body, rows = registry_xlsx.export(conn, actor, kind, unit)
+        file.write_bytes(body)
+        conn.commit()  # the audit row, once the file is written
+    except registry_xlsx.IncidentError as exc:
+        raise Refused(exc.message) from None
+    finally:
+        conn.close()
+    console.print(f"[green]wrote[/] {file}: {rows:,} {kind}")
+
+
+@registry.command("kind")
+@click.argument("code")
+@click.argument("name")
+@click.option("--fields", "fields_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="a JSON list of field specs: key, label, type (text/int/float/bool/date/choice), required, …")
+@click.option("--name-en", default="", help="the type's English name")
+@click.option("--personal", is_flag=True, help="its records are about people (listed like the people registry)")
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def registry_kind(code: str, name: str, fields_file: Path, name_en: str, personal: bool, region: str | None) -> None:
+    """Declare (or redeclare) a local "X" record type as data; its records are checked against it."""
+    import json
+
+    from data.registry_groups import declare_kind
+    from db.core import connect
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        fields = json.loads(fields_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise Refused(f"{fields_file} is not JSON: {exc}") from None
+    conn = connect(settings.dsn)
+    try:
+        with conn:
+            checked = declare_kind(conn, region or settings.region_code, code, name, fields, name_en, personal)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    finally:
+        conn.close()
+    click.echo(f"declared {code} ({name}) with {len(checked)} field(s)")
+
+
+@registry.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="retention after moving out (default: ONEMAP_REGISTRY_RETENTION_DAYS)")
+@click.option("--now", "now_text", default=None, help="ISO time taken as 'now' (default: the clock)")
+@click.option("--region", default=None, help="region code (default: ONEMAP_REGION or 150623)")
+def registry_purge(days: int | None, now_text: str | None, region: str | None) -> None:
+    """Anonymise people who moved away longer ago than the retention period (PIPL art. 19/47)."""
+    from datetime import datetime, timezone
+
+    from db.core import connect
+
+    settings = _settings()
+    _upgrade(settings)
+    now = _cli_time(now_text, "--now") or datetime.now(timezone.utc)
+    keep = settings.registry_retention_days if days is None else days
+    conn = connect(settings.dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT reg_retention_purge(%s, %s, %s)", (region or settings.region_code, keep, now))
+            n = cur.fetchone()[0]
+    finally:
+        conn.close()
+    click.echo(f"anonymised {n} people who moved away more than {keep} days ago")
+
+
+@cli.group()
 def roads() -> None:
     """Road network: import from OpenStreetMap, service-reach isochrones, coverage."""
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     export_dir: str = Field("", description="where export files are kept (0700/0600); empty: var/exports")
     import_max_mb: float = Field(200.0, gt=0, description="largest file `grids import`/`roads import` read")
     import_max_features: int = Field(100_000, ge=1, description="most features in one grid import")
+    registry_retention_days: int = Field(365, ge=0, description="days a person who moved away keeps their "
+                                                                 "name and numbers (`onemap registry purge`)")
     import_max_vertices: int = Field(500_000, ge=4, description="most vertices in one imported geometry")
 
     @classmethod

@@ -12,7 +12,7 @@ import dash
 from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
-from dashboard import console, console_cb, leaders, live, pages_analyst, wall
+from dashboard import console, console_cb, leaders, live, pages_analyst, registry_page, wall
 from dashboard.auth import user_badge
 from dashboard.i18n import gettext, normalize
 from dashboard.mapview import map_query
@@ -74,6 +74,8 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
         return html.Div([html.Div([html.A("← " + gettext(lang, "nav.home"), href="/",
                                           className="om-user-logout")], className="om-header"),
                          pages_analyst.layout(lang)], className="om-analyst")
+    if path.rstrip("/") == "/registry":
+        return html.Div(registry_page.layout(lang, gettext(lang, "nav.home")), className="om-analyst")
     page = leaders.layout(actor, info, lang, region=region)
     return page
 
@@ -138,6 +140,7 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
     console_cb.register(app, dsn, region_code)
     app.server.before_request(console_cb.page_gate)
     pages_analyst.register(app, dsn)
+    registry_page.register(app, dsn)
     wall.register(app, dsn, region_code, actor_unit)
     register_script_paths(app)
     return app

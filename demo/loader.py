@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from db.core import connect, sql
 from demo import places as demo_places
 from demo.county import REGION_CODE, REGION_NAME, REGION_NAME_EN, REGION_TIMEZONE, build_county
+from demo.registry import link_incidents, load_registry
 from demo.roads import build_network
 from demo.users import create_demo_users
 
@@ -82,11 +83,15 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                 counts.update(_insert_places(cur, depts, facilities, roster, fixes, progress))
                 counts["road_edge"] = _insert_roads(cur, nodes, edges, progress)
                 counts["app_user"] = len(create_demo_users(cur, REGION_CODE))
+                task = progress.add_task("registries (houses, households, people)", total=None)
+                counts.update(load_registry(cur, county, REGION_CODE, seed, now))
+                progress.update(task, total=1, completed=1)
                 if n_incidents:
                     from demo.incidents import load_incidents
 
                     counts["incident"] = load_incidents(conn, REGION_CODE, n_incidents, seed, now,
                                                         progress=progress)
+                    counts.update(link_incidents(cur, REGION_CODE))
             conn.commit()
             # the service circles the map shows, computed now so the first page load is fast
             task = progress.add_task("service reach (10/30-minute isochrones)", total=len(MAP_REACH))

@@ -17,6 +17,11 @@ staff_name     yes    yes         yes     –        yes         yes     –
 staff_phone    yes    yes         –       –        –           yes     –
 position       yes    yes         yes     yes      yes         yes     –
 people_count   yes    –           –       –        –           yes     –
+id_number      yes    yes         –       –        –           yes     –
+res_phone      yes    yes         –       –        –           yes     –
+special_group  yes    yes         –       –        –           yes     –
+people_export  yes    yes         –       –        –           –       –
+registry_edit  yes    yes         –       –        –           yes     –
 =============  =====  ==========  ======  =======  ==========  ======  ========
 
 * ``personal``: an incident's free-text description and who reported it (they name residents and
@@ -29,6 +34,14 @@ people_count   yes    –           –       –        –           yes     �
 * ``position``: a worker's live GPS position (a row class: a caller without it gets no rows).
 * ``people_count``: counts of residents or households (and anything computed from them, such as
   density) below ``SMALL_COUNT`` are suppressed: a count of 1–4 can point at a household.
+* The registries (人口/房屋, "9+X", GB/T 31000; PIPL art. 28/51): residents' names, birth dates and
+  addresses are ``personal`` (a list of people needs that class); ``id_number`` and ``res_phone``
+  are stored masked with the clear value readable only through the reveal path, which needs a
+  stated reason (``reveal_reason``) and writes its own audit row; ``special_group`` membership
+  (released prisoners, community corrections, …) is for the roles that handle it (the cell's worker,
+  dispatchers, admins), never for command, analysis or other departments; ``people_export`` is a
+  bulk export of people (audited with its row count); ``registry_edit`` adds and updates houses,
+  households and people within the jurisdiction.
 * A read-only session (a wall kiosk) sees no class at all: a wall is looked at by anyone in the room.
 
 Every read that returns a class unmasked is a *reveal*, and each request that revealed something
@@ -44,13 +57,21 @@ from typing import Any, Protocol
 ROLES = ("admin", "dispatcher", "leader", "analyst", "department", "worker")
 PERSONAL, STAFF_NAME, STAFF_PHONE, POSITION, PEOPLE_COUNT = (
     "personal", "staff_name", "staff_phone", "position", "people_count")
-CLASSES = (PERSONAL, STAFF_NAME, STAFF_PHONE, POSITION, PEOPLE_COUNT)
+ID_NUMBER, RES_PHONE, SPECIAL_GROUP, PEOPLE_EXPORT, REGISTRY_EDIT = (
+    "id_number", "res_phone", "special_group", "people_export", "registry_edit")
+CLASSES = (PERSONAL, STAFF_NAME, STAFF_PHONE, POSITION, PEOPLE_COUNT,
+           ID_NUMBER, RES_PHONE, SPECIAL_GROUP, PEOPLE_EXPORT, REGISTRY_EDIT)
 SEES: dict[str, frozenset[str]] = {
     PERSONAL: frozenset({"admin", "dispatcher", "department", "worker"}),
     STAFF_NAME: frozenset({"admin", "dispatcher", "leader", "department", "worker"}),
     STAFF_PHONE: frozenset({"admin", "dispatcher", "worker"}),
     POSITION: frozenset({"admin", "dispatcher", "leader", "analyst", "department", "worker"}),
     PEOPLE_COUNT: frozenset({"admin", "worker"}),
+    ID_NUMBER: frozenset({"admin", "dispatcher", "worker"}),
+    RES_PHONE: frozenset({"admin", "dispatcher", "worker"}),
+    SPECIAL_GROUP: frozenset({"admin", "dispatcher", "worker"}),
+    PEOPLE_EXPORT: frozenset({"admin", "dispatcher"}),
+    REGISTRY_EDIT: frozenset({"admin", "dispatcher", "worker"}),
 }
 MASKS = ("name", "phone", "label", "hide")  # how a masked value reads: 张*, 138****5678, worker:*, null
 SMALL_COUNT = 5  # people counts below this (1–4) are suppressed for roles without PEOPLE_COUNT
@@ -70,6 +91,12 @@ REQUEST_FIELDS: dict[str, tuple[str, str]] = {
 # The fields of a timeline event: a note is free text (a report's note is its description), the
 # actor a staff account (``role:username``).
 EVENT_FIELDS: dict[str, tuple[str, str]] = {"note": (PERSONAL, "hide"), "actor": (STAFF_NAME, "label")}
+# The fields of a registry person (a list needs PERSONAL to begin with): ID number and phone are
+# only ever stored masked outside the reveal path; special-group membership is its own class.
+PERSON_FIELDS: dict[str, tuple[str, str]] = {
+    "name": (PERSONAL, "name"), "registered_address": (PERSONAL, "hide"),
+    "special_groups": (SPECIAL_GROUP, "hide")}
+REASON_MIN, REASON_MAX = 4, 200  # a reveal's stated reason, in characters
 
 
 class ActorLike(Protocol):
@@ -175,6 +202,16 @@ def mask_value(value: object, how: str) -> str | None:
     if how == "label":
         return text.partition(":")[0] + ":*"
     raise ValueError(f"unknown mask {how!r}; masks: {', '.join(MASKS)}")
+
+
+def reveal_reason(text: object) -> str:
+    """A reveal's stated reason (PIPL: a purpose for each access), or ``ValueError`` when there is none."""
+    reason = str(text or "").strip()
+    if len(reason) < REASON_MIN:
+        raise ValueError(f"state why you need the full record (at least {REASON_MIN} characters)")
+    if len(reason) > REASON_MAX or any(ord(ch) < 32 for ch in reason):
+        raise ValueError(f"the reason is one line of at most {REASON_MAX} characters")
+    return reason
 
 
 def suppress(caller: ActorLike, count: int | None) -> int | None:

@@ -13,7 +13,7 @@ from psycopg2 import sql as psql
 
 from db.core import pooled, sql
 from domain import policy
-from layers import grid_units, heat, incidents, patrol, places, routing, workers
+from layers import grid_units, heat, houses, incidents, patrol, places, routing, workers
 from layers.base import (
     Layer,
     LayerError,
@@ -32,7 +32,7 @@ __all__ = ["LAYERS", "Layer", "LayerError", "NotForRole", "OutsideJurisdiction",
            "geojson", "map_layers", "summary", "extent", "count", "stream", "page", "keyset_page", "hits"]
 
 LAYERS: dict[str, Layer] = {layer.name: layer
-                            for module in (grid_units, places, incidents, workers, heat, routing, patrol)
+                            for module in (grid_units, places, incidents, workers, heat, routing, patrol, houses)
                             for layer in module.LAYERS}
 MAP_ONLY: set[str] = set()  # every layer is exportable today; keep a name here to hide one from exports
 

@@ -18,6 +18,11 @@ TABLE = {  # the docstring's table, written out again: a change to the decision 
     "staff_phone": {"admin", "dispatcher", "worker"},
     "position": {"admin", "dispatcher", "leader", "analyst", "department", "worker"},
     "people_count": {"admin", "worker"},
+    "id_number": {"admin", "dispatcher", "worker"},
+    "res_phone": {"admin", "dispatcher", "worker"},
+    "special_group": {"admin", "dispatcher", "worker"},
+    "people_export": {"admin", "dispatcher"},
+    "registry_edit": {"admin", "dispatcher", "worker"},
 }
 
 

@@ -1,0 +1,5 @@
+-- The houses registry of a scope, for the xlsx export.
+SELECT h.uid::text, h.address, h.use, h.floors, round(ST_X(h.geom)::numeric, 7)::float8 AS lon,
+       round(ST_Y(h.geom)::numeric, 7)::float8 AS lat, h.cell_code
+FROM reg_house h WHERE h.region_code = %(region_code)s AND h.cell_code LIKE %(scope)s || '%%'
+ORDER BY h.cell_code, h.id
