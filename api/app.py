@@ -8,7 +8,7 @@ from flask import Flask
 
 from api import exports as exports_api
 from api import field as field_api
-from api import ogc, open311, routing, v1
+from api import loop, ogc, open311, routing, v1
 from data import incidents
 from db.core import writer
 from web.errors import install_error_handlers
@@ -26,7 +26,7 @@ def install_api(server: Flask, dsn: str) -> None:
     install_error_handlers(server)
     install_reveal_audit(server, dsn)  # one audit row per request that revealed something
     install_params(server)  # request guards, bounded JSON, Dash dispatch guard (web/params.py)
-    for api in (v1, open311, routing, ogc, exports_api, field_api):
+    for api in (v1, loop, open311, routing, ogc, exports_api, field_api):
         server.register_blueprint(api.create_blueprint())
 
 

@@ -51,7 +51,7 @@ def map_svg(cells: list[dict], legend_title: str, none_word: str, width: float =
                f'{escape(none_word)}</text></svg>'
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     kx = math.cos(math.radians((y0 + y1) / 2))  # equirectangular at the middle latitude
-    map_w, legend_w = width - 130, 130
+    map_w = width - 130  # the legend takes the rest
     scale = min(map_w / max((x1 - x0) * kx, 1e-9), height / max(y1 - y0, 1e-9))
 
     def pt(p: list[float]) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from i18n import gettext
-
 from exports.bulletin.content import INDICATORS, Bulletin
+from i18n import gettext
 
 
 def w(lang: str, key: str, **values) -> str:
