@@ -1,4 +1,4 @@
--- A mediation case with its incident's state (locked for the step when %(lock)s), or none.
+-- A mediation case with its incident's state and its station's name, or none.
 SELECT m.id, m.incident_id, m.kind, m.stage, m.station_id, f.name, f.name_en, m.team, m.outcome_text,
        iso_local(m.created_at, r.timezone), iso_local(m.updated_at, r.timezone), m.created_by, i.state
 FROM mediation_case m

@@ -77,14 +77,19 @@ def map_svg(cells: list[dict], legend_title: str, none_word: str, width: float =
     return "".join(parts)
 
 
+def nice_step(raw: float) -> int:
+    """A whole tick step of 1, 2 or 5 times a power of ten, at least ``raw``."""
+    power = 10 ** max(0, math.floor(math.log10(max(raw, 1))))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
 def trend_svg(trend: list[dict], labels: dict[str, str], width: float = 640, height: float = 220) -> str:
     """Bars of reports per day and a line of solutions, with a y scale and a few dates."""
     left, bottom, top, right = 40, 28, 22, 10
     w, h = width - left - right, height - bottom - top
     n = max(len(trend), 1)
-    top_v = max([max(t["reported"], t["solved"]) for t in trend] + [1])
-    step = 10 ** max(0, int(math.log10(top_v)))
-    top_v = math.ceil(top_v / step) * step
+    tick = nice_step(max([max(t["reported"], t["solved"]) for t in trend] + [1]) / 4)
+    top_v = tick * 4
     bw = w / n
 
     def y(v: float) -> float:

@@ -5,7 +5,7 @@ list, the cells with their reports for the map and the daily trend."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from data import bulletins, stats
 from exports.bulletin.period import Period
@@ -73,4 +73,11 @@ def build(dsn: str, region_code: str, unit: str, period: Period, now: datetime |
     return Bulletin(unit=info, period=period, tz=tz, generated_at=now, figures=figs, periods=periods,
                     children=kids, categories=cats, overdue=bulletins.overdue(dsn, region_code, unit, now,
                                                                              OVERDUE_ROWS),
-                    cells=cells, trend=stats.trend(dsn, unit, f, "day"))
+                    cells=cells, trend=every_day(stats.trend(dsn, unit, f, "day"), period))
+
+
+def every_day(trend: list[dict], period: Period) -> list[dict]:
+    """The daily trend with a zero row for each day of the period without reports or solutions."""
+    by_day = {t["day"]: t for t in trend}
+    days = (period.since + timedelta(days=i) for i in range(period.days))
+    return [by_day.get(d) or {"day": d, "reported": 0, "solved": 0, "solved_in_grid": 0} for d in days]
