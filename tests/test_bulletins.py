@@ -16,13 +16,14 @@ import pytest
 
 import exports.bulletin as bl
 from app import Settings, create_app
-from conftest import DEMO_NOW
 from data import stats
 from data.users import Actor, issue_token
 from db.core import connect
 from exports.bulletin import content, pdf
 from exports.bulletin import text as t
 from exports.bulletin.period import last_finished, parse
+
+from conftest import DEMO_NOW
 
 REGION = "150623"
 TOWN = "150623002"  # 上海庙镇: demo-leader-shanghaimiao's jurisdiction

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app import Settings, create_app
-from conftest import DEMO_NOW, _drop, _fresh_database
 from data import stats
 from data.users import issue_token
 from db.core import connect
+
+from conftest import DEMO_NOW, _drop, _fresh_database
 
 REGION = "150623"
 USERS = ["demo-admin", "demo-dispatcher", "demo-leader", "demo-analyst", "demo-worker", "demo-leader-shanghaimiao"]
@@ -269,3 +270,24 @@ def test_only_disputes_become_mediation_cases(client, tokens, spot):
     call(client, tokens, "demo-dispatcher", "POST", base + "/steps", {"step": "mediate"})
     r = call(client, tokens, "demo-dispatcher", "POST", base + "/steps", {"step": "refer", "text": "调解不成，引导诉讼"})
     assert r.get_json()["stage"] == "referred"
+
+
+# --- least privilege ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE return_visit SET outcome = 'satisfied'", "DELETE FROM return_visit", "TRUNCATE return_visit",
+    "UPDATE bulletin SET file_name = 'x'", "DELETE FROM bulletin", "DELETE FROM mediation_case",
+    "ALTER TABLE incident DISABLE TRIGGER incident_merged_guard",
+])
+def test_the_app_role_appends_visits_and_bulletins_only(dsn, statement):
+    import psycopg2
+
+    from db.core import app_dsn
+
+    conn = connect(app_dsn(dsn))
+    try:
+        with conn.cursor() as cur, pytest.raises((psycopg2.errors.InsufficientPrivilege,)):
+            cur.execute(statement)
+    finally:
+        conn.rollback()
+        conn.close()
