@@ -253,3 +253,48 @@ def test_scheduled_run_writes_each_due_bulletin_once(demo_dsn, base):
     assert REGION in units and TOWN in units
     assert {m["period"] for m in made} == {"2026-W22", "2026-05"}
     assert bl.due(demo_dsn, ANALYST, today, base=base) == []  # kept already: nothing again
+
+
+# --- the analysts' page -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def page(demo_dsn):
+    import dash
+
+    from dashboard import pages_analyst
+    from web.auth import install_auth
+
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = pages_analyst.layout("en")
+    pages_analyst.register(app, demo_dsn)
+    install_auth(app.server, demo_dsn, secret_key="test")
+    app.server.dash_app = app
+    return app.server.test_client()
+
+
+def _panel(page, token, n, unit, period, fmt="pdf", lang="zh"):
+    output = next(k for k in page.application.dash_app.callback_map if "bulletin-list." in k)
+    body = {"output": output,
+            "outputs": [{"id": "bulletin-list", "property": "children"},
+                        {"id": "bulletin-message", "property": "children"},
+                        {"id": "bulletin-period", "property": "value"}],
+            "inputs": [{"id": "bulletin-generate", "property": "n_clicks", "value": n}],
+            "state": [{"id": "bulletin-unit", "property": "value", "value": unit},
+                      {"id": "bulletin-period", "property": "value", "value": period},
+                      {"id": "bulletin-format", "property": "value", "value": fmt},
+                      {"id": "bulletin-lang", "property": "value", "value": lang},
+                      {"id": "analyst-lang", "property": "data", "value": "en"}],
+            "changedPropIds": ["bulletin-generate.n_clicks"]}
+    return page.post("/_dash-update-component", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_analyst_page_generates_and_lists_bulletins(page, tokens):
+    token = tokens["demo-leader-shanghaimiao"]
+    first = _panel(page, token, 0, None, None).get_json()["response"]
+    assert re.fullmatch(r"\d{4}-W\d{2}", first["bulletin-period"]["value"])  # last week, suggested
+    made = _panel(page, token, 1, TOWN, "2026-W23", "xlsx").get_json()["response"]
+    assert "Generated: bulletin-150623002-2026-W23-zh.xlsx" in json.dumps(made, ensure_ascii=False)
+    assert "/api/v1/bulletins/" in json.dumps(made["bulletin-list"]["children"])
+    refused = _panel(page, token, 2, OTHER_TOWN, "2026-W23").get_json()["response"]
+    assert "outside your jurisdiction" in refused["bulletin-message"]["children"]
+    assert "150623001-2026-W23" not in json.dumps(refused["bulletin-list"]["children"])
