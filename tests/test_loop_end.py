@@ -291,3 +291,18 @@ def test_the_app_role_appends_visits_and_bulletins_only(dsn, statement):
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_open311_says_which_open_requests_look_the_same(client, tokens, spot):
+    def post():
+        form = {"api_key": tokens["demo-worker"], "service_code": "environment", "lat": spot["lat"],
+                "long": spot["lon"], "description": "河道边倾倒垃圾"}
+        r = client.post("/open311/v2/requests.json", data=form)
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()[0]
+
+    first = post()
+    assert first["service_request_id"] not in (first["service_notice"] or "")
+    second = post()
+    assert first["service_request_id"] in second["service_notice"]
+    assert "可能重复" in second["service_notice"] or "Possibly" in second["service_notice"]
