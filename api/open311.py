@@ -306,7 +306,8 @@ def _create(actor, body: dict) -> tuple[str, bool, str | None]:
         # the reporter may post outside their own cell (the point decides the cell), so read the
         # notice back within the region, as data.incidents.report does
         rows = _requests(conn, actor, scope=actor.region_code, ids=[str(rid)], limit=1, shown=False)
-        dups = evaluation.duplicates(conn, actor, str(code), lon, lat, now=now, exclude=rid) if created else []
+        dups = (evaluation.duplicates(conn, actor, str(code), lon, lat, now=now, exclude=rid)
+                if created and lon is not None and lat is not None else [])
     notice = render.service_notice(rows[0], _lang()) if rows else None
     if dups:  # GeoReport v2 has no field for them: the notice says which open requests look the same
         seen = gettext(_lang(), "open311.duplicates", ids=", ".join(d["id"] for d in dups))
