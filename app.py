@@ -18,7 +18,7 @@ console = Console(stderr=True)
 
 def create_app(settings: Settings):
     """The WSGI application: the Dash dashboard and the API on one Flask server."""
-    from api.app import install_api, start_escalator, start_rollup_folder
+    from api.app import install_api, start_bulletin_scheduler, start_escalator, start_rollup_folder
     from dashboard.app import build_dash
     from db.core import app_dsn
     from field.app import create_blueprint as field_app
@@ -34,6 +34,8 @@ def create_app(settings: Settings):
         start_escalator(dsn, settings.escalate_every_s)
     if settings.rollup_fold_every_s > 0:
         start_rollup_folder(dsn, settings.rollup_fold_every_s)
+    if settings.bulletin_every_s > 0 and settings.dsn:
+        start_bulletin_scheduler(settings.dsn, settings.bulletin_every_s)
     install_request_id(server)  # X-Request-ID in and out; every log line of the request carries it
     return server
 

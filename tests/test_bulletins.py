@@ -300,3 +300,15 @@ def test_the_analyst_page_generates_and_lists_bulletins(page, tokens):
     refused = _panel(page, token, 2, OTHER_TOWN, "2026-W23").get_json()["response"]
     assert "outside your jurisdiction" in refused["bulletin-message"]["children"]
     assert "150623001-2026-W23" not in json.dumps(refused["bulletin-list"]["children"])
+
+
+def test_a_scheduled_run_waits_for_no_other(demo_dsn, base):
+    """While one run holds the schedule's lock (another process), a second writes nothing."""
+    holder = connect(demo_dsn)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (bl.SCHEDULE_LOCK,))
+        assert bl.due(demo_dsn, ANALYST, date(2026, 7, 8), base=base) == []
+    finally:
+        holder.close()
+    assert {m["period"] for m in bl.due(demo_dsn, ANALYST, date(2026, 7, 8), base=base)} == {"2026-W27", "2026-06"}

@@ -107,9 +107,26 @@ def generate(dsn: str, actor, unit: str | None, period: str, fmt: str = "pdf", l
     return row
 
 
+SCHEDULE_LOCK = 0x0B011E  # advisory lock: one scheduled run per database at a time
+
+
 def due(dsn: str, actor, today, fmt: str = "pdf", lang: str = "zh", base: Path | None = None) -> list[dict]:
     """The scheduled run: last week's and last month's bulletins of the banner and each town that
-    are not kept yet (idempotent: run it every day, or every minute)."""
+    are not kept yet (idempotent: run it every day, or every hour); nothing while another run holds
+    the schedule's lock."""
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (SCHEDULE_LOCK,))
+            if not cur.fetchone()[0]:
+                return []
+        conn.commit()  # the session lock stays until the connection closes
+        return _due(dsn, actor, today, fmt, lang, base)
+    finally:
+        conn.close()
+
+
+def _due(dsn: str, actor, today, fmt: str, lang: str, base: Path | None) -> list[dict]:
     made = []
     for kind in ("week", "month"):
         p = last_finished(kind, today)

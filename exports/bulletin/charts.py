@@ -66,7 +66,7 @@ def map_svg(cells: list[dict], legend_title: str, none_word: str, width: float =
                      f'<title>{escape(c["name"])} {int(c["reported"])}</title></path>')
     lx = map_w + 14
     parts.append(f'<text x="{lx}" y="14" font-weight="bold">{escape(legend_title)}</text>')
-    lows = [1] + [b + 1 for b in bounds[:-1]]
+    lows = [1] + [b + 1 for b in bounds[:-1]] if bounds else []
     entries = [(EMPTY, "0")] + [(colour(b, bounds), f"{lo}–{b}" if lo < b else f"{b}")
                                 for lo, b in zip(lows, bounds, strict=True)]
     for i, (fill, label) in enumerate(entries):
