@@ -312,3 +312,19 @@ def test_a_scheduled_run_waits_for_no_other(demo_dsn, base):
     finally:
         holder.close()
     assert {m["period"] for m in bl.due(demo_dsn, ANALYST, date(2026, 7, 8), base=base)} == {"2026-W27", "2026-06"}
+
+
+def test_small_people_counts_are_suppressed_as_on_the_dashboard(demo_dsn, base):
+    with connect(demo_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT left(cell_code, 12), cell_code FROM cell_population WHERE population BETWEEN 1 AND 4 "
+                    "ORDER BY cell_code LIMIT 1")
+        village, cell = cur.fetchone()
+    admin = Actor(user_id=None, username="test-admin", role="admin", unit_code=REGION, region_code=REGION)
+    shown = {}
+    for who in (ANALYST, admin):
+        row = bl.generate(demo_dsn, who, village, "2026-05", "xlsx", "zh", now=DEMO_NOW, base=base)
+        sheet = openpyxl.load_workbook(bl.file_path(row, base)).worksheets[1]
+        shown[who.role] = {r[1]: r[3] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert shown["analyst"][cell] is None and 1 <= shown["admin"][cell] <= 4
+    assert {k: v for k, v in shown["analyst"].items() if v is not None and v >= 5} == \
+        {k: v for k, v in shown["admin"].items() if v >= 5}

@@ -82,6 +82,8 @@ def generate(dsn: str, actor, unit: str | None, period: str, fmt: str = "pdf", l
         b = content.build(dsn, actor.region_code, scope, p, now)
     except LookupError as exc:
         raise Refused(str(exc)) from None
+    for c in b.children:  # small people counts point at households: suppressed as on the dashboard
+        c["population"] = policy.suppress(actor, c["population"])
     bid = str(uuid.uuid4())
     folder = jobs.job_folder(bid, base or directory())
     name = f"bulletin-{scope}-{p.text}-{lang}.{fmt}"

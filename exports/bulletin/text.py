@@ -82,7 +82,7 @@ def overdue_rows(b: Bulletin, lang: str) -> list[list[str]]:
 
 def children_rows(b: Bulletin, lang: str) -> list[list[str]]:
     """Child units ranked by reports: rank, unit, population, reports, solved, in grid, open, overdue."""
-    return [[str(i), name(lang, c), str(c["population"]), str(c["reported"]), str(c["solved"]),
+    return [[str(i), name(lang, c), value(c["population"], "n"), str(c["reported"]), str(c["solved"]),
              str(c["solved_in_grid"]), str(c["open"]), str(c["overdue"])]
             for i, c in enumerate(b.children, 1)]
 
