@@ -67,7 +67,7 @@ class MediationStepIn(Body):
     """The next step: assign (station_id or team), mediate, agree or refer (text), visit (outcome)."""
 
     step: Literal["assign", "mediate", "agree", "refer", "visit"]
-    station_id: int | None = Field(None, description="assign: a facility of kind mediation_station")
+    station_id: int | None = Field(None, ge=1, le=2**63 - 1, description="assign: a facility of kind mediation_station")
     team: str | None = Field(None, max_length=200, description="assign: an expert team instead of a station")
     text: str | None = Field(None, max_length=DESCRIPTION_MAX, description="agree: the agreement; refer: why")
     outcome: Outcome | None = Field(None, description="visit: the parties' satisfaction")

@@ -110,7 +110,8 @@ def step(conn, actor, incident_id, name: str, *, station_id: int | None = None, 
     text = _text(text, "text", required=name in ("agree", "refer"))
     if name == "assign" and (station_id is None) == (team is None):
         raise Invalid("assign to a mediation station or a team", {"station_id": "a station id, or give team"})
-    if station_id is not None and (not isinstance(station_id, int) or isinstance(station_id, bool)):
+    if station_id is not None and (not isinstance(station_id, int) or isinstance(station_id, bool)
+                                   or not 0 < station_id < 2**63):
         raise Invalid("invalid station_id", {"station_id": "a facility id (integer)"})
     note = f"mediation {make}"
     try:
