@@ -18,7 +18,7 @@ console = Console(stderr=True)
 
 def create_app(settings: Settings):
     """The WSGI application: the Dash dashboard and the API on one Flask server."""
-    from api.app import install_api, start_escalator, start_rollup_folder
+    from api.app import install_api, start_bulletin_scheduler, start_escalator, start_rollup_folder
     from dashboard.app import build_dash
     from db.core import app_dsn
     from field.app import create_blueprint as field_app
@@ -34,6 +34,8 @@ def create_app(settings: Settings):
         start_escalator(dsn, settings.escalate_every_s)
     if settings.rollup_fold_every_s > 0:
         start_rollup_folder(dsn, settings.rollup_fold_every_s)
+    if settings.bulletin_every_s > 0 and settings.dsn:
+        start_bulletin_scheduler(settings.dsn, settings.bulletin_every_s)
     install_request_id(server)  # X-Request-ID in and out; every log line of the request carries it
     return server
 
@@ -466,6 +468,49 @@ def export(layers, fmt, crs, out, since, until, categories, states, unit, bbox, 
         raise Refused(str(exc)) from None
     summary = ", ".join(f"{k} {v:,}" for k, v in written.items())
     console.print(f"[green]wrote[/] {out} ({req.format}, {req.crs}): {summary}")
+
+
+@cli.command("bulletin")
+@click.option("--unit", default=None, help="grid unit code (banner, town or village); default: the whole region")
+@click.option("--period", default=None, help="an ISO week (2026-W47) or a month (2026-11)")
+@click.option("--format", "fmt", default="pdf", show_default=True, type=click.Choice(["pdf", "xlsx"]))
+@click.option("--lang", default="zh", show_default=True, type=click.Choice(["zh", "en"]))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also copy the file here (default: bulletin-<unit>-<period>-<lang>.<format> here)")
+@click.option("--due", is_flag=True,
+              help="write last week's and last month's bulletins of the banner and each town not kept yet "
+                   "(for a daily cron line)")
+@click.option("--user", "username", default=None,
+              help="run as this account (its role and jurisdiction); default: the whole region")
+def bulletin(unit, period, fmt, lang, out, due, username) -> None:
+    """A weekly or monthly bulletin of a unit as PDF or XLSX, kept and listed like the server's."""
+    import getpass
+    from datetime import datetime, timezone
+
+    import exports.bulletin as bl
+    from data.stats import region_timezone
+    from domain import clock
+    from exports import service as ex
+    from layers.base import LayerError
+
+    settings = _settings()
+    try:
+        actor = ex.cli_actor(settings.dsn, settings.region_code, username, getpass.getuser())
+        if due:
+            today = clock.local_date(datetime.now(timezone.utc), region_timezone(settings.dsn, actor.region_code))
+            for row in bl.due(settings.dsn, actor, today, fmt, lang):
+                console.print(f"[green]wrote[/] {bl.file_path(row)}")
+            return
+        if not period:
+            raise Refused("give --period (2026-W47 or 2026-11), or --due")
+        scope, p = bl.check(actor, unit, period, fmt, lang)
+        out = out or Path(f"bulletin-{scope}-{p.text}-{lang}.{fmt}")
+        if out.exists():
+            raise Refused(f"{out} exists; choose another --out or remove it")
+        row = bl.generate(settings.dsn, actor, unit, period, fmt, lang, out=out)
+    except LayerError as exc:
+        raise Refused(str(exc)) from None
+    console.print(f"[green]wrote[/] {out} ({row['size_bytes']:,} bytes; kept as {row['id']})")
 
 
 @cli.group()

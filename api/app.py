@@ -8,7 +8,7 @@ from flask import Flask
 
 from api import exports as exports_api
 from api import field as field_api
-from api import ogc, open311, registry, routing, v1
+from api import loop, ogc, open311, registry, routing, v1
 from data import incidents
 from db.core import writer
 from web.errors import install_error_handlers
@@ -26,7 +26,7 @@ def install_api(server: Flask, dsn: str) -> None:
     install_error_handlers(server)
     install_reveal_audit(server, dsn)  # one audit row per request that revealed something
     install_params(server)  # request guards, bounded JSON, Dash dispatch guard (web/params.py)
-    for api in (v1, open311, routing, ogc, exports_api, field_api, registry):
+    for api in (v1, loop, open311, routing, ogc, exports_api, field_api, registry):
         server.register_blueprint(api.create_blueprint())
 
 
@@ -95,4 +95,32 @@ def start_rollup_folder(dsn: str, every_s: float) -> threading.Event:
                 failing = True
 
     threading.Thread(target=loop, name="onemap-rollup-folder", daemon=True).start()
+    return stop
+
+
+def start_bulletin_scheduler(owner_dsn: str, every_s: float) -> threading.Event:
+    """About every ``every_s`` seconds, run ``onemap bulletin --due`` in a niced child process (the
+    bulletins of ended weeks and months not kept yet; typesetting never blocks this process's
+    requests). The command's advisory lock lets one run work at a time over every process."""
+    import os
+    import random
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(every_s * random.uniform(0.9, 1.1)):
+            try:
+                done = subprocess.run([sys.executable, str(root / "app.py"), "bulletin", "--due"], cwd=root,
+                                      env={**os.environ, "DATABASE_URL": owner_dsn}, capture_output=True,
+                                      timeout=3600, preexec_fn=lambda: os.nice(10))
+                if done.returncode != 0:
+                    log.warning("scheduled bulletins failed: %s", done.stderr.decode(errors="replace")[-500:])
+            except Exception:  # noqa: BLE001 - next round
+                log.exception("scheduled bulletins could not run; trying again in about %s s", every_s)
+
+    threading.Thread(target=loop, name="onemap-bulletins", daemon=True).start()
     return stop

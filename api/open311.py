@@ -35,12 +35,13 @@ from werkzeug.exceptions import HTTPException
 from api import open311_params as p
 from api import open311_render as render
 from api.open311_params import Open311Error
-from data import incidents
+from data import evaluation, incidents
 from data.policy import request_out
 from data.stats import region_timezone_of
 from data.users import AccountLocked, BadCredentials
 from db.core import dict_cursor, pooled, sql, writer
 from domain import policy
+from i18n import gettext
 from web.auth import token_actor
 from web.params import public_url
 
@@ -305,7 +306,13 @@ def _create(actor, body: dict) -> tuple[str, bool, str | None]:
         # the reporter may post outside their own cell (the point decides the cell), so read the
         # notice back within the region, as data.incidents.report does
         rows = _requests(conn, actor, scope=actor.region_code, ids=[str(rid)], limit=1, shown=False)
-    return str(rid), created, render.service_notice(rows[0], _lang()) if rows else None
+        dups = (evaluation.duplicates(conn, actor, str(code), lon, lat, now=now, exclude=rid)
+                if created and lon is not None and lat is not None else [])
+    notice = render.service_notice(rows[0], _lang()) if rows else None
+    if dups:  # GeoReport v2 has no field for them: the notice says which open requests look the same
+        seen = gettext(_lang(), "open311.duplicates", ids=", ".join(d["id"] for d in dups))
+        notice = f"{notice} {seen}" if notice else seen
+    return str(rid), created, notice
 
 
 def _report(conn, actor, rid, key, code, description, lon, lat, now):

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api import models as m
 from api.openapi import documented, openapi_document
 from config import Settings
-from data import incidents
+from data import evaluation, incidents
 from db.core import pooled, writer
 from web.auth import current_actor
 from web.errors import error_body
@@ -108,12 +108,14 @@ def categories():
 @documented(json=m.ReportIn, ok=(201, m.Incident), HTTP_200=(m.Incident, "a retry of a stored report"),
             errors=(400, 401, 403, 413, 422, 429))
 def report():
-    """Report an incident (idempotent on the phone's UUID; GCJ-02 accepted)."""
+    """Report an incident (idempotent on the phone's UUID; GCJ-02 accepted); ``duplicates`` lists
+    open incidents nearby of the same or a related category (a dispatcher may merge them)."""
     now = datetime.now(timezone.utc)
     rep = incidents.validate_report(_body(), now)
     actor = _actor()  # before the connection: the gate already resolved it
     with writer(_dsn(), autocommit=True) as conn:  # the report is one statement, its own transaction
         item, created = incidents.report(conn, actor, rep, now=now)
+        item["duplicates"] = evaluation.duplicates_of(conn, actor, item, now)
     return jsonify(item), (201 if created else 200)
 
 @documented(query=m.IncidentListQuery, ok=(200, m.IncidentPage), errors=(400, 401, 403, 422, 429))

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(None, description="Secure cookies; None: on except on localhost")
     escalate_every_s: float = Field(60.0, ge=0, description="the in-server escalation runner (0 = off)")
     rollup_fold_every_s: float = Field(1.0, ge=0, description="seconds between roll-up folds in the server (0 = off)")
+    bulletin_every_s: float = Field(3600.0, ge=0, description="how often the server writes the bulletins of "
+                                    "periods that have ended (0 = off)")
     log_level: str = Field("INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$", description="lowest level logged")
     tile_url: str | None = Field(None, description="an optional intranet base-tile URL template")
     tile_attribution: str = Field("", description="the attribution shown for tile_url")

@@ -7,6 +7,7 @@ import re
 
 from dash import Input, Output, State, dcc, html, no_update
 
+from dashboard import bulletins_panel
 from dashboard.i18n import gettext
 from dashboard.i18n import t as words
 from data import stats as agg
@@ -62,6 +63,7 @@ def layout(lang: str = "zh") -> html.Div:
         html.Progress(id="analyst-progress", value="0", max="1", style={"width": "100%"}),
         html.Div(id="analyst-status"),
         html.H3(t["jobs"]), html.Ul(id="analyst-jobs"),
+        bulletins_panel.layout(lang),  # weekly and monthly bulletins (issue 16)
     ], id="analyst-page", className="analyst-page")
 
 
@@ -120,6 +122,7 @@ def job_state_text(job: dict, t: dict) -> str:
 
 def register(app, dsn: str) -> None:
     """Register the page's callbacks on ``app``."""
+    bulletins_panel.register(app, dsn)
     form = [State("analyst-layers", "value"), State("analyst-format", "value"), State("analyst-crs", "value"),
             State("analyst-since", "value"), State("analyst-until", "value"),
             State("analyst-categories", "value"), State("analyst-states", "value"),

@@ -78,15 +78,18 @@ def _rows(dsn: str, name: str, params: dict) -> list[tuple]:
 
 
 def kpis(dsn: str, region_code: str, scope: str, f: Filters) -> dict:
-    """Open, overdue, new and solved today; share solved in the grid; on-time rate; mean hours."""
+    """Open, overdue, new and solved today; share solved (in the grid); on-time rate; mean hours;
+    return-visit rate (the range's solved reports visited) and satisfaction (``visits``)."""
     (row,) = _rows(dsn, "agg_kpis", {"region_code": region_code, "scope": scope, **f.params()})
     open_, overdue, new_today, solved_today, reported, s4, s3, s2, s1, late, handling_s = row
     solved = s4 + s3 + s2 + s1
+    v = visits(dsn, region_code, scope, f)
     return {"open": open_, "overdue": overdue, "new_today": new_today, "solved_today": solved_today,
-            "reported": int(reported), "solved": int(solved),
+            "reported": int(reported), "solved": int(solved), "solved_pct": _pct(solved, reported),
             "solved_in_grid_pct": _pct(s4, solved), "on_time_pct": _pct(solved - late, solved),
             "mean_hours": None if not solved else round(handling_s / solved / 3600, 1),
-            "solved_by_level": {4: int(s4), 3: int(s3), 2: int(s2), 1: int(s1)}}
+            "solved_by_level": {4: int(s4), 3: int(s3), 2: int(s2), 1: int(s1)},
+            "satisfaction_pct": v["satisfaction_pct"], "visit_pct": _pct(min(v["visited"], solved), solved)}
 
 
 def _pct(part, whole) -> float | None:
@@ -140,7 +143,7 @@ def cell_metrics(dsn: str, region_code: str, scope: str, f: Filters) -> dict[str
     for code, population, n, s4, solved, overdue in _rows(
             dsn, "agg_cell_metrics", {"region_code": region_code, "scope": scope, **f.params()}):
         out[code] = {"per_1000": round(1000.0 * n / population, 1) if population else 0.0,
-                     "overdue": int(overdue), "in_grid": _pct(s4, solved) or 0.0,
+                     "overdue": int(overdue), "in_grid": _pct(s4, solved) or 0.0, "reported": int(n),
                      "population": population}  # for the caller's suppression (domain.policy)
     return out
 
@@ -174,3 +177,24 @@ def patrolled_cells(dsn: str, region_code: str, scope: str, since: datetime, now
 def cell_at(dsn: str, region_code: str, lon: float, lat: float) -> str | None:
     """The code of the level-4 cell holding a point, or None outside the grid."""
     return _rows(dsn, "agg_cell_at", {"region_code": region_code, "lon": lon, "lat": lat})[0][0]
+
+
+
+def visits(dsn: str, region_code: str, scope: str, f: Filters) -> dict:
+    """Return visits of the range's reports: per outcome, incidents visited, and satisfaction =
+    (satisfied + basically satisfied) / visits that reached the resident."""
+    (row,) = _rows(dsn, "agg_visits", {"region_code": region_code, "scope": scope, **f.params()})
+    n, satisfied, basic, unsatisfied, unreachable, visited = map(int, row)
+    return {"visits": n, "satisfied": satisfied, "basic": basic, "unsatisfied": unsatisfied,
+            "unreachable": unreachable, "visited": visited,
+            "satisfaction_pct": _pct(satisfied + basic, n - unreachable)}
+
+
+def evaluation(dsn: str, region_code: str, scope: str, f: Filters) -> dict:
+    """The loop's steps over the range, by when they happened: accepted, dispatched, resolved,
+    closed, reopened (rework rate), merged, escalations per level; with ``visits``."""
+    (row,) = _rows(dsn, "agg_evaluation", {"region_code": region_code, "scope": scope, **f.params()})
+    opened, dispatched, resolutions, closed, reopens, merged, e3, e2, e1 = map(int, row)
+    return {"opened": opened, "dispatched": dispatched, "resolutions": resolutions, "closed": closed,
+            "reopened": reopens, "reopen_pct": _pct(reopens, resolutions), "merged": merged,
+            "escalations": {3: e3, 2: e2, 1: e1}, **visits(dsn, region_code, scope, f)}

@@ -3,7 +3,8 @@
 set -euo pipefail
 # gdal-bin: ogrinfo opens our exports in tests; chromium + CJK fonts: browser tests and the wall kiosk.
 PKGS=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin python3-venv
-      chromium fonts-noto-cjk python3-gdal)  # python3-gdal: GDAL's validate_gpkg.py checks our GeoPackages
+      chromium fonts-noto-cjk python3-gdal  # python3-gdal: GDAL's validate_gpkg.py checks our GeoPackages
+      libpango-1.0-0 libpangoft2-1.0-0)    # WeasyPrint typesets the bulletins' PDF with pango
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

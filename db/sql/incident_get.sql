@@ -12,7 +12,7 @@ SELECT json_build_object(
     'department_code', i.department_code, 'observed_at', iso_local(i.observed_at, r.timezone),
     'received_at', iso_local(i.received_at, r.timezone), 'resolved_at', iso_local(i.resolved_at, r.timezone),
     'closed_at', iso_local(i.closed_at, r.timezone), 'solved_level', i.solved_level,
-    'reporter_id', i.reporter_id, 'source', i.source, 'reopened', i.reopened,
+    'reporter_id', i.reporter_id, 'source', i.source, 'reopened', i.reopened, 'merged_into', i.merged_into,
     'photos', (SELECT coalesce(json_agg(json_build_object('id', p.id, 'content_type', p.content_type,
                      'size_bytes', p.size_bytes, 'sha256', p.sha256) ORDER BY p.id), '[]'::json)
                FROM incident_photo p WHERE p.incident_id = i.id),

@@ -232,7 +232,29 @@
       state.pos = p;
       $("r-acc").textContent = t("accuracy", { m: Math.round(p.acc) });
       placePin();
+      checkDuplicates();
     }).catch(function (e) { $("r-acc").textContent = t("no_gps", { e: e.message || e.code }); });
+  }
+  // Before sending: open cases nearby of the same or a related category (GET /api/v1/incidents/duplicates).
+  function checkDuplicates() {
+    const box = $("r-dups"), cat = $("r-category").value;
+    clear(box); box.hidden = true;
+    if (!cat || !state.pos || !navigator.onLine) return;
+    const q = "?category=" + encodeURIComponent(cat) + "&lon=" + state.pos.lon + "&lat=" + state.pos.lat;
+    api("/api/v1/incidents/duplicates" + q).then(function (res) {
+      const items = res.ok && res.body ? res.body.items || [] : [];
+      if (!items.length || $("r-category").value !== cat) return;
+      box.appendChild(el("strong", "", t("dup_title")));
+      const list = el("ul", "", "");
+      items.forEach(function (d) {
+        const name = lang === "en" ? (d.category_name_en || d.category_name) : d.category_name;
+        list.appendChild(el("li", "", [name, stateName(d.state), t("dup_metres", { m: d.distance_m }),
+                                       fmtTime(d.received_at)].join(" · ")));
+      });
+      box.appendChild(list);
+      box.appendChild(el("p", "", t("dup_hint")));
+      box.hidden = false;
+    }).catch(function () { /* offline: nothing to suggest */ });
   }
   function placePin() {
     const map = makeMap("r-map"), ll = [state.pos.lat, state.pos.lon];
@@ -241,6 +263,7 @@
       state.pin.on("dragend", function () {
         const p = state.pin.getLatLng();
         state.pos = { lon: p.lng, lat: p.lat, acc: state.pos ? state.pos.acc : null, moved: true };
+        checkDuplicates();
       });
     } else {
       state.pin.setLatLng(ll);
@@ -291,7 +314,7 @@
                    photos: state.photos.slice(), photosDone: 0 };
     S.put(item).then(function () {
       state.photos = []; clear($("r-previews")); $("r-desc").value = ""; $("r-category").value = "";
-      $("r-time").value = localInput(new Date()); showDepartment();
+      $("r-time").value = localInput(new Date()); showDepartment(); checkDuplicates();
       toast(navigator.onLine ? t("sending") : t("queued")); renderOutbox(); sync();
     });
   }
@@ -659,6 +682,7 @@
       b.addEventListener("click", function () { show(b.getAttribute("data-view")); });
     });
     $("r-category").addEventListener("change", showDepartment);
+    $("r-category").addEventListener("change", checkDuplicates);
     $("r-gps").addEventListener("click", locate);
     $("r-photo").addEventListener("change", function () { addPhotos($("r-photo"), state.photos, $("r-previews")); });
     $("i-photo").addEventListener("change", function () { addPhotos($("i-photo"), state.actPhotos, $("i-previews")); });
