@@ -1,7 +1,9 @@
 """The OGC API peers of bench/exports.py, serving the very same ``incident`` table: tipg (FastAPI
 under uvicorn) and pygeoapi (its PostgreSQL provider, Flask under waitress), each in a subprocess
-on a free port. Both come with the ``bench`` extra (pyproject.toml); a peer that is missing or
-does not start is reported and skipped, never faked."""
+on a free port. tipg comes with the ``bench`` extra (pyproject.toml). pygeoapi cannot share our
+venv — its wheel installs a top-level ``tests`` package that shadows our tests/ — so it gets a venv
+of its own, ``var/bench-pygeoapi``, made here on first use (pip; the packages named in
+``PYGEOAPI_PACKAGES``). A peer that is missing or does not start is reported and skipped, never faked."""
 from __future__ import annotations
 
 import contextlib
@@ -15,6 +17,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYGEOAPI_VENV = ROOT / "var" / "bench-pygeoapi"
+PYGEOAPI_PACKAGES = ["pygeoapi>=0.20", "geoalchemy2>=0.15", "psycopg2-binary>=2.9", "waitress>=3.0"]
+
+
+def pygeoapi_python() -> Path:
+    """The Python of pygeoapi's own venv, made (and filled) when missing."""
+    python = PYGEOAPI_VENV / "bin" / "python"
+    if not (PYGEOAPI_VENV / ".installed").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PYGEOAPI_PACKAGES], check=True,
+                       timeout=1200)
+        (PYGEOAPI_VENV / ".installed").touch()
+    return python
 
 
 def free_port() -> int:
@@ -116,13 +133,14 @@ def pygeoapi(dsn: str):
                                                  db=u.path.lstrip("/"), user=u.username or "",
                                                  password=u.password or ""))
         env = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
-        cli = str(Path(sys.executable).parent / "pygeoapi")  # the console script of the bench extra
+        python = pygeoapi_python()
+        cli = str(python.parent / "pygeoapi")
         done = subprocess.run([cli, "openapi", "generate", str(config),
                                "--output-file", str(openapi)], env={**os.environ, **env},
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"pygeoapi openapi generate failed: {done.stderr[-2000:]}")
         base = f"http://127.0.0.1:{port}"
-        with _served([sys.executable, "-m", "waitress", "--host", "127.0.0.1", "--port", str(port), "--threads", "4",
+        with _served([str(python), "-m", "waitress", "--host", "127.0.0.1", "--port", str(port), "--threads", "4",
                       "pygeoapi.flask_app:APP"], env, base + "/collections?f=json", work):
             yield base, base + "/collections/incidents/items"

@@ -131,7 +131,7 @@ class GpkgWriter:
         self.crs = crs
         self.srs_id = GCJ02_SRS_ID if crs.gcj02 else crs.srid
         self.db.executescript("PRAGMA application_id = 1196444487; PRAGMA user_version = 10200;"
-                              "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+                              "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -131072;")
         self.db.executescript(META)
         self.db.execute("BEGIN")
         for row in srs_rows(crs, self.srs_id):

@@ -95,12 +95,16 @@ def pack(db: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.ndarray, 
         numbers = [1] if len(blobs) == 1 else list(range(next_no, next_no + len(blobs)))
         next_no += len(blobs) if len(blobs) > 1 else 0
         owner = np.repeat(np.asarray(numbers, dtype=np.int64), CELLS)[:len(ids)]
-        (rowids if depth == 0 else parents).extend(zip(ids.tolist(), owner.tolist(), strict=True))
+        if depth == 0:  # in key order: the shadow table is then appended to, never split
+            by_id = np.argsort(ids, kind="stable")
+            rowids = list(zip(ids[by_id].tolist(), owner[by_id].tolist(), strict=True))
+        else:
+            parents.extend(zip(ids.tolist(), owner.tolist(), strict=True))
         node_rows.extend(zip(numbers, blobs, strict=True))
         if len(blobs) == 1:
             break
         ids, bx, depth = np.asarray(numbers, dtype=np.int64), boxes, depth + 1
     db.execute(f"DELETE FROM {t[:-1]}_node\"")
-    db.executemany(f"INSERT INTO {t[:-1]}_node\" (nodeno, data) VALUES (?, ?)", node_rows)
+    db.executemany(f"INSERT INTO {t[:-1]}_node\" (nodeno, data) VALUES (?, ?)", sorted(node_rows))
     db.executemany(f"INSERT INTO {t[:-1]}_rowid\" (rowid, nodeno) VALUES (?, ?)", rowids)
-    db.executemany(f"INSERT INTO {t[:-1]}_parent\" (nodeno, parentnode) VALUES (?, ?)", parents)
+    db.executemany(f"INSERT INTO {t[:-1]}_parent\" (nodeno, parentnode) VALUES (?, ?)", sorted(parents))

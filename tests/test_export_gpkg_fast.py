@@ -151,3 +151,23 @@ def test_prefetch_keeps_order_passes_errors_and_stops_early():
     seen = len(produced)
     assert seen <= 5 + 4  # the reader stopped with the consumer, a few items ahead at most
     assert len(produced) == seen  # and stays stopped
+
+
+def test_cycle_collection_is_back_after_an_export_even_a_failed_one():
+    import gc
+
+    from exports.service import no_cycle_collection
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with no_cycle_collection():
+            assert not gc.isenabled()
+            raise RuntimeError("disk full")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with no_cycle_collection():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
