@@ -26,7 +26,9 @@ CREATE TABLE incident_rollup_unit (
     solved_1       bigint NOT NULL,
     late           bigint NOT NULL,
     handling_s     double precision NOT NULL,
-    PRIMARY KEY (grain, level, unit_code, day, category_code),
+    -- day before unit: a range reads only its own days' rows (a whole county's cells for 30 days
+    -- is 401 × 30 all-category rows), the unit prefix is checked within the index
+    PRIMARY KEY (grain, level, day, unit_code, category_code),
     CHECK (grain = 'm' OR level < 4 OR category_code = '*')
 );
 
@@ -46,7 +48,7 @@ LANGUAGE sql IMMUTABLE AS $f$
                            ('d', 4, true), ('m', 1, true), ('m', 2, true), ('m', 3, true), ('m', 4, true))
             x(grain, level, total)
         GROUP BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (grain, level, unit_code, day, category_code) DO UPDATE SET
+        ON CONFLICT (grain, level, day, unit_code, category_code) DO UPDATE SET
             n = r.n + excluded.n, solved_4 = r.solved_4 + excluded.solved_4,
             solved_3 = r.solved_3 + excluded.solved_3, solved_2 = r.solved_2 + excluded.solved_2,
             solved_1 = r.solved_1 + excluded.solved_1, late = r.late + excluded.late,
@@ -99,38 +101,47 @@ CREATE FUNCTION rollup_span(p_scope text, p_level integer, p_since date, p_until
 RETURNS TABLE (unit_code text, day date, category_code text, n bigint, solved_4 bigint, solved_3 bigint,
                solved_2 bigint, solved_1 bigint, late bigint, handling_s double precision)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    -- whole months: month rows
     SELECT r.unit_code, r.day, r.category_code, r.n, r.solved_4, r.solved_3, r.solved_2, r.solved_1, r.late,
            r.handling_s
     FROM incident_rollup_unit r
-    WHERE r.grain = 'm' AND r.level = p_level AND r.unit_code LIKE p_scope || '%'
-      AND NOT p_days
-      AND r.day >= (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date
-      AND r.day < date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date
+    WHERE r.grain = 'm' AND r.level = p_level AND r.unit_code LIKE p_scope || '%' AND NOT p_days
+      AND r.day >= (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date AND r.day < date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date
       AND CASE WHEN p_categories IS NULL AND NOT p_by_category THEN r.category_code = '*'
                ELSE r.category_code <> '*' AND (p_categories IS NULL OR r.category_code = ANY(p_categories)) END
-    UNION ALL
+    UNION ALL  -- days at one end of the range (with p_days: all of it); each a plain range of the index
     SELECT r.unit_code, r.day, r.category_code, r.n, r.solved_4, r.solved_3, r.solved_2, r.solved_1, r.late,
            r.handling_s
     FROM incident_rollup_unit r
-    WHERE r.grain = 'd' AND r.level = p_level AND r.unit_code LIKE p_scope || '%'
+    WHERE r.grain = 'd' AND r.level = p_level AND r.unit_code LIKE p_scope || '%' AND true
       AND (p_level < 4 OR (p_categories IS NULL AND NOT p_by_category))
-      AND (p_since IS NULL OR r.day >= p_since) AND (p_until IS NULL OR r.day < p_until)
-      AND (p_days
-           OR r.day < (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date
-           OR r.day >= date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date)
+      AND r.day >= coalesce(p_since, '0001-01-01'::date) AND r.day < CASE WHEN p_days THEN coalesce(p_until, '9999-12-31'::date) ELSE least(coalesce(p_until, '9999-12-31'::date), (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) END
       AND CASE WHEN p_categories IS NULL AND NOT p_by_category THEN r.category_code = '*'
                ELSE r.category_code <> '*' AND (p_categories IS NULL OR r.category_code = ANY(p_categories)) END
-    UNION ALL
+    UNION ALL  -- days at one end of the range (with p_days: all of it); each a plain range of the index
+    SELECT r.unit_code, r.day, r.category_code, r.n, r.solved_4, r.solved_3, r.solved_2, r.solved_1, r.late,
+           r.handling_s
+    FROM incident_rollup_unit r
+    WHERE r.grain = 'd' AND r.level = p_level AND r.unit_code LIKE p_scope || '%' AND NOT p_days
+      AND (p_level < 4 OR (p_categories IS NULL AND NOT p_by_category))
+      AND r.day >= greatest(coalesce(p_since, '0001-01-01'::date), date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date, (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) AND r.day < coalesce(p_until, '9999-12-31'::date)
+      AND CASE WHEN p_categories IS NULL AND NOT p_by_category THEN r.category_code = '*'
+               ELSE r.category_code <> '*' AND (p_categories IS NULL OR r.category_code = ANY(p_categories)) END
+    UNION ALL  -- level-4 days by category: the folded cell rows
     SELECT f.cell_code, f.day, f.category_code, f.n, f.solved_4, f.solved_3, f.solved_2, f.solved_1, f.late,
            f.handling_s
     FROM incident_rollup_folded f
-    WHERE p_level = 4 AND (p_categories IS NOT NULL OR p_by_category) AND f.cell_code LIKE p_scope || '%'
-      AND (p_since IS NULL OR f.day >= p_since) AND (p_until IS NULL OR f.day < p_until)
-      AND (p_days
-           OR f.day < (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date
-           OR f.day >= date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date)
+    WHERE p_level = 4 AND (p_categories IS NOT NULL OR p_by_category) AND f.cell_code LIKE p_scope || '%' AND true
+      AND f.day >= coalesce(p_since, '0001-01-01'::date) AND f.day < CASE WHEN p_days THEN coalesce(p_until, '9999-12-31'::date) ELSE least(coalesce(p_until, '9999-12-31'::date), (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) END
       AND (p_categories IS NULL OR f.category_code = ANY(p_categories))
-    UNION ALL
+    UNION ALL  -- level-4 days by category: the folded cell rows
+    SELECT f.cell_code, f.day, f.category_code, f.n, f.solved_4, f.solved_3, f.solved_2, f.solved_1, f.late,
+           f.handling_s
+    FROM incident_rollup_folded f
+    WHERE p_level = 4 AND (p_categories IS NOT NULL OR p_by_category) AND f.cell_code LIKE p_scope || '%' AND NOT p_days
+      AND f.day >= greatest(coalesce(p_since, '0001-01-01'::date), date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date, (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) AND f.day < coalesce(p_until, '9999-12-31'::date)
+      AND (p_categories IS NULL OR f.category_code = ANY(p_categories))
+    UNION ALL  -- changes not folded yet
     SELECT left(d.cell_code, 3 + 3 * p_level), d.day, d.category_code, d.n, d.solved_4, d.solved_3, d.solved_2,
            d.solved_1, d.late, d.handling_s
     FROM incident_rollup_delta d
