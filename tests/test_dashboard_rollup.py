@@ -34,9 +34,25 @@ GROUP BY 1, 2 ORDER BY 1, 2
 SPAN = """
 SELECT unit_code, category_code, sum(n)::bigint, sum(solved_4)::bigint, sum(solved_3)::bigint,
        sum(solved_2)::bigint, sum(solved_1)::bigint, sum(late)::bigint, round(sum(handling_s)::numeric, 1)::float8
-FROM rollup_span(%(scope)s, %(level)s, %(since)s, %(until)s, %(categories)s::text[], %(days)s)
+FROM rollup_span(%(scope)s, %(level)s, %(since)s, %(until)s, %(categories)s::text[], %(days)s, true)
 GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2
 """
+# The same over all categories at once (the '*' rows when no category is asked for).
+TOTAL = """
+SELECT unit_code, sum(n)::bigint, sum(solved_4)::bigint, sum(solved_3)::bigint, sum(solved_2)::bigint,
+       sum(solved_1)::bigint, sum(late)::bigint, round(sum(handling_s)::numeric, 1)::float8
+FROM rollup_span(%(scope)s, %(level)s, %(since)s, %(until)s, %(categories)s::text[], %(days)s)
+GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1
+"""
+
+
+def _totals(truth):
+    """Per unit, the per-category truth rows summed (handling seconds to 0.1 s)."""
+    out: dict = {}
+    for unit, _, *vals in truth:
+        prev = out.get(unit, [0] * len(vals))
+        out[unit] = [a + b for a, b in zip(prev, vals, strict=True)]
+    return [(u, *v[:-1], round(v[-1], 1)) for u, v in sorted(out.items())]
 
 
 def _rows(dsn, query, params):
@@ -85,6 +101,9 @@ def _check_spans(dsn, span):
                     truth = _rows(dsn, TRUTH, p)
                     for days in (False, True):
                         assert _rows(dsn, SPAN, p | {"days": days}) == truth, (p, days)
+                        got, want = _rows(dsn, TOTAL, p | {"days": days}), _totals(truth)
+                        assert [r[:-1] for r in got] == [r[:-1] for r in want], (p, days, "totals")
+                        assert all(abs(a[-1] - b[-1]) < 0.5 for a, b in zip(got, want, strict=True))
                     checked += bool(truth)
     assert checked > 50  # most combinations hold reports
 
@@ -119,6 +138,13 @@ def test_pending_and_folded_changes_are_counted_alike(demo_dsn, span):
     conn.close()
     assert scalar(demo_dsn, "SELECT count(*) FROM incident_rollup_delta") == 0
     _check_spans(demo_dsn, (*wide, span[2]))  # folded: through the triggers on the folded rows
+    owner = connect(demo_dsn)  # the demo county as it was (other tests count its incidents)
+    with owner.cursor() as cur:
+        cur.execute("DELETE FROM incident WHERE id = ANY(%s::uuid[])", ([str(m["id"]) for m in made],))
+    owner.commit()
+    rollup.fold(owner)
+    owner.close()
+    _check_spans(demo_dsn, (*wide, span[2]))  # deleted, folded: the units' rows go back down
 
 
 def test_stats_functions_equal_direct_counts(demo_dsn, span):

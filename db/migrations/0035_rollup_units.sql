@@ -8,7 +8,9 @@
 -- inserts. Level-4 days are incident_rollup_folded itself. rollup_span() is what readers call: the
 -- full months of a range from month rows, the days at its ends from day rows, plus the deltas not
 -- folded yet, so sums are exact at every moment, like the incident_rollup view.
--- Unit codes are prefixes of cell codes: 6 + 3 × (level − 1) characters.
+-- Unit codes are prefixes of cell codes: 6 + 3 × (level − 1) characters. Besides a row per
+-- category, each unit, grain and day has a row for all categories together (category_code '*'),
+-- also for level-4 days: panels that do not split by category read ~10× fewer rows.
 
 CREATE TABLE incident_rollup_unit (
     region_code    char(6) NOT NULL,
@@ -24,8 +26,10 @@ CREATE TABLE incident_rollup_unit (
     solved_1       bigint NOT NULL,
     late           bigint NOT NULL,
     handling_s     double precision NOT NULL,
-    PRIMARY KEY (grain, level, unit_code, day, category_code),
-    CHECK (grain = 'm' OR level < 4)
+    -- day before unit: a range reads only its own days' rows (a whole county's cells for 30 days
+    -- is 401 × 30 all-category rows), the unit prefix is checked within the index
+    PRIMARY KEY (grain, level, day, unit_code, category_code),
+    CHECK (grain = 'm' OR level < 4 OR category_code = '*')
 );
 
 -- The statement adding the signed rows of a source (SQL over the transition tables) at every level
@@ -36,12 +40,15 @@ LANGUAGE sql IMMUTABLE AS $f$
         INSERT INTO incident_rollup_unit AS r
         SELECT left(d.cell_code, 6), x.grain, x.level, left(d.cell_code, 3 + 3 * x.level),
                CASE WHEN x.grain = 'd' THEN d.day ELSE date_trunc('month', d.day)::date END,
-               d.category_code, sum(d.n), sum(d.solved_4), sum(d.solved_3), sum(d.solved_2), sum(d.solved_1),
+               CASE WHEN x.total THEN '*' ELSE d.category_code END, sum(d.n), sum(d.solved_4), sum(d.solved_3), sum(d.solved_2), sum(d.solved_1),
                sum(d.late), sum(d.handling_s)
         FROM (%s) d
-        CROSS JOIN (VALUES ('d', 1), ('d', 2), ('d', 3), ('m', 1), ('m', 2), ('m', 3), ('m', 4)) x(grain, level)
+        CROSS JOIN (VALUES ('d', 1, false), ('d', 2, false), ('d', 3, false), ('m', 1, false), ('m', 2, false),
+                           ('m', 3, false), ('m', 4, false), ('d', 1, true), ('d', 2, true), ('d', 3, true),
+                           ('d', 4, true), ('m', 1, true), ('m', 2, true), ('m', 3, true), ('m', 4, true))
+            x(grain, level, total)
         GROUP BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (grain, level, unit_code, day, category_code) DO UPDATE SET
+        ON CONFLICT (grain, level, day, unit_code, category_code) DO UPDATE SET
             n = r.n + excluded.n, solved_4 = r.solved_4 + excluded.solved_4,
             solved_3 = r.solved_3 + excluded.solved_3, solved_2 = r.solved_2 + excluded.solved_2,
             solved_1 = r.solved_1 + excluded.solved_1, late = r.late + excluded.late,
@@ -86,40 +93,55 @@ END $$;
 -- unbounded), one row per unit, day (a month's first day for its month rows) and category; sum
 -- them. p_days: day rows only (a trend by day or week). A month wholly inside the range comes
 -- from its month row; the days at the range's ends from day rows; pending deltas are added.
+-- Without p_categories and p_by_category the all-categories rows are read (category '*'; pending
+-- deltas keep their own category): for sums over categories only.
 CREATE FUNCTION rollup_span(p_scope text, p_level integer, p_since date, p_until date,
-                            p_categories text[] DEFAULT NULL, p_days boolean DEFAULT false)
+                            p_categories text[] DEFAULT NULL, p_days boolean DEFAULT false,
+                            p_by_category boolean DEFAULT false)
 RETURNS TABLE (unit_code text, day date, category_code text, n bigint, solved_4 bigint, solved_3 bigint,
                solved_2 bigint, solved_1 bigint, late bigint, handling_s double precision)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    -- whole months: month rows
     SELECT r.unit_code, r.day, r.category_code, r.n, r.solved_4, r.solved_3, r.solved_2, r.solved_1, r.late,
            r.handling_s
     FROM incident_rollup_unit r
-    WHERE r.grain = 'm' AND r.level = p_level AND r.unit_code LIKE p_scope || '%'
-      AND NOT p_days
-      AND r.day >= (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date
-      AND r.day < date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date
-      AND (p_categories IS NULL OR r.category_code = ANY(p_categories))
-    UNION ALL
+    WHERE r.grain = 'm' AND r.level = p_level AND r.unit_code LIKE p_scope || '%' AND NOT p_days
+      AND r.day >= (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date AND r.day < date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date
+      AND CASE WHEN p_categories IS NULL AND NOT p_by_category THEN r.category_code = '*'
+               ELSE r.category_code <> '*' AND (p_categories IS NULL OR r.category_code = ANY(p_categories)) END
+    UNION ALL  -- days at one end of the range (with p_days: all of it); each a plain range of the index
     SELECT r.unit_code, r.day, r.category_code, r.n, r.solved_4, r.solved_3, r.solved_2, r.solved_1, r.late,
            r.handling_s
     FROM incident_rollup_unit r
-    WHERE r.grain = 'd' AND r.level = p_level AND p_level < 4 AND r.unit_code LIKE p_scope || '%'
-      AND (p_since IS NULL OR r.day >= p_since) AND (p_until IS NULL OR r.day < p_until)
-      AND (p_days
-           OR r.day < (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date
-           OR r.day >= date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date)
-      AND (p_categories IS NULL OR r.category_code = ANY(p_categories))
-    UNION ALL
+    WHERE r.grain = 'd' AND r.level = p_level AND r.unit_code LIKE p_scope || '%' AND true
+      AND (p_level < 4 OR (p_categories IS NULL AND NOT p_by_category))
+      AND r.day >= coalesce(p_since, '0001-01-01'::date) AND r.day < CASE WHEN p_days THEN coalesce(p_until, '9999-12-31'::date) ELSE least(coalesce(p_until, '9999-12-31'::date), (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) END
+      AND CASE WHEN p_categories IS NULL AND NOT p_by_category THEN r.category_code = '*'
+               ELSE r.category_code <> '*' AND (p_categories IS NULL OR r.category_code = ANY(p_categories)) END
+    UNION ALL  -- days at one end of the range (with p_days: all of it); each a plain range of the index
+    SELECT r.unit_code, r.day, r.category_code, r.n, r.solved_4, r.solved_3, r.solved_2, r.solved_1, r.late,
+           r.handling_s
+    FROM incident_rollup_unit r
+    WHERE r.grain = 'd' AND r.level = p_level AND r.unit_code LIKE p_scope || '%' AND NOT p_days
+      AND (p_level < 4 OR (p_categories IS NULL AND NOT p_by_category))
+      AND r.day >= greatest(coalesce(p_since, '0001-01-01'::date), date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date, (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) AND r.day < coalesce(p_until, '9999-12-31'::date)
+      AND CASE WHEN p_categories IS NULL AND NOT p_by_category THEN r.category_code = '*'
+               ELSE r.category_code <> '*' AND (p_categories IS NULL OR r.category_code = ANY(p_categories)) END
+    UNION ALL  -- level-4 days by category: the folded cell rows
     SELECT f.cell_code, f.day, f.category_code, f.n, f.solved_4, f.solved_3, f.solved_2, f.solved_1, f.late,
            f.handling_s
     FROM incident_rollup_folded f
-    WHERE p_level = 4 AND f.cell_code LIKE p_scope || '%'
-      AND (p_since IS NULL OR f.day >= p_since) AND (p_until IS NULL OR f.day < p_until)
-      AND (p_days
-           OR f.day < (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date
-           OR f.day >= date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date)
+    WHERE p_level = 4 AND (p_categories IS NOT NULL OR p_by_category) AND f.cell_code LIKE p_scope || '%' AND true
+      AND f.day >= coalesce(p_since, '0001-01-01'::date) AND f.day < CASE WHEN p_days THEN coalesce(p_until, '9999-12-31'::date) ELSE least(coalesce(p_until, '9999-12-31'::date), (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) END
       AND (p_categories IS NULL OR f.category_code = ANY(p_categories))
-    UNION ALL
+    UNION ALL  -- level-4 days by category: the folded cell rows
+    SELECT f.cell_code, f.day, f.category_code, f.n, f.solved_4, f.solved_3, f.solved_2, f.solved_1, f.late,
+           f.handling_s
+    FROM incident_rollup_folded f
+    WHERE p_level = 4 AND (p_categories IS NOT NULL OR p_by_category) AND f.cell_code LIKE p_scope || '%' AND NOT p_days
+      AND f.day >= greatest(coalesce(p_since, '0001-01-01'::date), date_trunc('month', coalesce(p_until, '9999-12-01'::date))::date, (date_trunc('month', coalesce(p_since, '0001-01-02'::date) - 1) + interval '1 month')::date) AND f.day < coalesce(p_until, '9999-12-31'::date)
+      AND (p_categories IS NULL OR f.category_code = ANY(p_categories))
+    UNION ALL  -- changes not folded yet
     SELECT left(d.cell_code, 3 + 3 * p_level), d.day, d.category_code, d.n, d.solved_4, d.solved_3, d.solved_2,
            d.solved_1, d.late, d.handling_s
     FROM incident_rollup_delta d

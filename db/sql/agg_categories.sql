@@ -3,7 +3,7 @@
 WITH r AS (
     SELECT category_code, sum(n) AS n, sum(solved_4) AS solved_in_grid, sum(late) AS late,
            sum(solved_4 + solved_3 + solved_2 + solved_1) AS solved, sum(handling_s) AS handling_s
-    FROM rollup_span(%(scope)s, (length(%(scope)s) - 3) / 3, %(since)s, %(until)s, %(categories)s::text[])
+    FROM rollup_span(%(scope)s, (length(%(scope)s) - 3) / 3, %(since)s, %(until)s, %(categories)s::text[], false, true)
     GROUP BY 1
 )
 SELECT c.code, c.name, c.name_en, c.department_kind, coalesce(r.n, 0)::bigint AS n,
