@@ -225,3 +225,26 @@ def test_api_refuses_a_stale_action(demo_server, demo_dsn):
         assert requests.get(f"{demo_server}/api/v1/incidents/{iid}", headers=auth).json()["state"] == "accepted"
     finally:
         conn.close()
+
+
+def test_escalated_queue_is_my_level(conn, demo_dsn):
+    iid = new_incident(conn)
+    admin = _actor("admin")
+    for _ in range(2):  # grid → village → town
+        incidents.act(conn, admin, iid, "escalate")
+    town, county = _actor("dispatcher", TOWN), _actor("dispatcher")
+    rows, _ = console.page(conn, town, console.Query(queue="escalated"), tz=TZ, end=200)
+    assert iid in {r["id"] for r in rows} and all(r["handling_level"] == 2 for r in rows)
+    rows, _ = console.page(conn, county, console.Query(queue="escalated"), tz=TZ, end=200)
+    assert iid not in {r["id"] for r in rows} and all(r["handling_level"] == 1 for r in rows)
+    assert console.queue_counts(conn, town, tz=TZ)["escalated"] >= 1
+
+
+def test_alerts_once_per_incident_and_level():
+    from dashboard.console_cb import alert_for
+
+    esc = alert_for({"incident_id": "a", "action": "escalate", "level": 3, "overdue": False})
+    late = alert_for({"incident_id": "a", "action": "dispatch", "level": 3, "overdue": True})
+    assert esc["kind"] == "escalated" and late["kind"] == "overdue" and esc["key"] == late["key"] == "a:3"
+    assert alert_for({"incident_id": "a", "action": "accept", "level": 4, "overdue": False}) is None
+    assert alert_for({"resync": True}) is None and alert_for({"bulk": 300}) is None

@@ -380,8 +380,18 @@ def test_escalation_raises_one_alert(world, browser):
     shot(page, "console_alert_1920_en")
     # a later action on the same incident at the same level raises nothing new
     incidents.act(conn, _admin(), iid, "dispatch")
-    page.wait_for_timeout(1500)
+    page.locator(f'#c-grid .ag-row[row-id="{iid}"]', has_text="Dispatched").wait_for(timeout=15_000)  # it came
     assert page.locator(".om-c-alert", has_text=iid[:8]).count() == 1
+    assert page.evaluate("() => window.onemapConsoleBeeps || 0") == 0  # no sound unless asked for
+    # with the sound on, the next level's escalation raises a second alert, and a beep
+    page.locator("#c-sound input").check()
+    with conn.cursor() as cur:
+        cur.execute("UPDATE incident SET due_at = now() - interval '1 minute' WHERE id = %s", (iid,))
+    conn.commit()
+    incidents.escalate_due(conn, region_code=REGION, now=datetime.now(timezone.utc))
+    page.locator(".om-c-alert", has_text=iid[:8]).nth(1).wait_for(timeout=15_000)
+    assert page.locator(".om-c-alert", has_text=iid[:8]).count() == 2
+    page.wait_for_function("() => (window.onemapConsoleBeeps || 0) >= 1", timeout=15_000)
     alert.first.locator("button").click()
     page.wait_for_function("id => (e => e && id.startsWith(e.innerText))(document.querySelector('#c-detail-number'))",
                            arg=iid, timeout=15_000)
