@@ -128,7 +128,7 @@ def _register_table(app, dsn: str, tz) -> None:
 
 def _register_detail(app, dsn: str, region_code: str, tz) -> None:
     @app.callback(Output("c-selected", "data"),
-                  Input("c-grid", "cellClicked"), Input({"type": "c-alert-open", "ref": ALL}, "n_clicks"),
+                  Input("c-grid", "cellClicked"), Input({"type": "c-alert-open", "ref": ALL, "level": ALL}, "n_clicks"),
                   prevent_initial_call=True)
     def select(cell, _alerts):
         viewer()
@@ -311,7 +311,8 @@ def _register_live(app) -> None:
         rows = [html.Div([html.Span(c[f"alert_{a['kind']}"].format(number=a["id"][:8],
                                                                    level=w["levels"].get(a["level"], "")),
                                     className="om-c-alert-text"),
-                          html.Button(c["open"], id={"type": "c-alert-open", "ref": a["id"]}, className="om-btn")],
+                          html.Button(c["open"], className="om-btn",
+                                      id={"type": "c-alert-open", "ref": a["id"], "level": str(a["level"])})],
                          className="om-c-alert " + a["kind"]) for a in alerts]
         return rows, {"display": "flex"}
 

@@ -4,6 +4,7 @@ nothing of another town; an action with a version the user no longer sees is ref
 """
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -13,7 +14,7 @@ from data import console, incidents
 from data.users import Actor
 from db.core import connect
 
-from conftest import DEMO_NOW
+from conftest import DEMO_NOW, _drop, _fresh_database
 
 REGION = "150623"
 TOWN = "150623002"
@@ -24,6 +25,27 @@ NOW = DEMO_NOW + timedelta(hours=1)
 def _actor(role: str, unit: str = REGION, department: str | None = None) -> Actor:
     return Actor(user_id=None, username=f"test-{role}-{unit}", role=role, unit_code=unit, region_code=REGION,
                  department_code=department)
+
+
+@pytest.fixture(scope="module")
+def own_dsn(server_dsn):
+    """A demo county without history, for the tests here that report and act (the shared demo
+    county's incidents are counted by other tests)."""
+    from demo.loader import load_demo
+
+    admin, name, dsn = _fresh_database(server_dsn, "console_data")
+    load_demo(dsn, seed=1, incidents=0, now=DEMO_NOW)
+    yield dsn
+    if not os.environ.get("ONEMAP_KEEP_TEST_DB"):
+        _drop(admin, name)
+
+
+@pytest.fixture
+def own_conn(own_dsn):
+    c = connect(own_dsn)
+    yield c
+    c.rollback()
+    c.close()
 
 
 @pytest.fixture
@@ -164,8 +186,8 @@ def test_leader_gets_masked_rows_and_no_text_search_of_descriptions(conn):
     assert console.console_actions(leader, ["accept", "reopen"]) == []
 
 
-def test_stale_version_is_refused(demo_dsn):
-    conn = connect(demo_dsn)
+def test_stale_version_is_refused(own_dsn):
+    conn = connect(own_dsn)
     try:
         iid = new_incident(conn)
         me, other = _actor("dispatcher"), _actor("admin")
@@ -200,28 +222,51 @@ def test_day_bounds_are_local_days(conn):
     assert timezone.utc  # (times carry the region's offset)
 
 
-def test_api_refuses_a_stale_action(demo_server, demo_dsn):
-    import requests
-
+def test_api_refuses_a_stale_action(own_dsn):
+    from app import Settings, create_app
     from data.users import issue_token
 
-    conn = connect(demo_dsn)
+    conn = connect(own_dsn)
     try:
         iid = new_incident(conn)
         token = issue_token(conn, "demo-dispatcher", "console-stale")
         conn.commit()
         auth = {"Authorization": f"Bearer {token}"}
-        seen = requests.get(f"{demo_server}/api/v1/incidents/{iid}", headers=auth).json()
+        client = create_app(Settings(dsn=own_dsn)).test_client()
+        seen = client.get(f"/api/v1/incidents/{iid}", headers=auth).get_json()
         assert seen["version"] == 1
-        ok = requests.post(f"{demo_server}/api/v1/incidents/{iid}/actions/accept", headers=auth,
-                           json={"expected_version": seen["version"]})
-        assert ok.status_code == 200 and ok.json()["version"] == 2
-        stale = requests.post(f"{demo_server}/api/v1/incidents/{iid}/actions/dispatch", headers=auth,
-                              json={"expected_version": seen["version"]})
-        assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale"
-        bad = requests.post(f"{demo_server}/api/v1/incidents/{iid}/actions/dispatch", headers=auth,
-                            json={"expected_version": "x"})
+        ok = client.post(f"/api/v1/incidents/{iid}/actions/accept", headers=auth,
+                         json={"expected_version": seen["version"]})
+        assert ok.status_code == 200 and ok.get_json()["version"] == 2
+        stale = client.post(f"/api/v1/incidents/{iid}/actions/dispatch", headers=auth,
+                            json={"expected_version": seen["version"]})
+        assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale"
+        bad = client.post(f"/api/v1/incidents/{iid}/actions/dispatch", headers=auth, json={"expected_version": "x"})
         assert bad.status_code == 422
-        assert requests.get(f"{demo_server}/api/v1/incidents/{iid}", headers=auth).json()["state"] == "accepted"
+        assert client.get(f"/api/v1/incidents/{iid}", headers=auth).get_json()["state"] == "accepted"
     finally:
         conn.close()
+
+
+def test_escalated_queue_is_my_level(own_conn):
+    conn = own_conn
+    iid = new_incident(conn)
+    admin = _actor("admin")
+    for _ in range(2):  # grid → village → town
+        incidents.act(conn, admin, iid, "escalate")
+    town, county = _actor("dispatcher", TOWN), _actor("dispatcher")
+    rows, _ = console.page(conn, town, console.Query(queue="escalated"), tz=TZ, end=200)
+    assert iid in {r["id"] for r in rows} and all(r["handling_level"] == 2 for r in rows)
+    rows, _ = console.page(conn, county, console.Query(queue="escalated"), tz=TZ, end=200)
+    assert iid not in {r["id"] for r in rows} and all(r["handling_level"] == 1 for r in rows)
+    assert console.queue_counts(conn, town, tz=TZ)["escalated"] >= 1
+
+
+def test_alerts_once_per_incident_and_level():
+    from dashboard.console_cb import alert_for
+
+    esc = alert_for({"incident_id": "a", "action": "escalate", "level": 3, "overdue": False})
+    late = alert_for({"incident_id": "a", "action": "dispatch", "level": 3, "overdue": True})
+    assert esc["kind"] == "escalated" and late["kind"] == "overdue" and esc["key"] == late["key"] == "a:3"
+    assert alert_for({"incident_id": "a", "action": "accept", "level": 4, "overdue": False}) is None
+    assert alert_for({"resync": True}) is None and alert_for({"bulk": 300}) is None

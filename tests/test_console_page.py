@@ -7,6 +7,7 @@ roles get 403. Screenshots at 1920×1080 and 1366×768 go to var/screenshots/.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
@@ -203,10 +204,26 @@ def test_closed_loop_through_the_console(world, browser):
     page.close()
 
 
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
 def test_reject_needs_a_reason_and_reopen(world, browser):
     iid = new_incident(world["conn"])
+    incidents.add_photo(world["conn"], _admin(), iid, _jpeg(), "image/jpeg")
     page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
     select(page, iid)
+    # the photo through the existing photo route, and a responder's route on the small map
+    page.wait_for_function("() => (i => i && i.complete && i.naturalWidth === 64)(document.querySelector('.om-c-photo'))",
+                           timeout=15_000)
+    page.locator("#c-responders").get_by_role("button", name="路线").first.click()
+    page.wait_for_function("() => document.querySelector('#c-route-info').innerText.includes('km')", timeout=30_000)
+    assert page.locator("#c-map path.leaflet-interactive").count() >= 1
+    shot(page, "console_route_1920_zh")
     page.locator("#c-detail").get_by_role("button", name="驳回", exact=True).click()
     page.wait_for_selector(".om-c-refused", timeout=15_000)
     assert state_of(world, iid) == "new"
@@ -363,8 +380,18 @@ def test_escalation_raises_one_alert(world, browser):
     shot(page, "console_alert_1920_en")
     # a later action on the same incident at the same level raises nothing new
     incidents.act(conn, _admin(), iid, "dispatch")
-    page.wait_for_timeout(1500)
+    page.locator(f'#c-grid .ag-row[row-id="{iid}"]', has_text="Dispatched").wait_for(timeout=15_000)  # it came
     assert page.locator(".om-c-alert", has_text=iid[:8]).count() == 1
+    assert page.evaluate("() => window.onemapConsoleBeeps || 0") == 0  # no sound unless asked for
+    # with the sound on, the next level's escalation raises a second alert, and a beep
+    page.locator("#c-sound input").check()
+    with conn.cursor() as cur:
+        cur.execute("UPDATE incident SET due_at = now() - interval '1 minute' WHERE id = %s", (iid,))
+    conn.commit()
+    incidents.escalate_due(conn, region_code=REGION, now=datetime.now(timezone.utc))
+    page.locator(".om-c-alert", has_text=iid[:8]).nth(1).wait_for(timeout=15_000)
+    assert page.locator(".om-c-alert", has_text=iid[:8]).count() == 2
+    page.wait_for_function("() => (window.onemapConsoleBeeps || 0) >= 1", timeout=15_000)
     alert.first.locator("button").click()
     page.wait_for_function("id => (e => e && id.startsWith(e.innerText))(document.querySelector('#c-detail-number'))",
                            arg=iid, timeout=15_000)
@@ -420,3 +447,25 @@ def test_grid_runs_offline_under_the_strict_csp(world, browser):
     assert page.hosts == {"127.0.0.1"}, page.hosts  # ag-grid's scripts and styles come from the app
     assert page.errors == []
     page.close()
+
+
+def test_console_from_the_production_server(world, browser, tmp_path):
+    """`onemap serve` (several processes): the table's lazily loaded grid code comes from any process."""
+    from served import onemap_serve
+
+    failures: list[str] = []
+    errors: list[str] = []
+    with onemap_serve(world["dsn"], tmp_path / "server.log", workers=2) as base:
+        for _attempt in range(2):
+            page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+            page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/login?next=/console")
+            page.fill("#username", "demo-dispatcher")
+            page.fill("#password", "onemap-dispatcher")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#c-grid .ag-row[row-id]", timeout=60_000)
+            page.context.close()
+        assert errors == []
+        log = (tmp_path / "server.log").read_text(encoding="utf-8")
+    assert failures == [] and "Traceback" not in log, (failures, log[-3000:])

@@ -20,6 +20,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         },
         beep: function (count, sound, id) {
             if (!count || !sound || sound.indexOf("on") < 0) { return window.dash_clientside.no_update; }
+            window.onemapConsoleBeeps = (window.onemapConsoleBeeps || 0) + 1;  // sounded (tests read it)
             try {
                 const Ctx = window.AudioContext || window.webkitAudioContext;
                 const audio = new Ctx();
@@ -32,7 +33,6 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 gain.connect(audio.destination);
                 osc.start();
                 osc.stop(audio.currentTime + 0.35);
-                window.onemapConsoleBeeps = (window.onemapConsoleBeeps || 0) + 1;
             } catch (e) { /* no audio device: the visible alert stays */ }
             return window.dash_clientside.no_update;
         }
