@@ -100,7 +100,7 @@ def wall_trend(rows: list[dict], lang: str) -> go.Figure:
                                 line=dict(color="#5ad1a4", width=3))])
     chart = w["chart"]
     return _layout(fig, 190).update_layout(font=dict(family=FONT, size=16), margin=dict(l=50, r=10, t=30, b=34)) \
-        .update_xaxes(type="date", tickformat=chart["tickformat"], nticks=6)
+        .update_xaxes(type="date", tickformat=chart["tickformat"], dtick=86_400_000 * max(1, len(x) // 5))
 
 
 def wall_overdue(rows: list[dict], lang: str) -> go.Figure:
