@@ -6,6 +6,9 @@ import plotly.graph_objects as go
 from dashboard.i18n import t
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"
+# a chart before its data: no axes of made-up numbers (0…6) and no white plot on the dark page
+EMPTY = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
 
 
 def _layout(fig: go.Figure, height: int = 230) -> go.Figure:

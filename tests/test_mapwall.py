@@ -83,6 +83,7 @@ def test_layer_switches_and_theme_survive_drill_down_and_live_updates(server, br
     page.wait_for_function(MAP_READY, timeout=30_000)
     page.wait_for_function(KPI_READY, timeout=30_000)
     page.wait_for_selector("#m-live.om-live:not(.off)", timeout=30_000)
+    assert page.callbacks.count("page.children") == 1, page.callbacks  # rendered once, not again by itself
     assert not pane_hidden(page, "incidents")
     layer_box(page, "incidents").click()  # 事件 off
     layer_box(page, "gaps").click()  # coverage gaps on
