@@ -115,4 +115,5 @@ def wall_overdue(rows: list[dict], lang: str) -> go.Figure:
                            text=[r["overdue"] for r in rows], textposition="auto", name=w["overdue_s"]))
     return _layout(fig, max(150, 40 + 34 * len(rows))).update_layout(
         font=dict(family=FONT, size=16), margin=dict(l=150, r=10, t=6, b=26), showlegend=False,
-        xaxis=dict(rangemode="tozero", range=None if any(r["overdue"] for r in rows) else [0, 1]))
+        xaxis=dict(rangemode="tozero", range=None if any(r["overdue"] for r in rows) else [0, 1],
+                   dtick=max(1, round(max((r["overdue"] for r in rows), default=0) / 5))))  # whole cases
