@@ -6,6 +6,9 @@ import plotly.graph_objects as go
 from dashboard.i18n import t
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"
+# a chart before its data: no axes of made-up numbers (0…6) and no white plot on the dark page
+EMPTY = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                                "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
 
 
 def _layout(fig: go.Figure, height: int = 230) -> go.Figure:
@@ -100,7 +103,7 @@ def wall_trend(rows: list[dict], lang: str) -> go.Figure:
                                 line=dict(color="#5ad1a4", width=3))])
     chart = w["chart"]
     return _layout(fig, 190).update_layout(font=dict(family=FONT, size=16), margin=dict(l=50, r=10, t=30, b=34)) \
-        .update_xaxes(type="date", tickformat=chart["tickformat"], nticks=6)
+        .update_xaxes(type="date", tickformat=chart["tickformat"], dtick=86_400_000 * max(1, len(x) // 5))
 
 
 def wall_overdue(rows: list[dict], lang: str) -> go.Figure:
@@ -112,4 +115,5 @@ def wall_overdue(rows: list[dict], lang: str) -> go.Figure:
                            text=[r["overdue"] for r in rows], textposition="auto", name=w["overdue_s"]))
     return _layout(fig, max(150, 40 + 34 * len(rows))).update_layout(
         font=dict(family=FONT, size=16), margin=dict(l=150, r=10, t=6, b=26), showlegend=False,
-        xaxis=dict(rangemode="tozero", range=None if any(r["overdue"] for r in rows) else [0, 1]))
+        xaxis=dict(rangemode="tozero", range=None if any(r["overdue"] for r in rows) else [0, 1],
+                   dtick=max(1, round(max((r["overdue"] for r in rows), default=0) / 5))))  # whole cases

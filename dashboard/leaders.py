@@ -36,8 +36,8 @@ KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "m
 
 def _chart(title: str, title_id: str, graph_id: str, class_name: str | None = None) -> list:
     """A side-panel chart: its heading and its graph (no mode bar)."""
-    graph = (dcc.Graph(id=graph_id, config={"displayModeBar": False}) if class_name is None
-             else dcc.Graph(id=graph_id, className=class_name, config={"displayModeBar": False}))
+    graph = (dcc.Graph(id=graph_id, config={"displayModeBar": False}, figure=charts.EMPTY) if class_name is None
+             else dcc.Graph(id=graph_id, className=class_name, config={"displayModeBar": False}, figure=charts.EMPTY))
     return [html.Div(title, id=title_id, className="om-h"), graph]
 
 

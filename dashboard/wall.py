@@ -54,10 +54,10 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
                   html.Div(id="w-alerts-box", className="om-alerts"),
                   html.Div(gettext(lang, "mw.trend"), className="om-h"),
                   dcc.Graph(id="w-trend", className="om-wall-chart",
-                            config={"displayModeBar": False, "staticPlot": True}),
+                            config={"displayModeBar": False, "staticPlot": True}, figure=charts.EMPTY),
                   html.Div(gettext(lang, "mw.overdue_by_child"), className="om-h"),
                   dcc.Graph(id="w-overdue", className="om-wall-chart",
-                            config={"displayModeBar": False, "staticPlot": True}),
+                            config={"displayModeBar": False, "staticPlot": True}, figure=charts.EMPTY),
                   html.Div(w["latest"], className="om-h"), html.Div(id="w-ticker", className="om-ticker")],
                  className="om-side"),
     ], className="om-wall")
