@@ -35,7 +35,7 @@ def create_app(settings: Settings):
     if settings.rollup_fold_every_s > 0:
         start_rollup_folder(dsn, settings.rollup_fold_every_s)
     if settings.bulletin_every_s > 0 and settings.dsn:
-        start_bulletin_scheduler(settings.dsn, settings.bulletin_every_s)
+        start_bulletin_scheduler(settings.dsn, settings.region_code, settings.bulletin_every_s)
     install_request_id(server)  # X-Request-ID in and out; every log line of the request carries it
     return server
 

@@ -98,25 +98,25 @@ def start_rollup_folder(dsn: str, every_s: float) -> threading.Event:
     return stop
 
 
-def start_bulletin_scheduler(owner_dsn: str, every_s: float) -> threading.Event:
-    """About every ``every_s`` seconds, run ``onemap bulletin --due`` in a niced child process (the
-    bulletins of ended weeks and months not kept yet; typesetting never blocks this process's
-    requests). The command's advisory lock lets one run work at a time over every process."""
-    import os
+def start_bulletin_scheduler(owner_dsn: str, region_code: str, every_s: float) -> threading.Event:
+    """About every ``every_s`` seconds, write the bulletins of ended weeks and months not kept yet
+    in a niced child process (``exports.bulletin.scheduled``: typesetting never holds up this
+    process's requests); its advisory lock lets one run work at a time over every process."""
+    import json
     import random
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
+    task = json.dumps({"dsn": owner_dsn, "region_code": region_code}).encode()
     stop = threading.Event()
 
     def loop():
         while not stop.wait(every_s * random.uniform(0.9, 1.1)):
             try:
-                done = subprocess.run([sys.executable, str(root / "app.py"), "bulletin", "--due"], cwd=root,
-                                      env={**os.environ, "DATABASE_URL": owner_dsn}, capture_output=True,
-                                      timeout=3600, preexec_fn=lambda: os.nice(10))
+                done = subprocess.run([sys.executable, "-m", "exports.bulletin.scheduled"], cwd=root, input=task,
+                                      capture_output=True, timeout=3600)
                 if done.returncode != 0:
                     log.warning("scheduled bulletins failed: %s", done.stderr.decode(errors="replace")[-500:])
             except Exception:  # noqa: BLE001 - next round

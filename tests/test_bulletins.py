@@ -328,3 +328,32 @@ def test_small_people_counts_are_suppressed_as_on_the_dashboard(demo_dsn, base):
     assert shown["analyst"][cell] is None and 1 <= shown["admin"][cell] <= 4
     assert {k: v for k, v in shown["analyst"].items() if v is not None and v >= 5} == \
         {k: v for k, v in shown["admin"].items() if v >= 5}
+
+
+def test_the_servers_scheduled_run_in_its_own_process(demo_dsn):
+    """What the server starts every ONEMAP_BULLETIN_EVERY_S: the ended week's and month's bulletins
+    of the banner and each town, once; a second run finds them kept."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    task = json.dumps({"dsn": demo_dsn, "region_code": REGION}).encode()
+    first = subprocess.run([sys.executable, "-m", "exports.bulletin.scheduled"], cwd=root, input=task,
+                           capture_output=True, timeout=600)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    written = first.stdout.decode().split()
+    assert f"bulletin-{REGION}-" in first.stdout.decode() and f"bulletin-{TOWN}-" in first.stdout.decode()
+    again = subprocess.run([sys.executable, "-m", "exports.bulletin.scheduled"], cwd=root, input=task,
+                           capture_output=True, timeout=600)
+    assert again.returncode == 0 and again.stdout == b"" and written
+
+
+def test_typesetting_leaves_the_photo_check_strict(demo_dsn, base):
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES when imported; the bulletin module turns
+    it off again, so a truncated photo upload is still refused (tests/test_security_uploads.py)."""
+    from PIL import ImageFile
+
+    import exports.bulletin.pdf  # noqa: F401 - the import is what is tested
+
+    bl.generate(demo_dsn, ANALYST, TOWN, "2026-W19", "pdf", "zh", now=DEMO_NOW, base=base)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

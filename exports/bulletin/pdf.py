@@ -6,9 +6,17 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from PIL import ImageFile
+from weasyprint import HTML
+
 from exports.bulletin import charts
 from exports.bulletin import text as t
 from exports.bulletin.content import Bulletin
+
+# WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported, which would let the
+# photo upload check (data/photos.py) accept truncated files. Bulletins embed no raster image, so
+# the flag goes back at once; imported here, at the server's start, before any request is served.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 CSS = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm;
@@ -74,6 +82,4 @@ def html(b: Bulletin, lang: str) -> str:
 
 def write(b: Bulletin, lang: str, out: Path) -> None:
     """Typeset the bulletin into ``out``."""
-    from weasyprint import HTML
-
     HTML(string=html(b, lang)).write_pdf(str(out))
