@@ -3,11 +3,9 @@
 -- incident.merged_into names the incident a duplicate was merged into. A merged incident is closed
 -- (its own timeline kept, an event 'merge' on it and 'merged' on the one it joined) and stays
 -- closed: the guard below refuses any later change of its state, so the state machine's reopen
--- cannot revive it. The roll-up every indicator reads (incident_rollup, 0011) is wrapped so that
--- a merged report is subtracted from the day, cell and category it was counted in: the KPIs, the
--- trend, categories, child units and cell metrics all count a merged report once, without any of
--- their queries knowing about merges. (Duplicates are merged while open, so they carry no solved
--- or late counts; the subtraction mirrors every column anyway.)
+-- cannot revive it. The roll-up trigger counts only unmerged rows (below), so merging subtracts
+-- the report from the day, cell and category it was counted in, through the ordinary deltas: the
+-- KPIs, the trend, categories, child units and cell metrics all count a merged report once.
 
 ALTER TABLE incident ADD COLUMN merged_into uuid REFERENCES incident;
 CREATE INDEX incident_merged_idx ON incident (merged_into) WHERE merged_into IS NOT NULL;
@@ -61,22 +59,76 @@ BEGIN
     RETURN d;
 END $$;
 
--- The roll-up view, less the merged reports (wrapping whatever the view is when this runs).
-DO $$
-DECLARE
-    body text;
+-- A merged report counts nowhere: the roll-up trigger (0011, same text but for the filters)
+-- counts only rows with no merged_into, so setting it emits the -1 (and the reverse of every
+-- column) through the same delta rows every change goes through. Every reader of the roll-ups —
+-- the folded rows, the unit roll-ups fed by their fold (0035), the view — counts a merged report
+-- once, with no query knowing about merges. No incident is merged before this migration.
+CREATE OR REPLACE FUNCTION incident_rollup_sync() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    IF (SELECT relkind FROM pg_class WHERE relname = 'incident_rollup' AND relnamespace = 'public'::regnamespace) <> 'v' THEN
-        RAISE EXCEPTION 'incident_rollup is no longer a view: merged reports need another way to be subtracted';
+    IF TG_OP = 'INSERT' AND current_setting('onemap.bulk_verify', true) = 'on' THEN
+        INSERT INTO incident_rollup_folded AS r
+            (cell_code, day, category_code, n, solved_4, solved_3, solved_2, solved_1, late, handling_s)
+        SELECT o.cell_code, local_day(o.received_at, g.timezone), o.category_code, count(*),
+               count(*) FILTER (WHERE o.solved_level = 4), count(*) FILTER (WHERE o.solved_level = 3),
+               count(*) FILTER (WHERE o.solved_level = 2), count(*) FILTER (WHERE o.solved_level = 1),
+               count(*) FILTER (WHERE incident_is_late(o.resolved_at, o.due_at)),
+               coalesce(sum(extract(epoch FROM o.resolved_at - o.received_at)), 0)
+        FROM new_rows o JOIN region g ON g.region_code = o.region_code
+        WHERE o.merged_into IS NULL GROUP BY 1, 2, 3
+        ON CONFLICT (cell_code, day, category_code) DO UPDATE SET
+            n = r.n + excluded.n, solved_4 = r.solved_4 + excluded.solved_4,
+            solved_3 = r.solved_3 + excluded.solved_3, solved_2 = r.solved_2 + excluded.solved_2,
+            solved_1 = r.solved_1 + excluded.solved_1, late = r.late + excluded.late,
+            handling_s = r.handling_s + excluded.handling_s;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO incident_rollup_delta
+        SELECT o.region_code, o.cell_code, local_day(o.received_at, g.timezone), o.category_code, count(*),
+               count(*) FILTER (WHERE o.solved_level = 4), count(*) FILTER (WHERE o.solved_level = 3),
+               count(*) FILTER (WHERE o.solved_level = 2), count(*) FILTER (WHERE o.solved_level = 1),
+               count(*) FILTER (WHERE incident_is_late(o.resolved_at, o.due_at)),
+               coalesce(sum(extract(epoch FROM o.resolved_at - o.received_at)), 0)
+        FROM new_rows o JOIN region g ON g.region_code = o.region_code
+        WHERE o.merged_into IS NULL GROUP BY 1, 2, 3, 4;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO incident_rollup_delta
+        SELECT o.region_code, o.cell_code, local_day(o.received_at, g.timezone), o.category_code, -count(*),
+               -count(*) FILTER (WHERE o.solved_level = 4), -count(*) FILTER (WHERE o.solved_level = 3),
+               -count(*) FILTER (WHERE o.solved_level = 2), -count(*) FILTER (WHERE o.solved_level = 1),
+               -count(*) FILTER (WHERE incident_is_late(o.resolved_at, o.due_at)),
+               -coalesce(sum(extract(epoch FROM o.resolved_at - o.received_at)), 0)
+        FROM old_rows o JOIN region g ON g.region_code = o.region_code
+        WHERE o.merged_into IS NULL GROUP BY 1, 2, 3, 4;
+    ELSE
+        INSERT INTO incident_rollup_delta
+        SELECT region_code, cell_code, day, category_code, sum(n), sum(s4), sum(s3), sum(s2), sum(s1),
+               sum(late), sum(handling_s)
+        FROM (
+            SELECT o.region_code, o.cell_code, local_day(o.received_at, g.timezone) AS day, o.category_code,
+                   -count(*) AS n, -count(*) FILTER (WHERE o.solved_level = 4) AS s4,
+                   -count(*) FILTER (WHERE o.solved_level = 3) AS s3,
+                   -count(*) FILTER (WHERE o.solved_level = 2) AS s2,
+                   -count(*) FILTER (WHERE o.solved_level = 1) AS s1,
+                   -count(*) FILTER (WHERE incident_is_late(o.resolved_at, o.due_at)) AS late,
+                   -coalesce(sum(extract(epoch FROM o.resolved_at - o.received_at)), 0) AS handling_s
+            FROM old_rows o JOIN region g ON g.region_code = o.region_code
+        WHERE o.merged_into IS NULL GROUP BY 1, 2, 3, 4
+            UNION ALL
+            SELECT o.region_code, o.cell_code, local_day(o.received_at, g.timezone), o.category_code,
+                   count(*), count(*) FILTER (WHERE o.solved_level = 4),
+                   count(*) FILTER (WHERE o.solved_level = 3), count(*) FILTER (WHERE o.solved_level = 2),
+                   count(*) FILTER (WHERE o.solved_level = 1),
+                   count(*) FILTER (WHERE incident_is_late(o.resolved_at, o.due_at)),
+                   coalesce(sum(extract(epoch FROM o.resolved_at - o.received_at)), 0)
+            FROM new_rows o JOIN region g ON g.region_code = o.region_code
+        WHERE o.merged_into IS NULL GROUP BY 1, 2, 3, 4
+        ) c
+        GROUP BY 1, 2, 3, 4
+        HAVING sum(n) <> 0 OR sum(s4) <> 0 OR sum(s3) <> 0 OR sum(s2) <> 0 OR sum(s1) <> 0
+            OR sum(late) <> 0 OR sum(handling_s) <> 0;
     END IF;
-    body := rtrim(pg_get_viewdef('incident_rollup'::regclass), E'; \n');
-    EXECUTE 'CREATE OR REPLACE VIEW incident_rollup AS ' || body || E'\nUNION ALL\n' ||
-        $q$SELECT o.cell_code, local_day(o.received_at, g.timezone), o.category_code, -1,
-               -(o.solved_level IS NOT DISTINCT FROM 4)::int, -(o.solved_level IS NOT DISTINCT FROM 3)::int,
-               -(o.solved_level IS NOT DISTINCT FROM 2)::int, -(o.solved_level IS NOT DISTINCT FROM 1)::int, -coalesce(incident_is_late(o.resolved_at, o.due_at), false)::int,
-               -coalesce(extract(epoch FROM o.resolved_at - o.received_at), 0)::double precision
-        FROM incident o JOIN region g ON g.region_code = o.region_code
-        WHERE o.merged_into IS NOT NULL$q$;
+    RETURN NULL;
 END $$;
 
 -- Events by time (bulletins count the period's acceptances, dispatches, closures, escalations).
