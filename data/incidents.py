@@ -266,12 +266,21 @@ def _label(actor) -> str:
     return f"{actor.role}:{actor.username}"
 
 
+def incident_key(incident_id) -> str:
+    """``incident_id`` as the text of a UUID, or ``NotFound``: every function here that takes an id
+    from a caller (API path, Dash callback, Open311) parses it before SQL sees it."""
+    try:
+        return str(uuid.UUID(str(incident_id)))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound(f"no incident {str(incident_id)[:64]!r}") from None
+
+
 def _fetch_bind(actor, incident_id, now: datetime, allow_outside: bool) -> dict:
     """The parameters of ``incident_get.sql`` for ``actor`` (``fetch`` and ``report`` share them)."""
     bind = policy.row_params(actor)
     if allow_outside:
         bind["scope"] = actor.region_code
-    return {**bind, "id": str(incident_id), "now": now}
+    return {**bind, "id": incident_key(incident_id), "now": now}
 
 
 def fetch(conn, actor, incident_id, now: datetime | None = None, allow_outside: bool = False) -> dict:
@@ -306,7 +315,7 @@ def allowed_actions(conn, actor, incident_id, reporter_id: int | None = None) ->
     mine = [a for a, roles in ACTION_ROLES.items() if actor.role in roles
             and not (a == "verify" and actor.role == "worker" and reporter_id != actor.worker_id)]
     with conn.cursor() as cur:
-        cur.execute(sql("incident_allowed_actions"), {"id": str(incident_id), "actions": mine})
+        cur.execute(sql("incident_allowed_actions"), {"id": incident_key(incident_id), "actions": mine})
         found = [r[0] for r in cur.fetchall()]
     conn.rollback()
     return found
@@ -359,7 +368,7 @@ def act(conn, actor, incident_id, action: str, *, note: str | None = None, lon: 
     if action not in ACTION_ROLES:
         raise Invalid(f"unknown action {action!r}", {"action": f"one of {', '.join(sorted(ACTION_ROLES))}"})
     with conn.cursor() as cur:
-        cur.execute(sql("incident_scope_of"), {"id": str(incident_id)})
+        cur.execute(sql("incident_scope_of"), {"id": incident_key(incident_id)})
         row = cur.fetchone()
         if row is None or not policy.incident_visible(actor, row[0], row[1], row[2]):
             conn.rollback()
