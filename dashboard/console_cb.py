@@ -8,6 +8,7 @@ with the version the user saw, so a change made by someone else meanwhile shows 
 from __future__ import annotations
 
 import json
+import uuid
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
 from flask import abort, request
@@ -20,7 +21,33 @@ from data.routing import route as routing
 from db.core import pooled, writer
 from web.auth import current_actor
 
+ALERT_KINDS = ("escalated", "overdue")
 SORT_COLUMNS = {"id", "received_at", "category", "state", "level", "department", "cell", "due_at"}
+
+
+def _lang(value) -> str:
+    """The UI language from a callback's value (anything else: Chinese)."""
+    return "en" if value == "en" else "zh"
+
+
+def _incident_id(value) -> str | None:
+    """An incident id from a callback's value (a UUID string), else None."""
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _seen(value) -> dict | None:
+    """What the page says the user saw (id, version), when well-formed."""
+    if not isinstance(value, dict) or not _incident_id(value.get("id")):
+        return None
+    version = value.get("version")
+    return value if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else None
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**31 else 0
 
 
 def viewer():
@@ -75,10 +102,15 @@ def _register_table(app, dsn: str, tz) -> None:
                   Input("c-overdue", "value"), Input("c-since", "value"), Input("c-until", "value"),
                   Input("c-queue", "value"), Input("c-unit", "data"), State("lang", "value"))
     def query(number, text, cats, states, depts, levels, overdue, since, until, queue, unit, lang):
+        lang = _lang(lang)
+        number, text, since, until = (v if isinstance(v, str) else None for v in (number, text, since, until))
+        cats, states, depts, levels = (v if isinstance(v, list) else None for v in (cats, states, depts, levels))
+        unit = unit if isinstance(unit, dict) and isinstance(unit.get("code"), str) else None
         viewer()
         raw = {"number": number, "text": text, "categories": cats, "states": states, "departments": depts,
-               "levels": levels, "overdue": bool(overdue), "since": since, "until": until,
-               "queue": None if queue == "all" else queue, "unit": (unit or {}).get("code")}
+               "levels": levels, "overdue": overdue is True or (isinstance(overdue, list) and bool(overdue)),
+               "since": since, "until": until, "queue": queue if queue in console.QUEUES else None,
+               "unit": unit["code"] if unit else None}
         q = console.parse_query(raw)
         bad = ", ".join(t(lang)["console"][f"f_{k}"] for k in q.errors)
         return raw, (t(lang)["console"]["f_bad"].format(fields=bad) if bad else "")
@@ -99,13 +131,17 @@ def _register_table(app, dsn: str, tz) -> None:
                   Input("c-grid", "getRowsRequest"), State("c-query", "data"), State("lang", "value"),
                   prevent_initial_call=True)
     def rows(request, raw, lang):
+        lang = _lang(lang)
+        request = request if isinstance(request, dict) else None
+        raw = raw if isinstance(raw, dict) else {}
         actor = viewer()
         if not request:
             return no_update, no_update
-        q = console.parse_query(raw or {})
-        sort = (request.get("sortModel") or [{}])[0]
+        q = console.parse_query(raw)
+        model = request.get("sortModel")
+        sort = model[0] if isinstance(model, list) and model and isinstance(model[0], dict) else {}
         key = sort.get("colId") if sort.get("colId") in SORT_COLUMNS else "received_at"
-        start, end = int(request.get("startRow") or 0), int(request.get("endRow") or page.GRID_PAGE)
+        start, end = _int(request.get("startRow")), _int(request.get("endRow")) or page.GRID_PAGE
         zone = tz()
         try:
             with pooled(dsn) as conn:
@@ -118,6 +154,7 @@ def _register_table(app, dsn: str, tz) -> None:
 
     @app.callback(Output("c-queue", "options"), Input("c-refresh", "data"), Input("lang", "value"))
     def queue_counts(_tick, lang):
+        lang = _lang(lang)
         actor = viewer()
         c = t(lang)["console"]
         with pooled(dsn) as conn:
@@ -134,9 +171,9 @@ def _register_detail(app, dsn: str, region_code: str, tz) -> None:
         viewer()
         trigger = ctx.triggered_id
         if trigger == "c-grid":
-            return (cell or {}).get("rowId") or no_update
+            return _incident_id(cell.get("rowId")) if isinstance(cell, dict) else None
         if isinstance(trigger, dict) and ctx.triggered[0]["value"]:
-            return trigger["ref"]
+            return _incident_id(trigger.get("ref"))
         return no_update
 
     @app.callback(Output("c-detail", "children"), Output("c-seen", "data"),
@@ -144,6 +181,7 @@ def _register_detail(app, dsn: str, region_code: str, tz) -> None:
                   Input("c-selected", "data"), Input("c-refresh", "data"), State("c-seen", "data"),
                   State("lang", "value"), prevent_initial_call=True)
     def show(selected, _tick, seen, lang):
+        lang, selected, seen = _lang(lang), _incident_id(selected), _seen(seen)
         actor = viewer()
         if not selected or (ctx.triggered_id == "c-refresh" and seen and seen.get("id") != selected):
             return no_update, no_update, no_update
@@ -167,9 +205,11 @@ def _register_detail(app, dsn: str, region_code: str, tz) -> None:
                   Input({"type": "c-path", "from": ALL}, "n_clicks"), State("c-seen", "data"),
                   State("lang", "value"), prevent_initial_call=True)
     def route(_clicks, seen, lang):
+        lang, seen = _lang(lang), _seen(seen)
         actor = viewer()
         trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not ctx.triggered[0]["value"] or not seen:
+        if not isinstance(trigger, dict) or not ctx.triggered[0]["value"] or not seen \
+                or not isinstance(trigger.get("from"), str):
             return no_update, no_update
         try:
             with pooled(dsn) as conn:
@@ -196,6 +236,9 @@ def _register_actions(app, dsn: str) -> None:
                   State("c-seen", "data"), State("c-refresh", "data"), State("lang", "value"),
                   prevent_initial_call=True)
     def act(_acts, _sends, notes, depts, seen, tick, lang):
+        lang, seen, tick = _lang(lang), _seen(seen), _int(tick)
+        notes = [n if isinstance(n, str) else None for n in notes] if isinstance(notes, list) else []
+        depts = [d if isinstance(d, str) else None for d in depts] if isinstance(depts, list) else []
         trigger = ctx.triggered_id
         if not isinstance(trigger, dict) or not ctx.triggered[0]["value"] or not seen:
             return no_update, no_update
@@ -204,6 +247,8 @@ def _register_actions(app, dsn: str) -> None:
         note = (notes or [None])[0]
         department = (depts or [None])[0]
         action = trigger.get("action", "dispatch")
+        if not (isinstance(action, str) and all(isinstance(trigger.get(k, ""), str) for k in ("kind", "ref", "name"))):
+            return no_update, no_update
         if trigger["type"] == "c-send":  # a responder: their department, or the chosen one and a note
             if trigger["kind"] == "department":
                 department = trigger["ref"]
@@ -229,6 +274,7 @@ def _register_search(app, dsn: str) -> None:
     @app.callback(Output("c-search-results", "children"), Input("c-search", "value"), State("lang", "value"),
                   prevent_initial_call=True)
     def search(text, lang):
+        lang, text = _lang(lang), text if isinstance(text, str) else ""
         actor = viewer()
         if not (text or "").strip():
             return []
@@ -249,6 +295,7 @@ def _register_search(app, dsn: str) -> None:
                   Input({"type": "c-hit", "kind": ALL, "ref": ALL}, "n_clicks"), State("lang", "value"),
                   prevent_initial_call=True)
     def choose(_clicks, lang):
+        lang = _lang(lang)
         actor = viewer()
         trigger = ctx.triggered_id
         if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
@@ -284,6 +331,10 @@ def _register_live(app) -> None:
                   State("c-refresh", "data"), State("c-alert-list", "data"), State("c-alerted", "data"),
                   State("c-beep", "data"), State("lang", "value"), prevent_initial_call=True)
     def live(message, ready, _dismiss, tick, alerts, alerted, beep, lang):
+        lang, tick, beep = _lang(lang), _int(tick), _int(beep)
+        alerts = [a for a in alerts if isinstance(a, dict)] if isinstance(alerts, list) else []
+        alerted = [k for k in alerted if isinstance(k, str)] if isinstance(alerted, list) else []
+        message = message if isinstance(message, str) else None
         viewer()
         w = t(lang)
         status = ("om-live", w["live_on"]) if ready == 1 else ("om-live off", w["live_off"])
@@ -304,6 +355,9 @@ def _register_live(app) -> None:
     @app.callback(Output("c-alerts", "children"), Output("c-alert-bar", "style"),
                   Input("c-alert-list", "data"), State("lang", "value"))
     def show_alerts(alerts, lang):
+        lang = _lang(lang)
+        alerts = ([a for a in alerts if isinstance(a, dict) and _incident_id(a.get("id"))
+                   and a.get("kind") in ALERT_KINDS] if isinstance(alerts, list) else [])
         if not alerts:
             return [], {"display": "none"}
         w = t(lang)
