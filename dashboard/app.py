@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import dash
-from dash import Input, Output, dcc, html, no_update
+from dash import Input, Output, dcc, html
 from flask import Response, abort, has_request_context, request
 
 from dashboard import console, console_cb, leaders, live, pages_analyst, registry_page, wall
@@ -131,8 +131,6 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
 
     @app.callback(Output("url", "search"), Input("lang", "value"), prevent_initial_call=True)
     def switch_language(lang):
-        if dash.ctx.triggered_id is None:
-            return no_update  # the switch appearing with the page (no click): no second render
         actor = current_actor()
         if actor is not None:  # remembered for this user: the next page load opens in it
             locale.set_user_lang(dsn, actor.user_id, normalize(lang))
