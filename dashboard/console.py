@@ -150,9 +150,13 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
                         fillOpacity=1, id="c-marker"),
         dl.ScaleControl(position="bottomleft"),
     ]
-    view = {"viewport": {"bounds": bounds}} if bounds else {}  # as the command map opens on a unit
+    # A new map per incident, opened straight on its cell (``bounds``: no viewport transition) and
+    # without animations: a fly or zoom still running when the next incident replaced the map made
+    # Leaflet read a position of the removed one ("_leaflet_pos" errors in the browser).
+    view = {"bounds": bounds} if bounds else {}
     return dl.Map(children, id="c-map", center=[lat, lon], zoom=13, className="om-c-map",
-                  attributionControl=False, **view)
+                  attributionControl=False, zoomAnimation=False, fadeAnimation=False,
+                  markerZoomAnimation=False, **view)
 
 
 def _step(e: dict, lang: str) -> str:
