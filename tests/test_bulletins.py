@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pdfplumber
 import pytest
+from weasyprint.urls import URLFetcher
 
 import exports.bulletin as bl
 from app import Settings, create_app
@@ -357,3 +358,40 @@ def test_typesetting_leaves_the_photo_check_strict(demo_dsn, base):
 
     bl.generate(demo_dsn, ANALYST, TOWN, "2026-W19", "pdf", "zh", now=DEMO_NOW, base=base)
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_markup_in_names_is_text_and_nothing_is_fetched(demo_dsn, monkeypatch):
+    """Names come from data (an imported grid, a category): planted markup is printed as text, and
+    a URL in it is never fetched (not the server's files, not the network)."""
+    fetched = []
+
+    class Spy(URLFetcher):
+        def fetch(self, url, headers=None):
+            fetched.append(url)
+            return real.fetch(url, headers)
+
+    real = pdf.fetcher()
+    monkeypatch.setattr(pdf, "fetcher", lambda: Spy())
+    b = content.build(demo_dsn, REGION, REGION, parse("2026-05"), DEMO_NOW)
+    due = DEMO_NOW - timedelta(hours=30)
+    planted = '<img src="file:///etc/hostname"><b>网格X</b>'
+    fake = [{"id": uuid.uuid4(), "category": "public_order", "category_name": "<script>alert(1)</script>",
+             "category_name_en": None, "cell_code": "cellx", "cell_name": planted, "cell_name_en": None,
+             "state": "accepted", "level": 4, "received_at": due, "due_at": due}]
+    b = content.Bulletin(**{**b.__dict__, "overdue": fake})
+    document = pdf.html(b, "zh")
+    assert planted not in document and "<script>alert" not in document
+    assert "&lt;img src=&quot;file:///etc/hostname&quot;&gt;" in document
+    out = SHOTS / "planted-markup.pdf"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pdf.write(b, "zh", out)
+    text = "\n".join(pdf_lines(out))
+    # printed as text (table cells wrap, so look for the start of each)
+    assert '<img src="file:///etc/hostname"><b>' in text and "<script>alert(1)</" in text
+    assert fetched == []  # escaped: no element asked for anything
+    # and were markup ever to get through, the typesetter asks the refusing fetcher, nobody else
+    monkeypatch.setattr(pdf, "html", lambda b, lang: '<p>x</p><img src="file:///etc/hostname">')
+    with pytest.raises(ValueError, match="disallowed protocol"):
+        real.fetch("file:///etc/hostname")
+    pdf.write(b, "zh", out)
+    assert fetched == ["file:///etc/hostname"]  # asked, and refused (the PDF has no image)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import ImageFile
 from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 from exports.bulletin import charts
 from exports.bulletin import text as t
@@ -80,6 +81,13 @@ def html(b: Bulletin, lang: str) -> str:
     return "".join(parts)
 
 
+def fetcher() -> URLFetcher:
+    """WeasyPrint's fetcher for this document, allowed no protocol: the bulletin is self-contained
+    (inline CSS and SVG, fonts from fontconfig), so a URL in it could only come from data, and it is
+    never read, neither from the network nor from the server's files."""
+    return URLFetcher(allowed_protocols=frozenset())
+
+
 def write(b: Bulletin, lang: str, out: Path) -> None:
     """Typeset the bulletin into ``out``."""
-    HTML(string=html(b, lang)).write_pdf(str(out))
+    HTML(string=html(b, lang), url_fetcher=fetcher()).write_pdf(str(out))
