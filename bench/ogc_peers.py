@@ -92,7 +92,8 @@ PYGEOAPI_CONFIG = """server:
   encoding: utf-8
   languages: [en-US]
   limits: {{default_items: 100, max_items: 10000}}
-  map: {{url: 'https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', attribution: OSM}}
+  # pygeoapi requires a base map for its HTML pages (not used here); no internet host: a local path
+  map: {{url: 'http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png', attribution: none}}
 logging: {{level: ERROR}}
 metadata:
   identification: {{title: bench, description: bench, keywords: [bench], keywords_type: theme,
