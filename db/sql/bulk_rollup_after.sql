@@ -10,6 +10,7 @@ SELECT o.cell_code, local_day(o.received_at, g.timezone), o.category_code, count
        coalesce(sum(extract(epoch FROM o.resolved_at - o.received_at)), 0)
 FROM incident o JOIN region g ON g.region_code = o.region_code
 WHERE o.xmin::text = mod(pg_current_xact_id()::text::bigint, 4294967296)::text
+  AND o.merged_into IS NULL  -- a merged report counts nowhere (0022), as in incident_rollup_sync
 GROUP BY 1, 2, 3
 ON CONFLICT (cell_code, day, category_code) DO UPDATE SET
     n = r.n + excluded.n, solved_4 = r.solved_4 + excluded.solved_4,

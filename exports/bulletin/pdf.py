@@ -3,21 +3,29 @@ fonts-noto-cjk, found through fontconfig and embedded as subsets), tables that b
 pages with their header row repeated, the map and the trend as vector SVG."""
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from PIL import ImageFile
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from exports.bulletin import charts
 from exports.bulletin import text as t
 from exports.bulletin.content import Bulletin
 
-# WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported, which would let the
-# photo upload check (data/photos.py) accept truncated files. Bulletins embed no raster image, so
-# the flag goes back at once; imported here, at the server's start, before any request is served.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+@lru_cache(maxsize=1)
+def _weasyprint() -> Any:
+    """WeasyPrint, imported on the first bulletin (0.6 s and its memory are not every worker's
+    start-up cost). Its import sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would let
+    the photo upload check (data/photos.py) accept truncated files; bulletins embed no raster
+    image, so the flag goes back in the same call, before anything else runs."""
+    import weasyprint
+    import weasyprint.urls
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return weasyprint
 
 CSS = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm;
@@ -81,13 +89,13 @@ def html(b: Bulletin, lang: str) -> str:
     return "".join(parts)
 
 
-def fetcher() -> URLFetcher:
+def fetcher() -> Any:
     """WeasyPrint's fetcher for this document, allowed no protocol: the bulletin is self-contained
     (inline CSS and SVG, fonts from fontconfig), so a URL in it could only come from data, and it is
     never read, neither from the network nor from the server's files."""
-    return URLFetcher(allowed_protocols=frozenset())
+    return _weasyprint().urls.URLFetcher(allowed_protocols=frozenset())
 
 
 def write(b: Bulletin, lang: str, out: Path) -> None:
     """Typeset the bulletin into ``out``."""
-    HTML(string=html(b, lang), url_fetcher=fetcher()).write_pdf(str(out))
+    _weasyprint().HTML(string=html(b, lang), url_fetcher=fetcher()).write_pdf(str(out))
