@@ -53,10 +53,10 @@ def post_json(url: str, body: dict, token: str, timeout: float = 30):
 
 
 @contextlib.contextmanager
-def onemap_serve(dsn: str, log_path: Path, workers: int = 2, **env):
-    """`onemap serve` over ``dsn`` on a free port, until the block ends; yields its base URL.
-    ``env``: extra ONEMAP_* settings (names without the prefix, e.g. STREAMS_PER_SESSION=5)."""
-    port = free_port()
+def onemap_serve(dsn: str, log_path: Path, workers: int = 2, port: int | None = None, **env):
+    """`onemap serve` over ``dsn`` on ``port`` (default: a free one), until the block ends; yields its
+    base URL. ``env``: extra ONEMAP_* settings (names without the prefix, e.g. STREAMS_PER_SESSION=5)."""
+    port = port or free_port()
     environ = dict(os.environ, DATABASE_URL=dsn, ONEMAP_WORKERS=str(workers), ONEMAP_ESCALATE_EVERY_S="0",
                    **{f"ONEMAP_{k.upper()}": str(v) for k, v in env.items()})
     log = open(log_path, "wb")

@@ -73,6 +73,9 @@ def test_a_burst_of_phones_is_spread_over_the_processes(quiet_dsn, tmp_path):
             assert time.monotonic() < deadline, "a worker never listened"
             time.sleep(0.2)
         _burst(base, log, token)
+    # the server closed 50 connections (TIME_WAIT on its side): the same port serves again at once
+    with onemap_serve(quiet_dsn, tmp_path / "again.log", workers=2, port=port) as again:
+        assert again == base
 
 
 def _burst(base, log, token):

@@ -115,6 +115,8 @@ def ensure_port_free(host: str, port: int) -> None:
 
     for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         with socket.socket(family, kind, proto) as probe:  # no SO_REUSEPORT: any listener refuses it
+            # SO_REUSEADDR: connections of a server just stopped (TIME_WAIT) are no listener
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(address)
             except OSError as exc:
