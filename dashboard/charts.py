@@ -11,8 +11,9 @@ EMPTY = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible"
                                 "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}}
 
 
-def _layout(fig: go.Figure, height: int = 230) -> go.Figure:
-    fig.update_layout(template="plotly_dark", height=height, margin=dict(l=40, r=10, t=10, b=30),
+def _layout(fig: go.Figure, height: int = 230, dark: bool = True) -> go.Figure:
+    fig.update_layout(template="plotly_dark" if dark else "plotly_white", height=height,
+                      margin=dict(l=40, r=10, t=10, b=30),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
                       font=dict(family=FONT, size=12), legend=dict(orientation="h", y=1.12, x=0),
                       bargap=0.15)

@@ -100,8 +100,8 @@ def _charts(t: dict, shape: dict) -> list:
                                for b in AGE_BANDS]) for s in sexes])
     use = go.Figure(go.Bar(x=[t["uses"].get(r["key"], r["key"]) for r in shape["use"]],
                            y=[r["n"] for r in shape["use"]], marker_color="#7b9acc"))
-    return [html.H3(t["structure"]), dcc.Graph(figure=_layout(age), config={"displayModeBar": False}),
-            html.H3(t["by_use"]), dcc.Graph(figure=_layout(use), config={"displayModeBar": False})]
+    return [html.H3(t["structure"]), dcc.Graph(figure=_layout(age, dark=False), config={"displayModeBar": False}),
+            html.H3(t["by_use"]), dcc.Graph(figure=_layout(use, dark=False), config={"displayModeBar": False})]
 
 
 def summary(dsn: str, actor, unit: str | None, lang: str) -> list:
