@@ -325,7 +325,7 @@ def test_the_map_gaps_layer_is_the_coverage_apis_gaps_and_a_kiosk_gets_no_positi
     assert r.status_code == 403 and "read-only" in r.text
 
 
-def test_live_events_reach_only_the_callers_jurisdiction_and_department_staff_get_no_ids(world):
+def test_live_events_reach_only_the_callers_jurisdiction_and_the_department_its_own_cases(world):
     from served import Stream
 
     def report_at(inc):
@@ -335,16 +335,29 @@ def test_live_events_reach_only_the_callers_jurisdiction_and_department_staff_ge
         assert r.status_code == 201, r.text
         return body["id"]
 
+    def act(iid, action, **body):
+        r = requests.post(f"{world['url']}/api/v1/incidents/{iid}/actions/{action}", json=body,
+                          headers=_h(world["tokens"]["dispatcher"]))
+        assert r.status_code == 200, r.text
+
+    dept_code = world["actors"]["department"].department_code
     town = Stream(world["url"], world["tokens"]["town_leader"])
     dept = Stream(world["url"], world["tokens"]["department"])
     try:
         assert town.status == 200 and dept.status == 200
         outside = report_at(world["incidents"]["other"])  # another town, not the department's
-        inside = report_at(world["incidents"]["town"])    # 上海庙镇, not the department's either
+        inside = report_at(world["incidents"]["town"])    # 上海庙镇, not the department's (yet)
         town.wait_for(lambda e: e["data"].get("incident_id") == inside)
-        dept.wait_for(lambda e: e["data"].get("resync"))  # told to refresh, not which case moved
+        act(inside, "accept")
+        act(inside, "dispatch", department=dept_code)     # now it is theirs: they hear of it, by id
+        got = dept.wait_for(lambda e: e["data"].get("incident_id") == inside)["data"]
+        assert got["department_code"] == dept_code and got["state"] == "dispatched"
         assert not [e for e in town.events() if e["data"].get("incident_id") == outside]
-        assert not [e for e in dept.events() if "incident_id" in e["data"]]
+        # before the dispatch the case was nobody's department: nothing of it reached them
+        heard = [e["data"] for e in dept.events() if "incident_id" in e["data"]]
+        assert all(e["department_code"] == dept_code for e in heard)
+        assert not [e for e in heard if e["incident_id"] == outside]
+        assert [e["action"] for e in heard if e["incident_id"] == inside] == ["dispatch"]
     finally:
         town.close()
         dept.close()
