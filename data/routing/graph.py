@@ -23,6 +23,7 @@ table of n² × 16 bytes (≤ 16 MB). Measured (``Graph.nbytes``): the 730-edge 
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -320,29 +321,8 @@ def _direct(g: Graph, a: End, b: End) -> tuple[float, bool] | None:
 def _search(g: Graph, arcs: Arcs, firsts: list[tuple[int, float, bool]]):
     """Seconds from the virtual node linked to ``firsts`` to every junction, and the chain of
     junctions to one of them (first after the virtual node … that one)."""
-    if g.apsp is not None and arcs is g.fwd:
-        return _search_apsp(g, firsts)
     dist, pred = _dijkstra(g, arcs, firsts)
     return dist, lambda j: _chain(pred, g.n, j)
-
-
-def _search_apsp(g: Graph, firsts: list[tuple[int, float, bool]]):
-    """``_search`` from the all-pairs table: the best first link per junction, then its row."""
-    assert g.apsp is not None
-    table, pred = g.apsp
-    if not firsts:
-        return np.full(g.n, np.inf), lambda j: [j]
-    sums = np.vstack([w + table[j] for j, w, _ in firsts])
-    pick = np.argmin(sums, axis=0)
-    dist = sums[pick, np.arange(g.n)]
-
-    def chain(j: int) -> list[int]:
-        start = firsts[int(pick[j])][0]
-        nodes = [j]
-        while nodes[-1] != start:
-            nodes.append(int(pred[start, nodes[-1]]))
-        return nodes[::-1]
-    return dist, chain
 
 
 def _dijkstra(g: Graph, arcs: Arcs, firsts: list[tuple[int, float, bool]]):
@@ -400,9 +380,39 @@ def _best(dist, direct: tuple[float, bool] | None,
     return best
 
 
+def _shortest_apsp(g: Graph, a: End, b: End, leave, direct) -> Path | None:
+    """``shortest`` from the all-pairs table: only the (at most four) end-to-end pairs are read."""
+    assert g.apsp is not None
+    table, pred = g.apsp
+    best: tuple[float, tuple[int, bool, int, bool] | None] | None = None if direct is None else (direct[0], None)
+    for ja, wa, fa in leave:
+        row = table[ja]
+        for jb, wb, fb in _arrive(g, b):
+            c = wa + float(row[jb]) + wb
+            if math.isfinite(c) and (best is None or c < best[0]):
+                best = (c, (ja, fa, jb, fb))
+    if best is None:
+        return None
+    cost, via = best
+    if via is None:
+        assert direct is not None
+        return Path(cost, [_piece(a.row, direct[1], a.frac, b.frac)])
+    ja, fa, jb, fb = via
+    nodes = [jb]
+    while nodes[-1] != ja:
+        nodes.append(int(pred[ja, nodes[-1]]))
+    nodes.reverse()
+    pieces = [_piece(a.row, fa, a.frac, 1.0 if fa else 0.0)]
+    pieces += _middle(g, g.fwd, nodes, reverse=False)
+    pieces.append(_piece(b.row, fb, 0.0 if fb else 1.0, b.frac))
+    return Path(cost, pieces)
+
+
 def shortest(g: Graph, a: End, b: End) -> Path | None:
     """The fastest path from point ``a`` to point ``b`` (None: not connected)."""
     leave = _leave(g, a)
+    if g.apsp is not None:
+        return _shortest_apsp(g, a, b, leave, _direct(g, a, b))
     dist, chain = _search(g, g.fwd, leave)
     direct = _direct(g, a, b)
     best = _best(dist, direct, _arrive(g, b))
