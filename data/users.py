@@ -28,6 +28,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -136,6 +139,37 @@ def verify_password(password: str, encoded: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, want)
+
+
+# HTTP basic clients (QGIS, GDAL, Open311 scripts) send the password with every request: one scrypt
+# each (~50 ms of CPU) would make a page of features cost more than its query. A success is
+# remembered per process, keyed by an HMAC (a per-process random key) of the stored hash and the
+# password, for VERIFIED_TTL_S: the row is still read on every request, so a changed password (a
+# new stored hash), a disabled account or a lock takes effect at once. Failures are never remembered.
+VERIFIED_TTL_S = 600.0
+VERIFIED_MAX = 4096
+_verified: OrderedDict[bytes, float] = OrderedDict()
+_verified_lock = threading.Lock()
+_verified_key = secrets.token_bytes(32)
+
+
+def check_password(password: str, encoded: str) -> bool:
+    """``verify_password``, skipping the scrypt for a pair this process verified in the last minutes."""
+    mark = hmac.new(_verified_key, encoded.encode() + b"\0" + password.encode("utf-8", "surrogatepass"),
+                    hashlib.sha256).digest()
+    now = time.monotonic()
+    with _verified_lock:
+        seen = _verified.get(mark)
+        if seen is not None and now - seen < VERIFIED_TTL_S:
+            return True
+    if not verify_password(password, encoded):
+        return False
+    with _verified_lock:
+        _verified[mark] = now
+        _verified.move_to_end(mark)
+        while len(_verified) > VERIFIED_MAX:
+            _verified.popitem(last=False)
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -309,7 +343,7 @@ def authenticate(conn, username: str, password: str, now: datetime | None = None
         record_login_failure(conn, name, address, path, "unknown_user", None, now)
         login_throttle(conn, name, address, now)
         raise BadCredentials("wrong username or password")
-    if not verify_password(password, row["password_hash"]):
+    if not check_password(password, row["password_hash"]):
         record_login_failure(conn, name, address, path, "wrong_password", row, now)
         login_throttle(conn, name, address, now)
         raise BadCredentials("wrong username or password")

@@ -23,6 +23,7 @@ from data.users import (
     hash_password,
     issue_token,
     revoke_tokens,
+    set_password,
     verify_password,
 )
 from demo.users import DEMO_USERS, TOWN_LEADER_UNIT, create_demo_users
@@ -128,6 +129,29 @@ def test_disabled_account(demo_conn):
         actor_for_token(demo_conn, token, now=T0)
     with pytest.raises(UserError):
         disable_user(demo_conn, _name("nobody"))
+
+
+def test_a_verified_password_costs_one_scrypt_and_a_change_or_disable_takes_effect_at_once(demo_conn, monkeypatch):
+    import data.users as users
+    calls = []
+    real = users.hashlib.scrypt
+    monkeypatch.setattr(users.hashlib, "scrypt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    name = _name()
+    create_user(demo_conn, name, PASSWORD, "analyst", "150623")
+    calls.clear()
+    for _ in range(5):  # an HTTP basic client: the password on every request
+        assert authenticate(demo_conn, name, PASSWORD, now=T0).username == name
+    assert len(calls) == 1
+    with pytest.raises(BadCredentials):  # a wrong password is never remembered: it costs a scrypt each time
+        authenticate(demo_conn, name, PASSWORD + "x", now=T0)
+    assert len(calls) == 2
+    set_password(demo_conn, name, PASSWORD + "-new")
+    with pytest.raises(BadCredentials):  # the old password, verified a moment ago, no longer opens it
+        authenticate(demo_conn, name, PASSWORD, now=T0)
+    assert authenticate(demo_conn, name, PASSWORD + "-new", now=T0).username == name
+    disable_user(demo_conn, name)
+    with pytest.raises(AccountDisabled):
+        authenticate(demo_conn, name, PASSWORD + "-new", now=T0)
 
 
 # -- tokens ---------------------------------------------------------------------------------
