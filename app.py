@@ -37,6 +37,11 @@ def create_app(settings: Settings):
     if settings.bulletin_every_s > 0 and settings.dsn:
         start_bulletin_scheduler(settings.dsn, settings.region_code, settings.bulletin_every_s)
     install_request_id(server)  # X-Request-ID in and out; every log line of the request carries it
+    if settings.trusted_proxies:  # the client's address as the proxies in front saw it, no further
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return server
 
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     worker_connections: int = Field(2000, ge=10, description="onemap serve: open connections per worker process")
     streams_per_session: int = Field(10, ge=1, description="open live pages per session or token (more get 429)")
     streams_per_address: int = Field(300, ge=1, description="open live pages per client address (more get 429)")
+    trusted_proxies: int = Field(0, ge=0, le=5, description="reverse proxies in front of OneMap whose "
+                                 "X-Forwarded-For/-Proto/-Host are believed (0: none)")
     public_url: str | None = Field(None, description="the base URL clients reach OneMap at; OGC, Open311 and "
                                                      "API links start with it (never with the Host header)")
     export_jobs_per_user: int = Field(2, ge=1, description="background exports running at once per user")

@@ -131,3 +131,20 @@ def test_a_token_flood_is_throttled_per_address(demo_server, demo_dsn):
     assert flooder.get("/api/v1/me", headers=bearer("wrong")).status == 429
     assert flooder.get("/api/v1/me", headers=bearer(good)).status == 200  # a real token still works
     assert other.get("/api/v1/me", headers=bearer("wrong")).status == 401
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies(demo_dsn, victim, proxies):
+    """Behind ONEMAP_TRUSTED_PROXIES proxies a failed login is recorded (and throttled) under the
+    client's own address from X-Forwarded-For; with none the header is anyone's to forge, and ignored."""
+    from app import Settings, create_app
+
+    app = create_app(Settings(dsn=demo_dsn, trusted_proxies=proxies))
+    forged = f"198.51.100.{proxies + 10}"
+    client = app.test_client()
+    r = client.get("/ogc", headers={**basic(victim, "guess"), "X-Forwarded-For": forged},
+                   environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert r.status_code == 401
+    seen = scalar(demo_dsn, "SELECT detail->>'address' FROM audit_log WHERE action = 'login_failed' "
+                            "AND detail->>'username' = %(u)s ORDER BY id DESC LIMIT 1", {"u": victim})
+    assert seen == (forged if proxies else "127.0.0.1")
