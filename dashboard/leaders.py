@@ -31,7 +31,10 @@ from web.auth import current_actor
 
 RANGES = {"d7": 7, "d30": 30, "d90": 90, "d365": 365}
 METRICS = ("density", "per_1000", "overdue", "in_grid")
-KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported"]
+KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time", "mean_hours", "reported",
+        "visit_pct", "satisfaction_pct"]
+# the return-visit cards say what the bulletins say (one word for one figure)
+KPI_WORDS = {"visit_pct": "bulletin.ind.visit_pct", "satisfaction_pct": "bulletin.ind.satisfaction_pct"}
 
 
 def _chart(title: str, title_id: str, graph_id: str, class_name: str | None = None) -> list:
@@ -65,7 +68,8 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
     q = "?lang=en" if lang == "en" else ""
     allowed = registry.map_layers(actor)
     cards = [html.Div([html.Div("–", id=f"m-kpi-{k}", className="v"),
-                       html.Div(w[k], id=f"m-kpi-{k}-label", className="k")],
+                       html.Div(gettext(lang, KPI_WORDS[k]) if k in KPI_WORDS else w[k],
+                                id=f"m-kpi-{k}-label", className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in KPIS]
     filters = html.Div([
         dcc.Dropdown(id="m-range", options=[{"label": w[k], "value": k} for k in RANGES], value="d30",
@@ -270,7 +274,7 @@ def _register_panel(app, dsn: str, region_code: str, clamp, department_names) ->
         k, w = agg.kpis(dsn, region_code, unit, f), t(lang)
         values = [_fmt(k["open"]), _fmt(k["overdue"]), _fmt(k["new_today"]), _fmt(k["solved_today"]),
                   _fmt(k["solved_in_grid_pct"], "%"), _fmt(k["on_time_pct"], "%"), _fmt(k["mean_hours"]),
-                  _fmt(k["reported"])]
+                  _fmt(k["reported"]), _fmt(k["visit_pct"], "%"), _fmt(k["satisfaction_pct"], "%")]
         alarm = html.Div(f"⚠ {w['alarm']}: {k['overdue']}", className="om-alarmbar") if k["overdue"] else None
         return (*values, alarm)
 

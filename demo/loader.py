@@ -92,6 +92,8 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                     counts["incident"] = load_incidents(conn, REGION_CODE, n_incidents, seed, now,
                                                         progress=progress)
                     counts.update(link_incidents(cur, REGION_CODE))
+                    cur.execute(sql("demo_return_visits"), {"region_code": REGION_CODE, "seed": seed, "now": now})
+                    counts["return_visit"] = cur.fetchone()[0]
             conn.commit()
             # the service circles the map shows, computed now so the first page load is fast
             task = progress.add_task("service reach (10/30-minute isochrones)", total=len(MAP_REACH))
