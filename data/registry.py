@@ -429,7 +429,7 @@ def household_ref(conn, actor, ref: int | str) -> int:
     """The id of a household of the jurisdiction named by its id or client UUID, else ``NotFound``."""
     hid: int | None = None
     uid: str | None = None
-    if isinstance(ref, int) or str(ref).isdigit():
+    if isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit()):
         hid = int(ref)
     else:
         try:
