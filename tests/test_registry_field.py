@@ -223,6 +223,8 @@ def test_a_worker_keeps_the_registry_offline_and_each_write_lands_once(server, b
     page.select_option("#gp-eth", "蒙古族")
     page.select_option("#gp-res", "migrant")
     page.fill("#gp-rel", "户主")
+    assert page.locator("#gp-error").is_hidden() and page.locator("#gp-noid").is_hidden()
+    page.wait_for_selector("#toast", state="hidden", timeout=10_000)
     shot(page, "reg-person-form")
     page.click("#gp-form button[type=submit]")
     person = page.locator("#hh-people li.person", has_text="巴特尔")
@@ -289,8 +291,18 @@ def test_a_worker_keeps_the_registry_offline_and_each_write_lands_once(server, b
     assert _one(quiet_dsn, "SELECT count(*) FROM audit_log WHERE action = 'reveal' AND object_type = 'person' "
                            "AND object_id = %s AND detail->>'reason' = %s", (str(pid), "核实流动人口登记信息"))[0] == 1
 
-    # a house in another town's cell: the server refuses it and the phone says why, in its language
+    # an edit is a new write of the same record: the house keeps its one row
     page.click("#hh-back")
+    page.click("#h-edit")
+    assert page.input_value("#gh-addr") == "团结路18号 <i>东院</i>"
+    page.fill("#gh-addr", "团结路20号")
+    page.click("#gh-form button[type=submit]")
+    page.wait_for_selector("#v-house:not([hidden])")
+    _sync_until_sent(page, {"reg_house"})
+    assert _one(quiet_dsn, "SELECT count(*), min(address) FROM reg_house WHERE uid = %s", (house_uid,)) == (1, "团结路20号")
+    assert page.inner_text("#h-title") == "团结路20号"
+
+    # a house in another town's cell: the server refuses it and the phone says why, in its language
     page.click("#h-back")
     page.click("#g-add-house")
     page.wait_for_function("() => document.querySelector('#gh-lat').value !== ''", timeout=15_000)

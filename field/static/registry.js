@@ -235,6 +235,7 @@
     $("hh-title").textContent = h.address + " · " + t("reg_household_n", { n: x.n });
     $("hh-meta").textContent = t("kind_" + x.kind) + (x.waiting ? " · " + t("pending") : "");
     $("hh-reveal").hidden = true; reg.revealFor = null;
+    $("hh-kind").value = x.kind; $("hh-moved").value = "";
     $("hv-time").value = A.localInput(new Date());
     const cached = A.readJSON(K.hh + x.uid);
     drawMembers(cached);
@@ -327,6 +328,13 @@
       if (li) li.replaceWith(personItem(Object.assign({}, p, { id_number: res.body.id_number || "—", phone: res.body.phone || "—" })));
     }).catch(function () { err.textContent = t("network"); err.hidden = false; });
   }
+  function saveHousehold() {
+    const x = reg.household, h = reg.house, moved = $("hh-moved").value;
+    const body = { uid: x.uid, house: h.uid, kind: $("hh-kind").value, moved_out_at: moved || null };
+    queue("reg_household", body, h.address).then(function () {
+      x.kind = body.kind; $("hh-edit").open = false; drawHousehold();
+    });
+  }
   function saveVisit(ev) {
     ev.preventDefault();
     const x = reg.household, h = reg.house, when = new Date($("hv-time").value || Date.now());
@@ -351,6 +359,7 @@
     $("gp-res").value = p && p.residence ? p.residence : "registered";
     $("gp-rel").value = p ? p.relation || "" : "";
     $("gp-addr").value = p ? p.registered_address || "" : "";
+    $("gp-sex").value = p && p.sex ? p.sex : ""; $("gp-birth").value = p && p.birth_date ? p.birth_date : "";
     $("gp-error").hidden = true;
     showIdInfo();
     A.show("v-gperson");
@@ -358,6 +367,8 @@
   function showIdInfo() {
     const v = $("gp-id").value.trim(), box = $("gp-idinfo");
     box.className = "hint";
+    $("gp-noid").hidden = !!v;  // without an ID number, sex and birth date are entered
+    $("gp-error").hidden = true;
     if (!v) { box.textContent = ""; return; }
     if (v.indexOf("*") >= 0) { box.textContent = t("reg_id_unchanged"); return; }
     const info = idInfo(v);
@@ -376,6 +387,7 @@
     const body = { uid: p ? p.uid : A.uuid(), household: x.id || x.uid, name: name, id_number: idv || null,
                    phone: phone || null, ethnicity: $("gp-eth").value, residence: $("gp-res").value,
                    relation: $("gp-rel").value.trim(), registered_address: $("gp-addr").value.trim() };
+    if (!idv) { body.sex = $("gp-sex").value || null; body.birth_date = $("gp-birth").value || null; }
     queue("reg_person", body, name).then(function () { A.show("v-household"); });
   }
 
@@ -384,10 +396,11 @@
     const me = A.me();
     $("tab-reg").hidden = !me || EDITORS.indexOf(me.role) < 0;
     document.querySelectorAll("[data-tp]").forEach(function (n) { n.placeholder = t(n.getAttribute("data-tp")); });
-    [["gh-use", USES, "use_"], ["h-kind", KINDS, "kind_"], ["gp-res", RESIDENCE, "res_"]].forEach(function (d) {
+    [["gh-use", USES, "use_"], ["h-kind", KINDS, "kind_"], ["hh-kind", KINDS, "kind_"], ["gp-res", RESIDENCE, "res_"],
+     ["gp-sex", ["", "M", "F"], "sex_"]].forEach(function (d) {
       const sel = $(d[0]), was = sel.value;
       clear(sel);
-      d[1].forEach(function (v) { option(sel, v, t(d[2] + v)); });
+      d[1].forEach(function (v) { option(sel, v, v ? t(d[2] + v) : "—"); });
       if (was) sel.value = was;
     });
     const eth = $("gp-eth"), was = eth.value;
@@ -451,6 +464,7 @@
   $("hh-add-person").addEventListener("click", function () { personForm(null); });
   $("rv-go").addEventListener("click", doReveal);
   $("hv-form").addEventListener("submit", saveVisit);
+  $("hh-save").addEventListener("click", saveHousehold);
   $("gh-back").addEventListener("click", function () { A.show(reg.editing ? "v-house" : "v-reg"); });
   $("gh-gps").addEventListener("click", gps);
   $("gh-form").addEventListener("submit", saveHouse);
