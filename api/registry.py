@@ -14,7 +14,7 @@ from api.models import Body, Out
 from api.openapi import documented
 from api.v1 import RateLimiter, gate
 from config import Settings
-from data import registry, registry_groups, registry_xlsx, visits
+from data import registry, registry_groups, registry_writes, registry_xlsx, visits
 from db.core import pooled, writer
 from web.errors import error_body
 from web.params import Bool, Int, QueryModel, Text, loads, parse_query
@@ -60,6 +60,21 @@ class PersonIn(Body):
     relation: str = ""
     phone: str | None = Field(None, description="stored masked; read in clear only by a reveal")
     moved_out_at: str | None = Field(None, description="YYYY-MM-DD when the person left the county")
+
+
+class HouseholdVisitIn(VisitIn):
+    """A visit (日走访) to a household, idempotent on the phone's ``id``, with optional flags."""
+
+    flags: list[str] = Field(default_factory=list, description="nobody_home, needs_help, dispute, hazard, changed")
+
+
+class HouseQuery(QueryModel):
+    """A unit, an address search and a page."""
+
+    unit: Text(32, "a grid unit code in your jurisdiction") | None = None  # type: ignore[valid-type]
+    q: Text(100, "part of the address") | None = None  # type: ignore[valid-type]
+    limit: Int(1, registry.PAGE_MAX) = 100  # type: ignore[valid-type]
+    offset: Int(0, 10_000_000) = 0  # type: ignore[valid-type]
 
 
 class Saved(Out):
@@ -208,15 +223,27 @@ def _json():
         return None, error_body(400, "malformed_json", f"the body is not valid JSON: {exc}")
 
 
-def _save(validate, save):
+def _save(validate, save, kind: str):
+    """A registry write; with an ``Idempotency-Key`` header it is made once: a replay with the same
+    body gets the first answer's body again (status 200, ``Idempotent-Replayed: true``), another
+    body under the same key 409."""
+    key = registry_writes.write_key(request.headers.get("Idempotency-Key"))
     data, refused = _json()
     if refused is not None:
         return refused
     item = validate(data)
     with writer(_dsn()) as conn:
-        stored, created = save(conn, _actor(), item)
+        if key is None:
+            stored, created = save(conn, _actor(), item)
+            replayed = False
+        else:
+            stored, status, replayed = registry_writes.save_once(conn, _actor(), key, kind, item, save)
+            created = status == 201 and not replayed
         conn.commit()
-    return jsonify(stored), (201 if created else 200)
+    response = jsonify(stored)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, (201 if created else 200)
 
 
 def _register_writes(bp: Blueprint) -> None:
@@ -225,36 +252,39 @@ def _register_writes(bp: Blueprint) -> None:
                 errors=(400, 401, 403, 413, 422, 429))
     def add_house():
         """Add or update a house; the database puts it in the cell at its point (in your jurisdiction)."""
-        return _save(registry.validate_house, registry.save_house)
+        return _save(registry.validate_house, registry.save_house, "house")
 
     @bp.post("/registry/households")
     @documented(json=HouseholdIn, ok=(201, Saved), HTTP_200=(Saved, "an update (or a retry)"),
                 errors=(400, 401, 403, 413, 422, 429))
     def add_household():
         """Add or update a household in a house of your jurisdiction."""
-        return _save(registry.validate_household, registry.save_household)
+        return _save(registry.validate_household, registry.save_household, "household")
 
     @bp.post("/registry/people")
     @documented(json=PersonIn, ok=(201, Saved), HTTP_200=(Saved, "an update (or a retry)"),
                 errors=(400, 401, 403, 413, 422, 429))
     def add_person():
         """Add or update a person (ID number check digit verified; ID and phone stored masked)."""
-        return _save(registry.validate_person, registry.save_person)
+        return _save(registry.validate_person, registry.save_person, "person")
 
-    @bp.post("/registry/households/<int:household_id>/visits")
-    @documented(json=VisitIn, ok=(201, Out), HTTP_200=(Out, "a retry of a stored visit"),
+    @bp.post("/registry/households/<household>/visits")
+    @documented(json=HouseholdVisitIn, ok=(201, Out), HTTP_200=(Out, "a retry of a stored visit"),
                 errors=(400, 401, 403, 404, 409, 413, 422, 429))
-    def add_visit(household_id: int):
-        """Log a visit (日走访) to a household: a visit of the field log, linked to the household."""
+    def add_visit(household: str):
+        """Log a visit (日走访) to a household (its id or UUID): a visit of the field log, linked to the
+        household with its flags; idempotent on the visit's ``id`` (another body under it: 409)."""
         data, refused = _json()
         if refused is not None:
             return refused
         visit = visits.validate(data, datetime.now(timezone.utc))
+        flags = registry.visit_flags(data)
         with writer(_dsn()) as conn:
-            registry.check_household(conn, _actor(), household_id)
+            hid = registry.household_ref(conn, _actor(), household[:40])
             conn.rollback()
-            item, created = visits.record(conn, _actor(), {**visit, "kind": "household"})
-            registry.link_visit(conn, _actor(), household_id, item["id"])
+            item, created = visits.record(conn, _actor(), {**visit, "kind": "household", "household_id": hid,
+                                                           "flags": flags})
+            registry.link_visit(conn, _actor(), hid, item["id"], flags)
         return jsonify(item), (201 if created else 200)
 
     @bp.post("/registry/incident-links")
@@ -365,6 +395,15 @@ def _register_reads(bp: Blueprint) -> None:
         reason = data.get("reason") if isinstance(data, dict) else None
         with writer(_dsn()) as conn:
             return jsonify(registry.reveal(conn, _actor(), person_id, reason))
+
+    @bp.get("/registry/houses")
+    @documented(query=HouseQuery, ok=(200, list[Out]), errors=(400, 401, 403, 422, 429))
+    def list_houses():
+        """Houses of your jurisdiction (search by address) with their households (roles that see addresses)."""
+        q = parse_query(HouseQuery)
+        with pooled(_dsn()) as conn:
+            return jsonify({"items": registry.houses(conn, _actor(), unit=q.unit, q=q.q, limit=q.limit,
+                                                     offset=q.offset)})
 
     @bp.get("/registry/houses/<int:house_id>")
     @documented(ok=(200, Out), errors=(401, 403, 404, 429))

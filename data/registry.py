@@ -406,26 +406,62 @@ def household(conn, actor, household_id: int) -> dict:
     return out
 
 
-def link_visit(conn, actor, household_id: int, visit_id: str) -> None:
+def visit_flags(payload: Any) -> list[str]:
+    """The optional flags of a household visit (``flags``: a list from ``VISIT_FLAGS``), sorted."""
+    value = payload.get("flags") if isinstance(payload, dict) else None
+    if value in (None, []):
+        return []
+    if not isinstance(value, list) or any(f not in vocab.VISIT_FLAGS for f in value):
+        raise Invalid("the visit has invalid fields", {"flags": f"a list of {', '.join(vocab.VISIT_FLAGS)}"})
+    return sorted(set(value))
+
+
+def link_visit(conn, actor, household_id: int, visit_id: str, flags: list[str] | None = None) -> None:
     """Link a stored field visit (data/visits.py) to a household in the jurisdiction; commits."""
+    household_ref(conn, actor, household_id)
     with conn.cursor() as cur:
-        cur.execute(sql("reg_household_get"), {"id": household_id, "uid": None, "region_code": actor.region_code,
-                                               "scope": actor.unit_code})
-        if cur.fetchone() is None:
-            raise NotFound(f"no household {household_id} in your jurisdiction")
         cur.execute(sql("reg_household_visit_link"), {"visit_id": visit_id, "region_code": actor.region_code,
-                                                      "household_id": household_id})
+                                                      "household_id": household_id, "flags": flags or []})
     conn.commit()
 
 
-def check_household(conn, actor, household_id: int) -> None:
-    """``NotFound`` unless the household lies in the jurisdiction."""
+def household_ref(conn, actor, ref: int | str) -> int:
+    """The id of a household of the jurisdiction named by its id or client UUID, else ``NotFound``."""
+    hid: int | None = None
+    uid: str | None = None
+    if isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit()):
+        hid = int(ref)
+    else:
+        try:
+            uid = str(uuid.UUID(str(ref)))
+        except ValueError:
+            raise NotFound(f"no household {str(ref)[:40]} in your jurisdiction") from None
+    if hid is not None and not 0 < hid < 2**63:
+        raise NotFound(f"no household {hid} in your jurisdiction")
     with conn.cursor() as cur:
-        cur.execute(sql("reg_household_get"), {"id": household_id, "uid": None, "region_code": actor.region_code,
+        cur.execute(sql("reg_household_get"), {"id": hid, "uid": uid, "region_code": actor.region_code,
                                                "scope": actor.unit_code})
-        found = cur.fetchone() is not None
-    if not found:
-        raise NotFound(f"no household {household_id} in your jurisdiction")
+        row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"no household {str(ref)[:40]} in your jurisdiction")
+    return int(row[0])
+
+
+def houses(conn, actor, *, unit: str | None = None, q: str | None = None, limit: int = 100,
+           offset: int = 0) -> list[dict]:
+    """Houses of the jurisdiction (an address search), with their households: a list of
+    addresses, so for the roles of the ``personal`` class only; each address noted for the audit."""
+    if not policy.sees(actor, policy.PERSONAL):
+        raise Forbidden(f"role {actor.role} works from counts, not lists of addresses (PIPL: minimum necessary)")
+    bind = {"region_code": actor.region_code, "scope": _scope(actor, unit), "q": (q or "").strip() or None,
+            "limit": max(1, min(limit, PAGE_MAX)), "offset": max(0, offset)}
+    with dict_cursor(conn) as cur:
+        cur.execute(sql("reg_house_list"), bind)
+        rows = [dict(r) for r in cur.fetchall()]
+    for r in rows:
+        policy.note_reveal(f"house:{r['id']}", ["address"], actor=actor)
+    return [{**r, "households": [{**h, "members": policy.suppress(actor, h["members"])} for h in r["households"]]}
+            for r in rows]
 
 
 def link_incident(conn, actor, incident_id: str, person_id: int | None, house_id: int | None) -> bool:

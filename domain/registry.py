@@ -32,6 +32,8 @@ SPECIAL_GROUPS = ("released_prisoner", "community_correction", "mental_disorder"
 SPECIAL_GROUP_ZH = {"released_prisoner": "刑满释放人员", "community_correction": "社区矫正人员",
                     "mental_disorder": "严重精神障碍患者", "drug_user": "吸毒人员",
                     "hiv": "艾滋病危险人员", "at_risk_youth": "重点青少年"}
+# flags of a household visit (日走访): nobody home, needs help, a dispute or a hazard found, details changed
+VISIT_FLAGS = ("nobody_home", "needs_help", "dispute", "hazard", "changed")
 FOLLOWUP_KINDS = ("help", "control")  # 帮扶 / 管控
 FOLLOWUP_DAYS = 30  # a member is "followed up on time" with a follow-up in the last 30 days
 ORG_KINDS = ("governance", "business", "social")  # 综治组织, 非公有制经济组织, 社会组织

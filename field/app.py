@@ -48,7 +48,7 @@ def words_script() -> str:
     app reads them from: one catalogue for every surface, a plain file for the phone's cache."""
     table = {lang: {key.removeprefix(PREFIX): text for key, text in catalogue(lang).items() if key.startswith(PREFIX)}
              for lang in ("zh", "en")}
-    return ("/* The field app's words, from i18n/<locale>/LC_MESSAGES/onemap.po (field.*). */\n"
+    return ("/* The field app's words, from the field.* entries of i18n/<locale>/LC_MESSAGES/*.po. */\n"
             f'"use strict";\nwindow.FieldI18n = {json.dumps(table, ensure_ascii=False, sort_keys=True)};\n')
 
 

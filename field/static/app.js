@@ -10,6 +10,8 @@
   let lang = localStorage.getItem(K.lang) || "zh";
   let token = localStorage.getItem(K.token);
   let me = readJSON(K.me);
+  // what registry.js (the 台账 tab) adds: views, outbox senders, word refreshes, sign-out clean-up
+  const hooks = { show: {}, parent: {}, send: {}, words: [], synced: [], signOut: [] };
   const state = { pos: null, photos: [], actPhotos: [], action: null, incident: null, maps: {}, syncing: false,
                   patrolWatch: null, fixes: [], fixCount: 0, routeLayer: null };
 
@@ -65,6 +67,7 @@
     $("lang").textContent = lang === "en" ? "中文" : "EN";
     if (me && me.role === "department") $("work-title").textContent = t("work_title_dept");
     showNet(); renderOutbox(); fillCategories();
+    hooks.words.forEach(function (fn) { fn(); });
   }
   function showNet() {
     const on = navigator.onLine;
@@ -122,6 +125,7 @@
     token = null; me = null;
     [K.token, K.me, K.work, K.cells, K.fac, K.visits, K.week].forEach(function (k) { localStorage.removeItem(k); });
     stopPatrol();
+    hooks.signOut.forEach(function (fn) { fn(); });
     $("tabs").hidden = true; $("logout").hidden = true;
     show("v-login");
     if (message) { $("login-error").textContent = message; $("login-error").hidden = false; }
@@ -135,13 +139,15 @@
   function show(id) {
     document.querySelectorAll(".view").forEach(function (v) { v.hidden = v.id !== id; });
     document.querySelectorAll("#tabs button").forEach(function (b) {
-      b.classList.toggle("on", b.getAttribute("data-view") === id || (id === "v-incident" && b.getAttribute("data-view") === "v-work"));
+      const tab = id === "v-incident" ? "v-work" : (hooks.parent[id] || id);
+      b.classList.toggle("on", b.getAttribute("data-view") === tab);
     });
     Object.keys(state.maps).forEach(function (k) { state.maps[k].invalidateSize(); });
     if (id === "v-work") loadWork();
     if (id === "v-map") showMap();
     if (id === "v-patrol") loadPatrol();
     if (id === "v-report") ensureReportMap();
+    if (hooks.show[id]) hooks.show[id]();
     window.scrollTo(0, 0);
   }
 
@@ -330,7 +336,7 @@
         li.appendChild(el("span", "t", t("q_" + it.kind) + " · " + (it.label || "")));
         li.appendChild(el("span", "badge " + it.status, t(it.status)));
         if (it.photos && it.photos.length) li.appendChild(el("span", "badge", t("photos", { n: it.photos.length })));
-        if (it.reason) li.appendChild(el("div", "hint", it.reason));
+        if (it.reason) li.appendChild(el("div", "hint", it.reasonKey ? t(it.reasonKey, it.reasonVars) : it.reason));
         ul.appendChild(li);
       });
     }).catch(function () { /* private mode without IndexedDB */ });
@@ -354,6 +360,7 @@
         state.syncing = null; renderOutbox();
         if (state.again) return sync();
         if (state.sentSome && state.incident && !$("v-incident").hidden) openIncident(state.incident.id);  // show what landed
+        if (state.sentSome) hooks.synced.forEach(function (fn) { fn(); });
         state.sentSome = false;
       });
     return state.syncing;
@@ -369,6 +376,7 @@
   function send(it) {
     if (it.kind === "report") return sendReport(it);
     if (it.kind === "action") return sendAction(it);
+    if (hooks.send[it.kind]) return hooks.send[it.kind](it);
     const path = it.kind === "visit" ? "/api/v1/visits" : "/api/v1/positions";
     return api(path, { method: "POST", json: it.body }).then(function (res) {
       if (res.ok) return finish(it, "sent");
@@ -697,6 +705,13 @@
     setInterval(sync, 15000);
   }
 
+  // the helpers registry.js builds on (one API client, one outbox, one word table)
+  window.FieldApp = { hooks: hooks, store: S, api: api, why: why, retryable: retryable, finish: finish, fail: fail,
+    t: t, el: el, clear: clear, toast: toast, uuid: uuid, readJSON: readJSON, writeJSON: writeJSON, show: show,
+    sync: sync, renderOutbox: renderOutbox, getPosition: getPosition, makeMap: makeMap, cellsLayer: cellsLayer,
+    ownBounds: ownBounds, fmtTime: fmtTime, localInput: localInput, textNode: textNode,
+    me: function () { return me; }, lang: function () { return lang; } };
+
   function boot() {
     wire();
     applyWords();
@@ -705,5 +720,6 @@
     }
     if (token && me) start(); else show("v-login");
   }
-  boot();
+  // registry.js loads after this file: boot once every script of the page has run
+  document.addEventListener("DOMContentLoaded", boot);
 })();

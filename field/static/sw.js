@@ -1,8 +1,8 @@
 /* The field app's service worker (scope /field/): keeps the app shell so the app opens offline.
    Only the shell is cached; API answers never are (the app keeps its own copies of lists). */
 "use strict";
-const CACHE = "onemap-field-v1";
-const SHELL = ["/field/", "/field/style.css", "/field/i18n.js", "/field/store.js", "/field/app.js",
+const CACHE = "onemap-field-v2";  // bumped with the registry (台账) tab: phones take the new shell
+const SHELL = ["/field/", "/field/style.css", "/field/i18n.js", "/field/store.js", "/field/app.js", "/field/registry.js",
   "/field/vendor/leaflet.js", "/field/vendor/leaflet.css", "/field/vendor/images/marker-icon.png",
   "/field/vendor/images/marker-icon-2x.png", "/field/vendor/images/marker-shadow.png",
   "/field/manifest.webmanifest", "/field/icons/icon-192.png", "/field/icons/icon-512.png"];
