@@ -401,7 +401,11 @@ def _shortest_apsp(g: Graph, a: End, b: End, leave, direct) -> Path | None:
     nodes = [jb]
     while nodes[-1] != ja:
         nodes.append(int(pred[ja, nodes[-1]]))
-    nodes.reverse()
+    return _forward_path(g, a, b, cost, fa, nodes[::-1], fb)
+
+
+def _forward_path(g: Graph, a: End, b: End, cost: float, fa: bool, nodes: list[int], fb: bool) -> Path:
+    """The path from ``a`` off its edge (direction ``fa``) through junctions ``nodes`` onto ``b``'s edge."""
     pieces = [_piece(a.row, fa, a.frac, 1.0 if fa else 0.0)]
     pieces += _middle(g, g.fwd, nodes, reverse=False)
     pieces.append(_piece(b.row, fb, 0.0 if fb else 1.0, b.frac))
@@ -425,10 +429,7 @@ def shortest(g: Graph, a: End, b: End) -> Path | None:
     j, fw_end = via
     nodes = chain(j)
     start = min((x for x in leave if x[0] == nodes[0]), key=lambda x: x[1])
-    pieces = [_piece(a.row, start[2], a.frac, 1.0 if start[2] else 0.0)]
-    pieces += _middle(g, g.fwd, nodes, reverse=False)
-    pieces.append(_piece(b.row, fw_end, 0.0 if fw_end else 1.0, b.frac))
-    return Path(cost, pieces)
+    return _forward_path(g, a, b, cost, start[2], nodes, fw_end)
 
 
 def to_one(g: Graph, starts: list[End], b: End) -> list[Path | None]:
