@@ -325,7 +325,9 @@ def _register_incident(app, dsn: str, region_code: str) -> None:
     @app.callback(Output("m-detail", "children"), Output("m-detail", "style"),
                   Input("m-layer-incidents", "clickData"), Input("m-detail-close", "n_clicks"),
                   State("lang", "value"), prevent_initial_call=True)
-    def detail(click, _close, lang):
+    def detail(click, close, lang):
+        if ctx.triggered_id == "m-detail-close" and not close:
+            return no_update, no_update  # a panel just drawn (e.g. by the search box): its button, not a click
         if ctx.triggered_id != "m-layer-incidents" or not click or click["properties"].get("cluster"):
             return no_update, {"display": "none"}
         item, ranked = incident_detail(dsn, click["properties"]["id"])

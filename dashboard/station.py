@@ -13,6 +13,7 @@ from dashboard.i18n import gettext, t
 from dashboard.mapview import component_id
 from data.routing import suggestion
 from db.core import writer
+from domain import policy
 from web.auth import current_actor
 
 KIND = "governance_centre"  # the station the gaps layer measures (mapview.MAP_LAYERS["gaps"])
@@ -22,21 +23,27 @@ def _pct(v) -> str:
     return "–" if v is None else f"{float(v) * 100:.1f}%"
 
 
-def label(props: dict, lang: str) -> str:
-    """One suggested site in words: which kind, residents and gap cells newly reached, coverage
-    before → after, demand points weighed."""
+def label(props: dict, lang: str, caller) -> str:
+    """One suggested site in words: which kind, residents and gap cells newly reached (a count of
+    1–4 blanked for ``caller`` as ``domain.policy`` blanks people counts), coverage before → after,
+    demand points weighed."""
     w = t(lang)
+    residents = policy.suppress(caller, round(float(props["gap_population_reached"])))
     return gettext(lang, "mw.station_label", facility=w["facilities"].get(props["kind"], props["kind"]),
-                   residents=f"{float(props['gap_population_reached']):,.0f}", cells=props["cells"],
+                   residents="–" if residents is None else f"{residents:,}", cells=props["cells"],
                    before=_pct(props.get("share_before")), after=_pct(props.get("share_after")),
                    points=props.get("demand_points") or 0)
 
 
-def layer_data(answer: dict, lang: str) -> dict:
-    """The answer's picks as the map layer's GeoJSON, each with its ``label`` in ``lang``."""
+def layer_data(answer: dict, lang: str, caller) -> dict:
+    """The answer's picks as the map layer's GeoJSON, each with its ``label`` in ``lang`` (and
+    the residents reached blanked as the label blanks them)."""
     fc = suggestion.features(answer)
     for f in fc["features"]:
-        f["properties"]["label"] = label(f["properties"], lang)
+        p = f["properties"]
+        p["label"] = label(p, lang, caller)
+        if policy.suppress(caller, round(float(p["gap_population_reached"]))) is None:
+            p["gap_population_reached"] = None
     return fc
 
 
@@ -57,9 +64,10 @@ def register(app, dsn: str) -> None:
     def station(shown, lang):
         if "station" not in (shown or []):
             return no_update, no_update  # off: the pane is hidden, what was computed stays
+        caller = current_actor()
         with writer(dsn) as conn:
-            answer = suggestion.current(conn, current_actor(), KIND)
-        fc = layer_data(answer, lang)
+            answer = suggestion.current(conn, caller, KIND)
+        fc = layer_data(answer, lang, caller)
         if not fc["features"]:
             return fc, gettext(lang, "mw.station_none")
         return fc, fc["features"][0]["properties"]["label"]

@@ -60,3 +60,18 @@ def test_the_suggestion_is_computed_once_and_recomputed_when_roads_or_stations_c
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_the_layer_label_says_the_numbers_as_text_and_blanks_small_counts_for_roles_that_do_not_see_them():
+    from dashboard.station import layer_data
+
+    answer = {"kind": "governance_centre", "kpi": {"share": 0.5}, "kpi_after": 0.5012, "demand_points": 7,
+              "computed_at": "2026-11-29T00:00:00+00:00",
+              "picks": [{"vertex_id": 9, "lon": 107.4, "lat": 38.1, "gap_population_reached": 3.2,
+                         "cells": ["150623002001001", "150623002001002"]}]}
+    leader, admin = _leader(REGION), Actor(None, "a", "admin", REGION, REGION)
+    hidden = layer_data(answer, "zh", leader)["features"][0]["properties"]
+    assert hidden["gap_population_reached"] is None and " 3 " not in hidden["label"] and "–" in hidden["label"]
+    shown = layer_data(answer, "en", admin)["features"][0]["properties"]
+    assert shown["label"] == ("Governance centre suggested here: about 3 more residents covered (2 cells), "
+                              "coverage 50.0% → 50.1%, 7 demand points weighed"), shown["label"]
