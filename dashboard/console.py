@@ -145,6 +145,7 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
                                                                          "fillOpacity": 0.25}),
         dl.GeoJSON(url=layer_url("roads", item["cell_code"][:12]), style={"color": "#c9a66b", "weight": 1.5}),
         dl.GeoJSON(id="c-route-layer", data=route, style={"color": "#00f5d4", "weight": 5, "opacity": 0.9}),
+        dl.GeoJSON(id="c-place-layer", url=None, style=PLACE_STYLE),  # a place chosen in the search
         dl.CircleMarker(center=[lat, lon], radius=9, color="#ffffff", weight=2, fillColor="#ff4d6d",
                         fillOpacity=1, id="c-marker"),
         dl.ScaleControl(position="bottomleft"),
@@ -158,13 +159,20 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
                   markerZoomAnimation=False, **view)
 
 
+PLACE_STYLE = {"color": "#ffd166", "weight": 1.5, "fillColor": "#1d4e6e", "fillOpacity": 0.25}
+
+
+def place_url(unit: str) -> str:
+    """The cells of a chosen place's unit, drawn on the console's map."""
+    return layer_url("cells", unit)
+
+
 def place_map(target: dict) -> dl.Map:
     """The console's map on a place chosen in the search (``search_box.jump_target``): the cells
     and roads of its unit, the place itself ringed."""
     unit = target["unit"]
     children = [
-        dl.GeoJSON(url=layer_url("cells", unit), style={"color": "#6b93bd", "weight": 1.5, "fillColor": "#1d4e6e",
-                                                        "fillOpacity": 0.25}),
+        dl.GeoJSON(id="c-place-layer", url=place_url(unit), style=PLACE_STYLE),
         dl.GeoJSON(url=layer_url("roads", unit), style={"color": "#c9a66b", "weight": 1.5}),
         dl.ScaleControl(position="bottomleft"),
     ]

@@ -298,6 +298,8 @@ def _register_search(app, dsn: str) -> None:
         # a place: the table narrows to its unit (a facility or road: its village) and the map moves
         # there — the open incident's map, or a map of the place when none is open
         unit = target["unit"]
+        target["outline"] = page.place_url(unit)  # drawn on the open incident's map too
+        target["fly"] = False  # no animation on the small map (see dashboard.console.small_map)
         shown = no_update if _seen(seen) else [page.place_map(target)]
         return {"code": unit}, [], f"{t(lang)['console']['f_unit']}: {unit}", no_update, target, shown
 

@@ -371,6 +371,9 @@ def test_search_by_number_and_place(world, browser):
                            timeout=15_000)
     # ... and the console's map moves to the town (search_box.jump_target, assets/onemap_jump.js)
     page.wait_for_function(f"s => ({SCALE_M})() > 2 * s", arg=scale, timeout=15_000)
+    # with the town's cells drawn on it
+    page.wait_for_function("() => document.querySelectorAll('#c-map path[stroke=\"#ffd166\"]').length > 20",
+                           timeout=15_000)
     shot(page, "console_search_place_map_1920_zh")
     page.close()
     # with no incident open, choosing a place shows a map of it beside the table
@@ -384,7 +387,10 @@ def test_search_by_number_and_place(world, browser):
     page.fill("#c-search", facility)
     page.press("#c-search", "Enter")
     page.locator(".om-c-hit", has_text=facility).first.click()
-    page.wait_for_selector("#c-map .leaflet-pane-overlay-pane path", timeout=15_000)
+    # the place ringed, the cells of its village drawn around it
+    page.wait_for_function("() => document.querySelectorAll('#c-map .leaflet-overlay-pane path').length > 2",
+                           timeout=15_000)
+    assert page.locator("#c-map path[stroke='#ffffff'][fill='none']").count() == 1
     label = page.inner_text("#c-unit-label")
     assert re.search(r"15062300\d{4}", label), label  # the table narrowed to the facility's village
     shot(page, "console_search_facility_1920_zh")
