@@ -10,10 +10,11 @@ from __future__ import annotations
 from dash import Input, Output, html, no_update
 
 from dashboard.i18n import gettext, t
-from dashboard.mapview import component_id
+from dashboard.mapview import COMPUTED_LAYERS, component_id
 from data.routing import suggestion
 from db.core import writer
 from domain import policy
+from layers import registry
 from web.auth import current_actor
 
 KIND = "governance_centre"  # the station the gaps layer measures (mapview.MAP_LAYERS["gaps"])
@@ -62,9 +63,11 @@ def register(app, dsn: str) -> None:
                   running=[(Output("m-station-status", "className"), "om-station-status busy",
                             "om-station-status")])
     def station(shown, lang):
-        if "station" not in (shown or []):
+        if not isinstance(shown, list) or "station" not in shown:
             return no_update, no_update  # off: the pane is hidden, what was computed stays
         caller = current_actor()
+        if COMPUTED_LAYERS["station"] not in registry.map_layers(caller):
+            return no_update, no_update  # the layer switch never offered it (mapview.available)
         with writer(dsn) as conn:
             answer = suggestion.current(conn, caller, KIND)
         fc = layer_data(answer, lang, caller)
