@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api import models as m
 from api.openapi import documented
 from api.v1 import RateLimiter, gate
-from data.routing import reach
+from data.routing import reach, suggestion
 from data.routing import route as routes
 from db.core import pooled, sql, writer
 from web.errors import error_body
@@ -105,9 +105,11 @@ def coverage_gaps():
 
 @documented(query=m.SuggestQuery, ok=(200, m.Suggestion), errors=(401, 403, 422, 429))
 def coverage_suggest():
-    """Where one more station would close the most gap."""
+    """Where one more station would close the most gap (one pick: the map's cached answer)."""
     q = parse_query(m.SuggestQuery)
     with writer(_dsn()) as conn:
+        if q.picks == 1:
+            return jsonify(suggestion.current(conn, _actor(), q.kind, minutes=q.minutes))
         return jsonify(reach.suggest(conn, _actor(), q.kind, minutes=q.minutes, picks=q.picks))
 
 

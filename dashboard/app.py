@@ -57,8 +57,15 @@ def _asked_lang(search: str | None) -> str | None:
     return values[0] if values else None
 
 
-def page_for(dsn: str, region_code: str, path: str, lang: str):
-    """The page at ``path`` for the signed-in user (an empty shell outside a request)."""
+def _flag(search: str | None, name: str) -> bool:
+    """A URL switch such as ``?sound=1`` (1, true, on, yes)."""
+    values = parse_qs((search or "").lstrip("?")).get(name) or [""]
+    return values[0].strip().lower() in ("1", "true", "on", "yes")
+
+
+def page_for(dsn: str, region_code: str, path: str, lang: str, search: str | None = None):
+    """The page at ``path`` for the signed-in user (an empty shell outside a request); ``search``
+    is the URL's query (the wall reads ``sound=1``)."""
     actor = current_actor() if has_request_context() else None
     if actor is None:
         return html.Div(id="page-empty")
@@ -67,7 +74,8 @@ def page_for(dsn: str, region_code: str, path: str, lang: str):
         return html.Div(f"jurisdiction {actor.unit_code} not found", className="om-note")
     region = locale.region_name(dsn, region_code, lang)  # titles name this county, from its row
     if path.rstrip("/") == "/wall":
-        return wall.layout(actor, info, lang, region=region, tz=agg.region_timezone(dsn, region_code))
+        return wall.layout(actor, info, lang, region=region, tz=agg.region_timezone(dsn, region_code),
+                           sound=_flag(search, "sound"))
     if path.rstrip("/") == "/console":
         return console.layout(actor, info, lang, region, console_cb.options(dsn, region_code, lang))
     if path.rstrip("/") == "/analyst":
@@ -97,7 +105,7 @@ def build_dash(dsn: str, region_code: str) -> dash.Dash:
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def route(path, search):
         lang = ui_lang(dsn, _asked_lang(search))
-        return page_for(dsn, region_code, path or "/", lang)
+        return page_for(dsn, region_code, path or "/", lang, search)
 
     @app.server.route("/layers/<name>.geojson")
     def layer_geojson(name: str):

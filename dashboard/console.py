@@ -13,6 +13,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 from dash_extensions import EventSource
 
+from dashboard import search_box
 from dashboard.i18n import t
 from dashboard.mapview import layer_url
 from data import console
@@ -92,9 +93,7 @@ def layout(actor, info: dict, lang: str, region: str, options: dict) -> html.Div
     header = html.Div([
         html.Div(c["title"].format(region=region), id="title", className="om-title"),
         html.A(c["nav_map"], href="/" + _lang_suffix(lang), className="om-user-logout", id="c-nav-map"),
-        html.Div([dcc.Input(id="c-search", type="search", placeholder=c["search"], debounce=True,
-                            className="om-input"),
-                  html.Div(id="c-search-results", className="om-c-results")], className="om-c-search"),
+        search_box.box("c", lang, c["search"]),
         html.Div(className="om-spacer"),
         dcc.Checklist(id="c-sound", options=[{"label": c["sound"], "value": "on"}], value=[], className="om-check"),
         html.Span(w["live_off"], id="c-live", className="om-live off"),
@@ -105,7 +104,7 @@ def layout(actor, info: dict, lang: str, region: str, options: dict) -> html.Div
         dcc.Store(id="c-query", data={}), dcc.Store(id="c-refresh", data=0), dcc.Store(id="c-selected"),
         dcc.Store(id="c-seen"), dcc.Store(id="c-unit"), dcc.Store(id="c-beep", data=0),
         dcc.Store(id="c-alerted", storage_type="session", data=[]), dcc.Store(id="c-alert-list", data=[]),
-        dcc.Store(id="c-route"), dcc.Store(id="c-scope", data=info["code"]),
+        dcc.Store(id="c-route"), dcc.Store(id="c-scope", data=info["code"]), dcc.Store(id="c-jump"),
         EventSource(id="c-events", url="/events/stream"),
         header,
         html.Div([html.Span(c["alerts"], className="om-h"), html.Div(id="c-alerts"),
@@ -146,6 +145,7 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
                                                                          "fillOpacity": 0.25}),
         dl.GeoJSON(url=layer_url("roads", item["cell_code"][:12]), style={"color": "#c9a66b", "weight": 1.5}),
         dl.GeoJSON(id="c-route-layer", data=route, style={"color": "#00f5d4", "weight": 5, "opacity": 0.9}),
+        dl.GeoJSON(id="c-place-layer", url=None, style=PLACE_STYLE),  # a place chosen in the search
         dl.CircleMarker(center=[lat, lon], radius=9, color="#ffffff", weight=2, fillColor="#ff4d6d",
                         fillOpacity=1, id="c-marker"),
         dl.ScaleControl(position="bottomleft"),
@@ -157,6 +157,34 @@ def small_map(item: dict, route: dict | None, bounds=None) -> dl.Map:
     return dl.Map(children, id="c-map", center=[lat, lon], zoom=13, className="om-c-map",
                   attributionControl=False, zoomAnimation=False, fadeAnimation=False,
                   markerZoomAnimation=False, **view)
+
+
+PLACE_STYLE = {"color": "#ffd166", "weight": 1.5, "fillColor": "#1d4e6e", "fillOpacity": 0.25}
+
+
+def place_url(unit: str) -> str:
+    """The cells of a chosen place's unit, drawn on the console's map."""
+    return layer_url("cells", unit)
+
+
+def place_map(target: dict) -> dl.Map:
+    """The console's map on a place chosen in the search (``search_box.jump_target``): the cells
+    and roads of its unit, the place itself ringed."""
+    unit = target["unit"]
+    children = [
+        dl.GeoJSON(id="c-place-layer", url=place_url(unit), style=PLACE_STYLE),
+        dl.GeoJSON(url=layer_url("roads", unit), style={"color": "#c9a66b", "weight": 1.5}),
+        dl.ScaleControl(position="bottomleft"),
+    ]
+    if "bounds" in target:
+        (s, w), (n, e) = target["bounds"]
+        view = {"bounds": target["bounds"], "center": [(s + n) / 2, (w + e) / 2], "zoom": 11}
+    else:
+        children.append(dl.CircleMarker(center=[target["lat"], target["lon"]], radius=12, color="#ffffff", weight=3,
+                                        fill=False, id="c-place-marker"))
+        view = {"center": [target["lat"], target["lon"]], "zoom": target["zoom"]}
+    return dl.Map(children, id="c-map", className="om-c-map", attributionControl=False, zoomAnimation=False,
+                  fadeAnimation=False, markerZoomAnimation=False, **view)
 
 
 def _step(e: dict, lang: str) -> str:

@@ -14,6 +14,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_up
 from flask import abort, request
 
 from dashboard import console as page
+from dashboard import search_box
 from dashboard.i18n import t
 from data import console, incidents
 from data import stats as agg
@@ -271,57 +272,36 @@ def _register_actions(app, dsn: str) -> None:
 
 
 def _register_search(app, dsn: str) -> None:
+    search_box.register_go(app, "c")  # the console's map follows a chosen place
+
     @app.callback(Output("c-search-results", "children"), Input("c-search", "value"), State("lang", "value"),
                   prevent_initial_call=True)
     def search(text, lang):
-        lang, text = _lang(lang), text if isinstance(text, str) else ""
-        actor = viewer()
-        if not (text or "").strip():
-            return []
-        with pooled(dsn) as conn:
-            hits = console.search(conn, actor, text)
-        c = t(lang)["console"]
-        if not hits:
-            return html.Div(c["search_none"], className="om-note")
-        en = lang == "en"
-        return [html.Button([html.Span(c[f"kind_{h['kind']}"], className="om-c-kind"),
-                             f" {h['ref'][:8] + ' · ' if h['kind'] == 'incident' else ''}"
-                             f"{(h['name_en'] if en else None) or h['name']}"],
-                            id={"type": "c-hit", "kind": h["kind"], "ref": _hit_ref(h)}, className="om-c-hit")
-                for h in hits]
+        return search_box.results(dsn, viewer(), text, _lang(lang), "c")
 
     @app.callback(Output("c-unit", "data"), Output("c-search-results", "children", allow_duplicate=True),
                   Output("c-unit-label", "children"), Output("c-selected", "data", allow_duplicate=True),
-                  Input({"type": "c-hit", "kind": ALL, "ref": ALL}, "n_clicks"), State("lang", "value"),
-                  prevent_initial_call=True)
-    def choose(_clicks, lang):
+                  Output("c-jump", "data"), Output("c-detail", "children", allow_duplicate=True),
+                  Input({"type": "c-hit", "kind": ALL, "ref": ALL}, "n_clicks"), State("c-seen", "data"),
+                  State("lang", "value"), prevent_initial_call=True)
+    def choose(_clicks, seen, lang):
         lang = _lang(lang)
         actor = viewer()
         trigger = ctx.triggered_id
         if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
-            return no_update, no_update, no_update, no_update
-        c = t(lang)["console"]
-        if trigger["kind"] == "incident":  # the incident opens beside the table
-            return no_update, [], no_update, trigger["ref"]
-        if trigger["kind"] == "unit":  # the table narrows to the unit
-            return {"code": trigger["ref"]}, [], f"{c['f_unit']}: {trigger['ref']}", no_update
-        if trigger["kind"] in ("facility", "road"):  # to the village around the place
-            try:
-                lon, lat = (float(v) for v in str(trigger["ref"]).split(","))
-            except ValueError:
-                return no_update, [], no_update, no_update
-            cell = agg.cell_at(dsn, actor.region_code, lon, lat) if abs(lon) <= 180 and abs(lat) <= 90 else None
-            if cell and cell.startswith(actor.unit_code):
-                unit = cell[:max(12, len(actor.unit_code))]
-                return {"code": unit}, [], f"{c['f_unit']}: {unit}", no_update
-        return no_update, [], no_update, no_update
-
-
-def _hit_ref(hit: dict) -> str:
-    """What a search result's button carries: an incident's id, a unit's code, else its point."""
-    if hit["kind"] in ("incident", "unit"):
-        return hit["ref"]
-    return f"{hit['lon']:.6f},{hit['lat']:.6f}"
+            return (no_update,) * 6
+        target = search_box.jump_target(dsn, actor, trigger.get("kind"), trigger.get("ref"))
+        if target is None:
+            return no_update, [], no_update, no_update, no_update, no_update
+        if target["kind"] == "incident":  # the incident opens beside the table, its map on it
+            return no_update, [], no_update, target["id"], no_update, no_update
+        # a place: the table narrows to its unit (a facility or road: its village) and the map moves
+        # there — the open incident's map, or a map of the place when none is open
+        unit = target["unit"]
+        target["outline"] = page.place_url(unit)  # drawn on the open incident's map too
+        target["fly"] = False  # no animation on the small map (see dashboard.console.small_map)
+        shown = no_update if _seen(seen) else [page.place_map(target)]
+        return {"code": unit}, [], f"{t(lang)['console']['f_unit']}: {unit}", no_update, target, shown
 
 
 def _register_live(app) -> None:
@@ -370,7 +350,7 @@ def _register_live(app) -> None:
                          className="om-c-alert " + a["kind"]) for a in alerts]
         return rows, {"display": "flex"}
 
-    app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="beep"),
+    app.clientside_callback(ClientsideFunction(namespace="onemap_sound", function_name="consoleBeep"),
                             Output("c-beep", "id"), Input("c-beep", "data"), State("c-sound", "value"),
                             State("c-beep", "id"), prevent_initial_call=True)
 

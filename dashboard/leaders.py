@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard import charts, themes
+from dashboard import charts, leaders_search, search_box, station, themes
 from dashboard.i18n import gettext, t
 from dashboard.legend import legend, legend_rows
 from dashboard.mapview import (
@@ -89,9 +89,11 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
     return html.Div([
         dcc.Store(id="m-unit", data=info["code"]),
         dcc.Store(id="m-theme"),
+        dcc.Store(id="m-jump"),
         *live_stores("m", lang),
         html.Div([html.Div(w["title"].format(region=region), id="title", className="om-title"),
                   html.Div(id="m-crumbs", className="om-crumbs"),
+                  search_box.box("m", lang),
                   html.Nav([html.A(w["nav"]["export"], href="/analyst" + q, className="om-nav"),
                             html.A(w["nav"]["wall"], href="/wall" + q, className="om-nav"),
                             html.Button(gettext(lang, "mw.png"), id="m-png", className="om-btn"),
@@ -102,7 +104,8 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
                                  options=[{"label": w["lang"][code], "value": code} for code in ("zh", "en")]),
                   html.Div(id="m-user", className="om-userbox")], className="om-header", id="m-header"),
         html.Div([command_map("m", info["code"], info["bounds"], lang, allowed=allowed),
-                  html.Div([html.Div(gettext(lang, "mw.layers"), className="om-layerbox-title"), switch],
+                  html.Div([html.Div(gettext(lang, "mw.layers"), className="om-layerbox-title"), switch,
+                            *([station.status_box(lang)] if "station" in names else [])],
                            className="om-layerpanel"),
                   html.Div([html.Button("×", id="m-detail-close")], id="m-detail", className="om-detail",
                            style={"display": "none"})],
@@ -209,6 +212,13 @@ def register(app, dsn: str, region_code: str, actor_unit, department_names) -> N
     register_stream(app, "m")
     register_flash(app, "m")
     _register_incident(app, dsn, region_code)
+    station.register(app, dsn)
+
+    def panel(incident_id: str, lang: str) -> list:
+        item, ranked = incident_detail(dsn, incident_id)
+        return incident_panel(item, ranked, lang, agg.region_timezone(dsn, region_code))
+
+    leaders_search.register(app, dsn, region_code, clamp, panel)
 
 
 def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> None:
@@ -319,7 +329,9 @@ def _register_incident(app, dsn: str, region_code: str) -> None:
     @app.callback(Output("m-detail", "children"), Output("m-detail", "style"),
                   Input("m-layer-incidents", "clickData"), Input("m-detail-close", "n_clicks"),
                   State("lang", "value"), prevent_initial_call=True)
-    def detail(click, _close, lang):
+    def detail(click, close, lang):
+        if ctx.triggered_id == "m-detail-close" and not close:
+            return no_update, no_update  # a panel just drawn (e.g. by the search box): its button, not a click
         if ctx.triggered_id != "m-layer-incidents" or not click or click["properties"].get("cluster"):
             return no_update, {"display": "none"}
         item, ranked = incident_detail(dsn, click["properties"]["id"])

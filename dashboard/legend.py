@@ -8,7 +8,7 @@ from __future__ import annotations
 from dash import html
 
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, WORKER_COLOR, gettext, t
-from dashboard.mapview import GAP_COLOR, PATROL_COLORS, REACH_COLORS, layer_title
+from dashboard.mapview import GAP_COLOR, PATROL_COLORS, REACH_COLORS, STATION_COLOR, layer_title
 
 ROAD_COLORS = {"national": "#ff9f1c", "provincial": "#ffbf69", "county": "#d4b483", "urban": "#c9c9c9",
                "township": "#a68a64", "track": "#8c7a5b"}
@@ -59,6 +59,8 @@ def legend_rows(shown: list[str], theme: dict | None, metric: str, lang: str) ->
                for name in shown if name.startswith("reach:") for _, kind, m in [name.split(":")]]
     if "gaps" in shown:
         circles.append(("area", GAP_COLOR, w["layers"]["gaps"]))
+    if "station" in shown:
+        circles.append(("dot", STATION_COLOR, gettext(lang, "mw.station")))
     if "patrol" in shown:
         sections.append({"title": gettext(lang, "mw.patrol"),
                          "rows": [("area", PATROL_COLORS[True], gettext(lang, "mw.patrolled")),

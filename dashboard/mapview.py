@@ -26,11 +26,12 @@ REACH_LAYERS = [("governance_centre", 10), ("governance_centre", 30), ("police_s
 # layer switched off stays off (its pane is hidden: assets/onemap.css, ``om-hide-<pane>``).
 PANES = {"cells": 410, **{f"reach-{k}-{m}": 415 for k, m in REACH_LAYERS}, "gaps": 418, "patrol": 419,
          "villages": 420, "roads": 430, "towns": 440, "banner": 450, "route": 455, "facilities": 460,
-         "station": 465, "workers": 470, "incidents": 480}
+         "station": 465, "workers": 470, "incidents": 480, "found": 490}
 REACH_COLORS = {("governance_centre", 10): "#c77dff", ("governance_centre", 30): "#7b2cbf",
                 ("police_station", 10): "#4895ef", ("police_station", 30): "#90e0ef"}
 GAP_COLOR = "#ff006e"
 PATROL_COLORS = {True: "#57cc99", False: "#ff9f1c"}  # patrolled / not patrolled (assets/onemap.js)
+STATION_COLOR = "#7fff00"  # the suggested new station (ΔE ≥ 25 from every other point: test_mapwall_units)
 OFF_BY_DEFAULT = {"workers", "gaps", "patrol", "station", *(f"reach:{k}:{m}" for k, m in REACH_LAYERS)}
 # map name → (registry layer, fixed parameters); the incidents' URL follows the viewport (below)
 MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
@@ -39,9 +40,12 @@ MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
     "workers": ("worker_positions", {}),
     **{f"reach:{k}:{m}": ("isochrones", {"kind": k, "minutes": m}) for k, m in REACH_LAYERS},
     "gaps": ("coverage_gaps", {"kind": "governance_centre"}), "patrol": ("patrol_coverage", {})}
+# map layers computed on demand, not by a layer URL: name → the registry layer a user must be
+# allowed to have it (the suggested station answers where the coverage gaps would close)
+COMPUTED_LAYERS = {"station": "coverage_gaps"}
 # the layer switch's order (the incidents' layer first: it is the one switched most)
 SWITCHABLE = ["incidents", "cells", "villages", "towns", "roads", "facilities", "workers",
-              *(f"reach:{k}:{m}" for k, m in REACH_LAYERS), "gaps", "patrol"]
+              *(f"reach:{k}:{m}" for k, m in REACH_LAYERS), "gaps", "station", "patrol"]
 RESERVED_ARGS = ("unit", "bbox", "zoom", "range", "cat", "level", "v")  # the map's own URL parameters
 
 
@@ -130,7 +134,8 @@ def layer_url(name: str, unit: str | None, **params) -> str:
 
 def available(allowed: set[str] | None) -> list[str]:
     """The switchable layers the user may have, in the switch's order."""
-    return [n for n in SWITCHABLE if n == "incidents" or allowed is None or MAP_LAYERS[n][0] in allowed]
+    return [n for n in SWITCHABLE if n == "incidents" or allowed is None
+            or (MAP_LAYERS[n][0] if n in MAP_LAYERS else COMPUTED_LAYERS[n]) in allowed]
 
 
 def layer_switch(prefix: str, lang: str, allowed: set[str] | None) -> dcc.Checklist:
@@ -190,6 +195,11 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
         layers.append(layer("gaps", style={"color": GAP_COLOR, "weight": 1, "fillColor": GAP_COLOR,
                                            "fillOpacity": 0.35, "dashArray": "4 3"}))
         layers.append(layer("patrol", style=NS("patrolStyle")))
+        # the suggested station: data from a callback on first switching it on (dashboard/station.py)
+        layers.append(dl.GeoJSON(id=component_id(prefix, "station"), data=None, pane="pane-station",
+                                 pointToLayer=NS("stationPoint"), hideout={"color": STATION_COLOR}))
+        # what the search box found (dashboard/leaders_search.py): a ring over it
+        layers.append(dl.GeoJSON(id=f"{prefix}-found", data=None, pane="pane-found", pointToLayer=NS("foundPoint")))
     route = dl.GeoJSON(id=f"{prefix}-route", data=None, pane="pane-route",
                        style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]

@@ -26,10 +26,10 @@ WALL_KPIS = ["open", "overdue", "new_today", "solved_today", "in_grid", "on_time
 WALL_LAYERS = ["incidents", "cells", "towns", "villages", "facilities"]
 
 
-def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: str) -> html.Div:
+def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: str, sound: bool = False) -> html.Div:
     """The wall for ``actor`` (a kiosk's read-only account works), opened on their jurisdiction;
     ``region`` is the county's name (from its database row) for the title, ``tz`` its time zone
-    (the clock shows it)."""
+    (the clock shows it); ``sound``: the alert sound starts switched on (``/wall?sound=1``)."""
     w = t(lang)
     cards = [html.Div([html.Div("–", id=f"w-kpi-{k}", className="v"), html.Div(w[k], className="k")],
                       className="om-card alarm" if k == "overdue" else "om-card") for k in WALL_KPIS]
@@ -39,11 +39,14 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
         dcc.Store(id="w-theme"),
         dcc.Store(id="w-lang", data=lang),
         dcc.Store(id="w-tz", data=tz),
+        dcc.Store(id="w-sounded", data=0),
         *live_stores("w", lang),
         dcc.Interval(id="w-rotate", interval=STEP_S * 1000),
         dcc.Interval(id="w-second", interval=1000),
         html.Div([html.Div(w["wall_title"].format(region=region), className="om-title"),
                   html.Div(id="w-focus", className="om-focus"),
+                  dcc.Checklist(id="w-sound", options=[{"label": gettext(lang, "mw.sound"), "value": "on"}],
+                                value=["on"] if sound else [], className="om-check om-wall-sound"),
                   html.Span(w["live_off"], id="w-live", className="om-live off"),
                   html.Div(id="w-clock", className="om-clock")], className="om-header"),
         html.Div([command_map("w", info["code"], info["bounds"], lang, with_control=False,
@@ -51,6 +54,7 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap", *, tz: s
                   html.Div(id="w-legend", className="om-legend om-wall-legend")],
                  className="om-mapwrap", id="w-mapwrap"),
         html.Div([html.Div(cards, className="om-cards"),
+                  html.Div(gettext(lang, "mw.sound_blocked"), id="w-sound-hint", className="om-sound-hint"),
                   html.Div(id="w-alerts-box", className="om-alerts"),
                   html.Div(gettext(lang, "mw.trend"), className="om-h"),
                   dcc.Graph(id="w-trend", className="om-wall-chart",
@@ -138,6 +142,9 @@ def register(app, dsn: str, region_code: str, actor_unit) -> None:
     app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="tickUrl"),
                             Output("w-layer-incidents", "url"), Input("w-tick", "data"),
                             State("w-layer-incidents", "url"))
+    # the alert sound (assets/onemap_sound.js, shared with the console): once per incident and level
+    app.clientside_callback(ClientsideFunction(namespace="onemap_sound", function_name="wallAlerts"),
+                            Output("w-sounded", "data"), Input("w-alerts", "data"), State("w-sound", "value"))
     app.clientside_callback(ClientsideFunction(namespace="onemap", function_name="clock"),
                             Output("w-clock", "children"), Input("w-second", "n_intervals"), State("w-tz", "data"))
     app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="flashHideout"),

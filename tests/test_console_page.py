@@ -32,6 +32,9 @@ REGION = "150623"
 TOWN = "150623002"  # 上海庙镇
 OTHER_TOWN = "150623001"
 SIZES = {"1920": (1920, 1080), "1366": (1366, 768)}
+# the console map's scale bar in metres (it grows when the map zooms out)
+SCALE_M = """() => { const t = document.querySelector('#c-map .leaflet-control-scale-line').innerText.trim();
+    const n = parseFloat(t); return t.endsWith('km') ? n * 1000 : n; }"""
 
 
 @pytest.fixture(scope="module")
@@ -362,9 +365,36 @@ def test_search_by_number_and_place(world, browser):
     page.press("#c-search", "Enter")
     page.locator(".om-c-hit", has_text=town_name).first.wait_for(timeout=15_000)
     shot(page, "console_search_1920_zh")
+    scale = page.evaluate(SCALE_M)  # the open incident's map, on its cell
     page.locator(".om-c-hit", has_text=town_name).first.click()
     page.wait_for_function("t => document.querySelector('#c-total').innerText === t", arg=f"共 {in_town} 条",
                            timeout=15_000)
+    # ... and the console's map moves to the town (search_box.jump_target, assets/onemap_jump.js)
+    page.wait_for_function(f"s => ({SCALE_M})() > 2 * s", arg=scale, timeout=15_000)
+    # with the town's cells drawn on it
+    page.wait_for_function("() => document.querySelectorAll('#c-map path[stroke=\"#ffd166\"]').length > 20",
+                           timeout=15_000)
+    shot(page, "console_search_place_map_1920_zh")
+    page.close()
+    # with no incident open, choosing a place shows a map of it beside the table
+    with world["conn"].cursor() as cur:
+        cur.execute("SELECT name FROM facility WHERE region_code = %s AND geom && (SELECT geom FROM grid_unit "
+                    "WHERE code = %s) ORDER BY id LIMIT 1", (REGION, TOWN))
+        facility = cur.fetchone()[0]
+    world["conn"].rollback()
+    page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
+    assert page.locator("#c-map").count() == 0
+    page.fill("#c-search", facility)
+    page.press("#c-search", "Enter")
+    page.locator(".om-c-hit", has_text=facility).first.click()
+    # the place ringed, the cells of its village drawn around it
+    page.wait_for_function("() => document.querySelectorAll('#c-map .leaflet-overlay-pane path').length > 2",
+                           timeout=15_000)
+    assert page.locator("#c-map path[stroke='#ffffff'][fill='none']").count() == 1
+    label = page.inner_text("#c-unit-label")
+    assert re.search(r"15062300\d{4}", label), label  # the table narrowed to the facility's village
+    shot(page, "console_search_facility_1920_zh")
+    assert page.errors == [], page.errors
     page.close()
 
 

@@ -89,8 +89,10 @@ def test_layer_switches_and_theme_survive_drill_down_and_live_updates(server, br
     assert not pane_hidden(page, "incidents")
     layer_box(page, "incidents").click()  # 事件 off
     layer_box(page, "gaps").click()  # coverage gaps on
+    layer_box(page, "station").click()  # the suggested new station on (computed now, or read from its cache)
     page.wait_for_function("() => document.querySelector('#m-mapwrap').classList.contains('om-hide-incidents')")
-    assert pane_hidden(page, "incidents") and not pane_hidden(page, "gaps")
+    assert pane_hidden(page, "incidents") and not pane_hidden(page, "gaps") and not pane_hidden(page, "station")
+    page.wait_for_selector(".leaflet-pane-station-pane path.om-station-mark", timeout=90_000)
     page.wait_for_timeout(1000)
     calls, layers = len(page.callbacks), []
     page.on("request", lambda r: "/layers/" in r.url and layers.append(r.url))
@@ -114,7 +116,9 @@ def test_layer_switches_and_theme_survive_drill_down_and_live_updates(server, br
     page.wait_for_timeout(2500)
     # the switches stayed as they were, the layer stayed off, the theme stayed
     assert not layer_box(page, "incidents").is_checked() and layer_box(page, "gaps").is_checked()
-    assert pane_hidden(page, "incidents") and not pane_hidden(page, "gaps")
+    assert layer_box(page, "station").is_checked()
+    assert pane_hidden(page, "incidents") and not pane_hidden(page, "gaps") and not pane_hidden(page, "station")
+    assert page.locator(".leaflet-pane-station-pane path.om-station-mark").count() == 1
     assert "千人" in page.inner_text("#m-metric")
     # outside the town: dimmed, not blacked out (every cell still drawn, those outside paler)
     fills = page.evaluate("() => Array.from(document.querySelectorAll('.leaflet-pane-cells-pane path'))"
@@ -217,7 +221,7 @@ ONE_LINE_JS = """(sels) => {
     }));
     return bad;
 }"""
-HEADER = ["#title", "#m-crumbs", ".om-navs", "#m-live", ".om-lang", "#m-user"]
+HEADER = ["#title", "#m-crumbs", "#m-search-box", ".om-navs", "#m-live", ".om-lang", "#m-user"]
 
 
 def drill_to_cell(page):
@@ -251,11 +255,13 @@ def test_nothing_overlaps_or_wraps_at_both_sizes_in_both_languages(server, brows
             bad = page.evaluate(OVERLAP_JS, HEADER)
             bad += page.evaluate(OVERLAP_JS, ["#m-filters > *"])
             bad += page.evaluate(OVERLAP_JS, [".om-layerpanel", ".leaflet-control-zoom", "#m-detail"])
-            bad += page.evaluate(ONE_LINE_JS, ["#title", "#m-crumbs button", ".om-nav", ".om-btn", "#m-live",
+            bad += page.evaluate(ONE_LINE_JS, ["#title", "#m-crumbs button", "#m-search", ".om-nav", ".om-btn", "#m-live",
                                                ".om-lang label", ".om-kpis .k"])
             header = page.locator("#m-header").bounding_box()
             assert header["height"] <= 60
             assert bad == [], (lang, size, bad)
+            # the search box keeps room to type a number or a name (its CSS minimum, 110 px)
+            assert page.locator("#m-search-box").bounding_box()["width"] >= 109.5, (lang, size)
             # the language switch reads light on navy
             color = page.evaluate("() => getComputedStyle(document.querySelector('.om-lang label')).color")
             assert color in ("rgb(230, 237, 243)",), color
@@ -266,9 +272,9 @@ def test_nothing_overlaps_or_wraps_at_both_sizes_in_both_languages(server, brows
             wall.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#w-kpi-open'))",
                                    timeout=30_000)
             wall.wait_for_timeout(2500)
-            bad = wall.evaluate(OVERLAP_JS, [".om-wall .om-title", "#w-focus", "#w-live", "#w-clock"])
+            bad = wall.evaluate(OVERLAP_JS, [".om-wall .om-title", "#w-focus", "#w-sound", "#w-live", "#w-clock"])
             bad += wall.evaluate(OVERLAP_JS, [".om-wall .om-card", ".om-wall-legend"])
-            bad += wall.evaluate(ONE_LINE_JS, [".om-wall .om-title", "#w-clock", ".om-wall .om-card .k"])
+            bad += wall.evaluate(ONE_LINE_JS, [".om-wall .om-title", "#w-clock", "#w-sound", ".om-wall .om-card .k"])
             assert bad == [], ("wall", lang, size, bad)
             sizes = wall.evaluate("() => Array.from(document.querySelectorAll('.om-cluster div'))"
                                   ".map(e => parseFloat(getComputedStyle(e).fontSize))")

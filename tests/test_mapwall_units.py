@@ -6,7 +6,7 @@ import itertools
 from dashboard import themes
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, WORKER_COLOR
 from dashboard.legend import legend_rows
-from dashboard.mapview import REACH_COLORS, SWITCHABLE
+from dashboard.mapview import REACH_COLORS, STATION_COLOR, SWITCHABLE
 from dashboard.wall import HOLD_S, ROTATE_S, next_focus
 
 BANNER = "150623"
@@ -29,7 +29,8 @@ def delta_e(a: str, b: str) -> float:
 
 def test_every_point_on_the_map_has_a_colour_of_its_own():
     points = {**{f"incident {k}": c for k, c in CLASS_COLORS.items()},
-              **{f"facility {k}": c for k, c in FACILITY_COLORS.items()}, "worker": WORKER_COLOR}
+              **{f"facility {k}": c for k, c in FACILITY_COLORS.items()}, "worker": WORKER_COLOR,
+              "suggested station": STATION_COLOR}
     close = [(a, b, round(delta_e(points[a], points[b]))) for a, b in itertools.combinations(points, 2)
              if delta_e(points[a], points[b]) < 25]
     assert close == []  # e.g. new #ff4d6d vs governance centre #ef476f was ΔE ≈ 4

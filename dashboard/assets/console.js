@@ -1,5 +1,5 @@
 /* The dispatch console's browser side (dashboard/console.py): reload the incident table when the
-   filters change or something happened, and an optional sound for a new alert. */
+   filters change or something happened. Its alert sound is assets/onemap_sound.js (shared with the wall). */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     onemap_console: {
         reload: function (query, refresh, id) {
@@ -17,24 +17,6 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 api.refreshInfiniteCache();  // an action or a live event: the same page, fresh rows
             }
             return nothing;
-        },
-        beep: function (count, sound, id) {
-            if (!count || !sound || sound.indexOf("on") < 0) { return window.dash_clientside.no_update; }
-            window.onemapConsoleBeeps = (window.onemapConsoleBeeps || 0) + 1;  // sounded (tests read it)
-            try {
-                const Ctx = window.AudioContext || window.webkitAudioContext;
-                const audio = new Ctx();
-                const osc = audio.createOscillator();
-                const gain = audio.createGain();
-                osc.type = "square";
-                osc.frequency.value = 880;
-                gain.gain.value = 0.08;
-                osc.connect(gain);
-                gain.connect(audio.destination);
-                osc.start();
-                osc.stop(audio.currentTime + 0.35);
-            } catch (e) { /* no audio device: the visible alert stays */ }
-            return window.dash_clientside.no_update;
         }
     }
 });

@@ -64,6 +64,24 @@ window.onemap = Object.assign({}, window.onemap, {
                                            fillColor: c[p.kind] || "#ccc", fillOpacity: inside ? 1 : 0.55,
                                            opacity: inside ? 1 : 0.55});
         },
+        /* The suggested new station (dashboard/station.py): a large mark of its own colour and its
+           numbers as a label; the label is data, so it goes in as text, never markup. */
+        stationPoint: function (feature, latlng, context) {
+            const h = (context && context.hideout) || {};
+            const marker = L.circleMarker(latlng, {pane: "pane-station", radius: 11, color: "#0b1622", weight: 3,
+                                                   fillColor: h.color || "#7fff00", fillOpacity: 1,
+                                                   className: "om-station-mark"});
+            const text = document.createElement("span");
+            text.textContent = String(feature.properties.label || "");
+            marker.bindTooltip(text, {permanent: true, direction: "top", offset: [0, -12],
+                                      className: "om-station-label"});
+            return marker;
+        },
+        /* What the search box found: a white ring over it, above every other layer. */
+        foundPoint: function (feature, latlng) {
+            return L.circleMarker(latlng, {pane: "pane-found", radius: 16, color: "#ffffff", weight: 4, fill: false,
+                                           dashArray: "6 4", interactive: false, className: "om-found"});
+        },
         workerPoint: function (feature, latlng) {
             return L.circleMarker(latlng, {pane: "pane-workers", radius: 3.5, color: "#0b1622", weight: 1,
                                            fillColor: "#4cc9f0", fillOpacity: 0.95});
