@@ -515,7 +515,8 @@ def bulletin(unit, period, fmt, lang, out, due, username) -> None:
 
 @cli.group()
 def registry() -> None:
-    """The "9+X" registries: xlsx import and export of houses, households and people; retention."""
+    """The "9+X" registries: xlsx import and export (houses, households, people, organisations and
+    their staff, places, schools, protected lines); retention."""
 
 
 def _registry_actor(settings: Settings, username: str | None):
@@ -536,7 +537,8 @@ def _registry_actor(settings: Settings, username: str | None):
         raise Refused(str(exc)) from None
 
 
-KIND = click.option("--kind", required=True, type=click.Choice(["people", "houses", "households"]))
+KIND = click.option("--kind", required=True, type=click.Choice(["people", "houses", "households", "orgs", "staff",
+                                                                  "places", "schools", "lines"]))
 AS_USER = click.option("--user", "username", default=None,
                        help="run as this account (its role and jurisdiction); default: admin of the region")
 
