@@ -90,6 +90,8 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
                   html.Div(id="m-crumbs", className="om-crumbs"),
                   html.Nav([html.A(w["nav"]["export"], href="/analyst" + q, className="om-nav"),
                             html.A(w["nav"]["wall"], href="/wall" + q, className="om-nav"),
+                            html.A(gettext(lang, "registry.nav"), href="/registry" + q, className="om-nav",
+                                   id="m-nav-registry"),
                             html.Button(gettext(lang, "mw.png"), id="m-png", className="om-btn"),
                             html.Button(gettext(lang, "mw.print"), id="m-print", className="om-btn")],
                            className="om-navs"),

@@ -130,3 +130,91 @@ def test_the_page_in_chromium_shows_the_workers_cell_and_saves_a_house(demo_serv
         assert not page.errors, page.errors
         assert page.hosts == {"127.0.0.1"}
     assert scalar(demo_dsn, "SELECT cell_code FROM reg_house WHERE address = '浏览器测试路9号'") == cell
+
+
+# Boxes in page coordinates (the page scrolls): none wider than the window, none overlapping another.
+LAYOUT_JS = """(groups) => {
+    const bad = [];
+    groups.forEach(sels => {
+        const boxes = [];
+        sels.forEach(sel => document.querySelectorAll(sel).forEach(el => {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && r.height > 0) {
+                boxes.push({sel: sel, l: r.left, r: r.right, t: r.top + scrollY, b: r.bottom + scrollY, el: el});
+            }
+        }));
+        for (let i = 0; i < boxes.length; i++) {
+            const a = boxes[i];
+            if (a.l < 0 || a.r > window.innerWidth + 0.5) { bad.push("outside " + a.sel); }
+            for (let j = i + 1; j < boxes.length; j++) {
+                const b = boxes[j];
+                if (a.el.contains(b.el) || b.el.contains(a.el)) { continue; }
+                if (a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5) {
+                    bad.push(a.sel + " overlaps " + b.sel);
+                }
+            }
+        }
+    });
+    const lines = [];
+    document.querySelectorAll("#registry-page .analyst-label, .registry-save, #registry-back").forEach(el => {
+        const lh = parseFloat(getComputedStyle(el).lineHeight) || parseFloat(getComputedStyle(el).fontSize) * 1.5;
+        if (el.getBoundingClientRect().height > 2 * lh) { lines.push("wraps: " + el.innerText); }
+    });
+    return bad.concat(lines);
+}"""
+LAYOUT_GROUPS = [["#registry-back", ".registry-title"], [".registry-form"],
+                 [".registry-form .analyst-label", ".registry-form .dash-input-container",
+                  ".registry-form .dash-dropdown-wrapper",
+                  ".registry-save"]]
+
+
+def test_the_forms_are_compact_and_nothing_overlaps_at_both_sizes_in_both_languages(demo_server, demo_dsn):
+    from test_browser import SHOTS, open_page
+
+    from conftest import chromium
+
+    cell = scalar(demo_dsn, "SELECT unit_code FROM app_user WHERE username = 'demo-worker'")
+    lon, lat = _point(demo_dsn, cell)
+    with chromium() as browser:
+        page = open_page(browser, demo_server, "demo-worker", "onemap-worker", "/")
+        page.wait_for_selector("#m-nav-registry", timeout=30_000)
+        page.click("#m-nav-registry")  # the map's header links to the registries, and back
+        page.wait_for_selector("#registry-org-form", timeout=30_000)
+        page.click("#registry-back")
+        page.wait_for_selector("#m-nav-registry", timeout=30_000)
+        for lang in ("zh", "en"):
+            for size in ((1366, 768), (1920, 1080)):
+                page.set_viewport_size({"width": size[0], "height": size[1]})
+                page.goto(demo_server + f"/registry?lang={lang}")
+                page.wait_for_selector("#registry-counts td", timeout=30_000)
+                bad = page.evaluate(LAYOUT_JS, LAYOUT_GROUPS)
+                assert bad == [], (lang, size, bad)
+                widths = page.evaluate("() => Array.from(document.querySelectorAll('.registry-form .dash-input-container'))"
+                                       ".map(e => e.getBoundingClientRect().width)")
+                assert widths and max(widths) <= 241, widths  # compact, not full width
+                color = page.evaluate("() => getComputedStyle(document.querySelector('#registry-org-save'))"
+                                      ".backgroundColor")
+                assert color == "rgb(42, 157, 143)", color  # the app's button, not the browser's
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / f"registry_{lang}_{size[0]}.png"), full_page=True)
+        # the organisation form saves in the worker's cell, then a staff member of it by its id
+        page.fill("#registry-org-name", "浏览器测试合作社")
+        page.fill("#registry-org-lon", str(lon))
+        page.fill("#registry-org-lat", str(lat))
+        page.click("#registry-org-save")
+        page.wait_for_selector("#registry-org-message:has-text('Saved')", timeout=15_000)
+        org = scalar(demo_dsn, "SELECT id FROM reg_org WHERE name = '浏览器测试合作社'")
+        page.fill("#registry-staff-org", str(org))
+        page.fill("#registry-staff-name", "<b>测试</b>")
+        page.fill("#registry-staff-phone", "13700001111")
+        page.click("#registry-staff-save")
+        page.wait_for_selector("#registry-staff-message:has-text('Saved')", timeout=15_000)
+        page.fill("#registry-place-name", "越界网吧")  # a point in another town: refused, as a message
+        page.fill("#registry-place-lon", "0")
+        page.fill("#registry-place-lat", "0")
+        page.click("#registry-place-save")
+        page.wait_for_selector("#registry-place-message:has-text('outside')", timeout=15_000)
+        assert not page.errors, page.errors
+        assert page.hosts == {"127.0.0.1"}
+    assert scalar(demo_dsn, "SELECT cell_code FROM reg_org WHERE id = %s", (org,)) == cell
+    assert scalar(demo_dsn, "SELECT phone_masked FROM reg_org_staff WHERE org_id = %s", (org,)) == "137****1111"
