@@ -91,6 +91,7 @@ def _fid(form: str, key: str) -> str:
 def _other_form(t: dict, form: str, title: str, fields: tuple) -> html.Div:
     children: list = [html.H3(t[title]), dcc.Store(id=_fid(form, "uid"), data=str(uuid.uuid4()))]
     for key, label, kind in fields:
+        comp: dcc.Dropdown | dcc.Input
         if isinstance(kind, tuple):
             codes, names = kind
             comp = dcc.Dropdown(id=_fid(form, key), value=codes[0], clearable=False,
