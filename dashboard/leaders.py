@@ -240,6 +240,12 @@ def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> 
                             Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
                             Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"),
                             Input("m-tick", "data"), State("m-layer-incidents", "url"))
+    # the houses layer by zoom and viewport too (clusters, points, footprints): the same URL rule
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="incidentUrl"),
+                            Output("m-layer-houses", "url"),
+                            Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
+                            Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"),
+                            Input("m-tick", "data"), State("m-layer-houses", "url"))
 
     @app.callback(Output("m-map", "viewport"), Output("m-crumbs", "children"),
                   Input("m-unit", "data"), Input("lang", "value"))
