@@ -14,7 +14,7 @@ from api.models import Body, Out
 from api.openapi import documented
 from api.v1 import RateLimiter, gate
 from config import Settings
-from data import registry, registry_groups, registry_other, registry_xlsx, visits
+from data import registry, registry_groups, registry_other, registry_xlsx_x, visits
 from db.core import pooled, writer
 from web.errors import error_body
 from web.params import Bool, Int, QueryModel, Text, loads, parse_query
@@ -219,7 +219,7 @@ class UnitQuery(QueryModel):
 class ExportQuery(QueryModel):
     """Which registry, for which unit."""
 
-    kind: Text(12, "houses, households, people, orgs, staff, places, schools or lines")  # type: ignore[valid-type]
+    kind: Text(44, "houses, households, people, orgs, staff, places, schools, lines or x:CODE (a local type)")  # type: ignore[valid-type]
     unit: Text(32, "a grid unit code in your jurisdiction") | None = None  # type: ignore[valid-type]
 
 
@@ -497,10 +497,11 @@ def _register_reads(bp: Blueprint) -> None:
         """A registry as an xlsx sheet with Chinese headers (people: roles that may; audited)."""
         q = parse_query(ExportQuery)
         with writer(_dsn()) as conn:
-            body, _rows = registry_xlsx.export(conn, _actor(), q.kind, q.unit)
+            body, _rows = registry_xlsx_x.export_sheet(conn, _actor(), q.kind, q.unit)
             conn.commit()
         return Response(body, mimetype=XLSX, headers={
-            "Content-Disposition": f"attachment; filename=registry-{q.kind}.xlsx", "Cache-Control": "no-store"})
+            "Content-Disposition": f"attachment; filename=registry-{q.kind.replace(':', '-')}.xlsx",
+            "Cache-Control": "no-store"})
 
 
 def create_blueprint(window_s: float = 60.0) -> Blueprint:

@@ -240,12 +240,11 @@ def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> 
                             Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
                             Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"),
                             Input("m-tick", "data"), State("m-layer-incidents", "url"))
-    # the houses layer by zoom and viewport too (clusters, points, footprints): the same URL rule
-    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="incidentUrl"),
+    # the houses layer by zoom and viewport too (clusters, points, footprints), only while it is on
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="houseUrl"),
                             Output("m-layer-houses", "url"),
                             Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
-                            Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"),
-                            Input("m-tick", "data"), State("m-layer-houses", "url"))
+                            Input("m-layers", "value"), State("m-layer-houses", "hideout"))
 
     @app.callback(Output("m-map", "viewport"), Output("m-crumbs", "children"),
                   Input("m-unit", "data"), Input("lang", "value"))

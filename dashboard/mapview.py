@@ -192,10 +192,11 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
         layers.append(layer("gaps", style={"color": GAP_COLOR, "weight": 1, "fillColor": GAP_COLOR,
                                            "fillOpacity": 0.35, "dashArray": "4 3"}))
         layers.append(layer("patrol", style=NS("patrolStyle")))
-        # houses follow the viewport like the incidents (leaders.py): clusters, points, then
-        # footprints from layers.houses.FOOTPRINT_ZOOM
-        layers.append(layer("houses", pointToLayer=NS("housePoint"), style=NS("houseStyle"),
-                            hideout={"color": HOUSE_COLOR}))
+        # houses follow the viewport (leaders.py, houseUrl), fetched only while switched on:
+        # clusters, points, then footprints from layers.houses.FOOTPRINT_ZOOM
+        layers.append(dl.GeoJSON(id=component_id(prefix, "houses"), url=None, pane="pane-houses",
+                                 pointToLayer=NS("housePoint"), style=NS("houseStyle"),
+                                 hideout={"color": HOUSE_COLOR, "base": url("houses")}))
     route = dl.GeoJSON(id=f"{prefix}-route", data=None, pane="pane-route",
                        style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]

@@ -71,7 +71,8 @@ def _point(payload: dict, errors: dict, required: bool) -> tuple[float | None, f
 def validate_org(payload: Any) -> dict:
     """An organisation: ``uid``, ``kind`` (governance, business, social), ``name``, ``credit_code``,
     ``address``, ``staff_count``, and a point (``lon``/``lat``) or a ``cell_code``."""
-    p, errors = _body(payload), {}  # type: dict, dict[str, str]
+    p = _body(payload)
+    errors: dict[str, str] = {}
     out: dict[str, Any] = {
         "uid": _uid(p, errors), "kind": _choice(p, "kind", vocab.ORG_KINDS, errors),
         "name": _text(p, "name", errors, required=True), "address": _text(p, "address", errors),
@@ -88,7 +89,8 @@ def validate_org(payload: Any) -> dict:
 
 def validate_staff(payload: Any) -> dict:
     """A staff member of an organisation: ``uid``, ``org`` (id or UUID), ``name``, ``post``, ``phone``."""
-    p, errors = _body(payload), {}  # type: dict, dict[str, str]
+    p = _body(payload)
+    errors: dict[str, str] = {}
     out: dict[str, Any] = {"uid": _uid(p, errors), "org": _ref(p, "org", errors),
                            "name": _text(p, "name", errors, required=True, limit=60),
                            "post": _text(p, "post", errors, limit=60), "phone": None}
@@ -108,7 +110,8 @@ def validate_staff(payload: Any) -> dict:
 
 def validate_place(payload: Any) -> dict:
     """A public-order place: ``uid``, ``kind``, ``name``, ``org`` (optional id or UUID), ``lon``/``lat``."""
-    p, errors = _body(payload), {}  # type: dict, dict[str, str]
+    p = _body(payload)
+    errors: dict[str, str] = {}
     out: dict[str, Any] = {"uid": _uid(p, errors), "kind": _choice(p, "kind", vocab.PLACE_KINDS, errors),
                            "name": _text(p, "name", errors, required=True), "org": _ref(p, "org", errors)}
     out["lon"], out["lat"] = _point(p, errors, required=True)
@@ -118,7 +121,8 @@ def validate_place(payload: Any) -> dict:
 
 def validate_school(payload: Any) -> dict:
     """A school: ``uid``, ``name``, ``stage``, ``students``, ``surroundings`` (周边治安), ``lon``/``lat``."""
-    p, errors = _body(payload), {}  # type: dict, dict[str, str]
+    p = _body(payload)
+    errors: dict[str, str] = {}
     stage = p.get("stage") or "primary"
     out: dict[str, Any] = {"uid": _uid(p, errors), "name": _text(p, "name", errors, required=True),
                            "stage": stage if stage in vocab.SCHOOL_STAGES else None,
@@ -134,7 +138,8 @@ def validate_school(payload: Any) -> dict:
 def validate_line(payload: Any) -> dict:
     """A protected road or line: ``uid``, ``kind``, ``name``, ``unit_code`` (the responsible unit) and
     an optional ``geometry`` (GeoJSON LineString/MultiLineString, or WKT)."""
-    p, errors = _body(payload), {}  # type: dict, dict[str, str]
+    p = _body(payload)
+    errors: dict[str, str] = {}
     out: dict[str, Any] = {"uid": _uid(p, errors), "kind": _choice(p, "kind", vocab.LINE_KINDS, errors),
                            "name": _text(p, "name", errors, required=True),
                            "unit_code": _text(p, "unit_code", errors, required=True, limit=15), "wkt": None}

@@ -95,11 +95,11 @@ def template(kind: str) -> bytes:
     return _workbook(kind, [])
 
 
-def _workbook(kind: str, rows: list[dict]) -> bytes:
-    cols = COLUMNS[_kind(kind)]
+def _workbook(kind: str, rows: list[dict], cols: tuple[Column, ...] | None = None, title: str | None = None) -> bytes:
+    cols = cols or COLUMNS[_kind(kind)]
     wb = Workbook()
     ws = wb.active
-    ws.title = SHEET[kind]
+    ws.title = (title or SHEET[kind])[:31]
     ws.append([c.header for c in cols])
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -197,9 +197,10 @@ def _cell_in(col: Column, value: Any, errors: list[str]) -> Any:
     return value
 
 
-def read(kind: str, source: str | Path | bytes | BinaryIO) -> tuple[list[tuple[int, dict]], list[_Error]]:
+def read(kind: str, source: str | Path | bytes | BinaryIO,
+         cols: tuple[Column, ...] | None = None) -> tuple[list[tuple[int, dict]], list[_Error]]:
     """The rows of a sheet as (row number, record) and the errors found reading it."""
-    cols = COLUMNS[_kind(kind)]
+    cols = cols or COLUMNS[_kind(kind)]
     try:
         wb = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
                            data_only=True)
@@ -245,8 +246,8 @@ def _derived_uid(kind: str, record: dict) -> str:
     return str(uuid.uuid5(NAMESPACE, kind + "|" + "|".join(str(record.get(k) or "") for k in keys)))
 
 
-def _where(kind: str, key: str) -> tuple[str, str]:
-    for i, c in enumerate(COLUMNS[kind], start=1):
+def _where(kind: str, key: str, cols: tuple[Column, ...] | None = None) -> tuple[str, str]:
+    for i, c in enumerate(cols or COLUMNS[kind], start=1):
         if c.key == key:
             return get_column_letter(i), c.header
     return "", key
@@ -286,16 +287,25 @@ def import_file(conn, actor, kind: str, source: str | Path | bytes | BinaryIO) -
         try:
             _save(conn, actor, kind, record)
         except IncidentError as exc:
-            if exc.fields:
-                errors += [_Error(n, *_where(kind, k), m) for k, m in exc.fields.items()]
-            else:
-                errors.append(_Error(n, "", "", exc.message))
+            errors += refusals(n, kind, exc)
+    return finish(conn, actor, kind, len(rows), errors)
+
+
+def refusals(n: int, kind: str, exc: IncidentError, cols: tuple[Column, ...] | None = None) -> list[_Error]:
+    """Row ``n``'s refusal as errors by column (the field names of ``exc``), else one for the row."""
+    if exc.fields:
+        return [_Error(n, *_where(kind, k, cols), m) for k, m in exc.fields.items()]
+    return [_Error(n, "", "", exc.message)]
+
+
+def finish(conn, actor, kind: str, rows: int, errors: list[_Error]) -> int:
+    """All or nothing: with errors roll back and refuse the file listing them, else audit and commit."""
     if errors:
         conn.rollback()
         errors.sort(key=lambda e: (e.row, e.column))
         shown = "; ".join(str(e) for e in errors[:20])
         raise ImportRefused(f"{len(errors)} error(s), nothing was imported: {shown}",
                             errors=[e.as_dict() for e in errors])
-    audit(conn, actor, "registry_import", f"registry_{kind}", None, {"kind": kind}, len(rows))
+    audit(conn, actor, "registry_import", f"registry_{kind}", None, {"kind": kind}, rows)
     conn.commit()
-    return len(rows)
+    return rows

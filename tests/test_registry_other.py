@@ -224,3 +224,56 @@ def test_a_staff_sheet_needs_a_role_that_may_export_people(api):
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_a_local_x_type_has_its_own_sheet_from_its_declaration(api, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from app import cli
+    from data import registry_groups
+
+    dsn = api["dsn"]
+    conn = connect(dsn)
+    with conn:
+        registry_groups.declare_kind(conn, api["actors"]["admin"].region_code, "wells", "水井", [
+            {"key": "depth", "label": "井深(米)", "type": "float", "required": True, "min": 0},
+            {"key": "kind", "label": "水源", "type": "choice", "choices": ["地下水", "泉水"]},
+            {"key": "shared", "label": "共用", "type": "bool"}])
+    conn.close()
+    monkeypatch.setenv("DATABASE_URL", dsn)
+    try:
+        blank = tmp_path / "wells.xlsx"
+        r = CliRunner().invoke(cli, ["registry", "export", "--kind", "x:wells", "--template", str(blank)])
+        assert r.exit_code == 0, r.output
+        wb = load_workbook(blank)
+        ws = wb.worksheets[0]
+        assert [c.value for c in ws[1]] == ["记录编号", "所属网格", "井深(米)", "水源", "共用"]
+        assert any("地下水" in (dv.formula1 or "") for dv in ws.data_validations.dataValidation)
+        ws.append(["", api["cell"], 35.5, "泉水", "是"])
+        wb.save(blank)
+        for _ in range(2):  # the same sheet twice: stored once
+            r = CliRunner().invoke(cli, ["registry", "import", "--kind", "x:wells", str(blank)])
+            assert r.exit_code == 0, r.output
+        count = "SELECT count(*) FROM reg_extension_record WHERE kind_code = 'wells'"
+        assert scalar(dsn, count) == 1
+        assert scalar(dsn, "SELECT data::text FROM reg_extension_record WHERE kind_code = 'wells'") == \
+            '{"kind": "泉水", "depth": 35.5, "shared": true}'
+        exported = tmp_path / "wells-out.xlsx"
+        r = CliRunner().invoke(cli, ["registry", "export", "--kind", "x:wells", "--unit", api["cell"], str(exported)])
+        assert r.exit_code == 0, r.output
+        wb = load_workbook(exported)
+        ws = wb.worksheets[0]
+        assert [c.value for c in ws[2]][1:] == [api["cell"], 35.5, "泉水", "是"]
+        ws.append(["", api["cell"], 12, "地下水", "否"])      # a good row …
+        ws.append(["", api["cell"], -4, "河水", "否"])        # … row 4: a negative depth, a source not in the list
+        wb.save(exported)
+        r = CliRunner().invoke(cli, ["registry", "import", "--kind", "x:wells", str(exported)])
+        assert r.exit_code == 2 and "第4行 D列 水源" in r.output, r.output
+        assert scalar(dsn, count) == 1  # nothing written
+        r = CliRunner().invoke(cli, ["registry", "import", "--kind", "x:nothing", str(exported)])
+        assert r.exit_code == 2 and "no local record type" in r.output, r.output
+    finally:
+        conn = connect(dsn)
+        with conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM reg_extension_kind WHERE code = 'wells'")
+        conn.close()

@@ -269,6 +269,21 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 unit: unit, zoom: (zoom === null || zoom === undefined) ? null : Math.round(zoom * 100) / 100,
                 bbox: bbox, range: range, cat: cats || [], level: level, v: tick});
         },
+        /* The houses layer for the viewport, fetched only while it is switched on (its base URL,
+           limited to the jurisdiction, is in its hideout; null when the user may not have it). */
+        houseUrl: function (zoom, bounds, unit, shown, hideout) {
+            const base = (hideout || {}).base;
+            if (!base) { return window.dash_clientside.no_update; }
+            if ((shown || []).indexOf("houses") < 0) { return null; }
+            let bbox = null;
+            if (bounds && bounds.length === 2) {
+                const s = bounds[0][0], w = bounds[0][1], n = bounds[1][0], e = bounds[1][1];
+                bbox = [w, s, e, n].map(function (x) { return Number(x).toFixed(5); }).join(",");
+            }
+            return window.dash_clientside.onemap_map.setParams(base, {
+                unit: unit, zoom: (zoom === null || zoom === undefined) ? null : Math.round(zoom * 100) / 100,
+                bbox: bbox});
+        },
         /* The wall's incidents refetch on each live tick. */
         tickUrl: function (tick, url) {
             return url ? window.dash_clientside.onemap_map.setParams(url, {v: tick}) : window.dash_clientside.no_update;
