@@ -83,7 +83,7 @@ def _ref(payload: dict, key: str, errors: dict) -> int | str | None:
     value = payload.get(key)
     if value in (None, ""):
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
         return value
     try:
         return str(uuid.UUID(str(value)))

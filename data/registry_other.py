@@ -202,6 +202,8 @@ def _org_ref(cur, actor, ref: int | str | None, required: bool) -> int | None:
     """The id of an organisation of the jurisdiction by id or UUID."""
     if ref is None:
         return None
+    if isinstance(ref, int) and not 0 < ref < 2**63:  # a path's number beyond bigint: no such row
+        raise NotFound("no such organisation in your jurisdiction")
     cur.execute(sql("reg_org_ref"), {"region_code": actor.region_code, "id": ref if isinstance(ref, int) else None,
                                      "uid": ref if isinstance(ref, str) else None})
     row = cur.fetchone()
