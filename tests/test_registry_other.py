@@ -95,6 +95,7 @@ def test_staff_phones_are_stored_masked_and_names_masked_for_roles_without_perso
         got = _get(api, role, f"/orgs/{oid}/staff")
         assert got.status_code == 200, (role, got.text)
         assert [(s["name"], s["phone_masked"]) for s in got.json()] == [(name, "139****5678")], role
+    assert _get(api, "town_leader", f"/orgs/{oid}/staff").status_code == 404  # another town's organisation
     # the masked phone sent back (an edited export) keeps it; the UUID cannot move to another org
     assert _post(api, "worker", "/org-staff", {**staff, "phone": "139****5678", "post": "主任"}).status_code == 200
     assert scalar(api["dsn"], "SELECT phone_masked FROM reg_org_staff WHERE uid = %s", (staff["uid"],)) == \
@@ -277,3 +278,31 @@ def test_a_local_x_type_has_its_own_sheet_from_its_declaration(api, tmp_path, mo
         with conn, conn.cursor() as cur:
             cur.execute("DELETE FROM reg_extension_kind WHERE code = 'wells'")
         conn.close()
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("POLYGON((107 38, 107.001 38, 107.001 38.001, 107 38))", True),
+    ("polygon ((107 38,107.001 38,107.001 38.001,107 38),(107.0002 38.0001, 107.0003 38.0001, 107.0003 38.0002, "
+     "107.0002 38.0001))", True),
+    ("POLYGON((107 38, 107.001 38, 107.001 38.001))", False),            # not closed
+    ("POLYGON((107 38, 107.001 38, 107 38))", False),                    # too few positions
+    ("POLYGON((200 38, 107.001 38, 107.001 38.001, 200 38))", False),    # not degrees
+    ("POINT(107 38)", False),
+    ("POLYGON((107 38, 107.001 38, 107.001 38.001, 107 38)) ; DROP TABLE reg_house", False),
+    ("POLYGON((107 38, 107.001 38, 107.001 38.001, 107 38)) junk (1 2)", False),
+])
+def test_footprint_wkt_is_read_strictly(text, ok):
+    if ok:
+        assert shapes.polygon_wkt(text).startswith("POLYGON((107.0000000 38.0000000")
+    else:
+        with pytest.raises(ValueError):
+            shapes.polygon_wkt(text)
+
+
+def test_lines_come_as_geojson_or_wkt():
+    assert shapes.lines_wkt({"type": "LineString", "coordinates": [[107, 38], [107.1, 38]]}) == \
+        "MULTILINESTRING((107.0000000 38.0000000, 107.1000000 38.0000000))"
+    assert shapes.lines_wkt("MULTILINESTRING((107 38, 107.1 38), (107 38.1, 107.1 38.1))").count("(") == 3
+    for bad in ({"type": "LineString", "coordinates": [[107, 38]]}, "LINESTRING(107 38)", {"type": "Polygon"}, 5):
+        with pytest.raises(ValueError):
+            shapes.lines_wkt(bad)
