@@ -255,13 +255,24 @@ def test_the_houses_layer_draws_counts_far_out_and_footprints_close_in(demo_serv
         page.click("button[type=submit]")
         page.wait_for_url(demo_server + "/", timeout=15_000)
         page.wait_for_function(f"() => {LIVE_MAP} !== undefined", timeout=30_000)
-        page.locator("#m-layers input[value='houses']").check()  # off by default
-        page.evaluate(f"([lat, lon]) => {LIVE_MAP}.setView([lat, lon], 11)", [lat, lon])
+        page.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))",
+                               timeout=30_000)  # the page has settled (its first view is the worker's cell)
+        page.wait_for_timeout(1500)
+
+        def go(zoom):  # as a user zooming there; the layer refetches for the new view
+            with page.expect_response(lambda r: "/layers/houses." in r.url and f"zoom={zoom}&" in r.url,
+                                      timeout=15_000):
+                page.evaluate(f"([lat, lon, z]) => {LIVE_MAP}.setView([lat, lon], z, {{animate: false}})",
+                              [lat, lon, zoom])
+
+        with page.expect_response(lambda r: "/layers/houses." in r.url, timeout=15_000):
+            page.locator("#m-layers input[value='houses']").check()  # off by default: fetched once on
+        go(11)
         page.wait_for_selector(".leaflet-pane-houses-pane .om-cluster-house", timeout=15_000)
-        page.evaluate(f"([lat, lon]) => {LIVE_MAP}.setView([lat, lon], 18)", [lat, lon])
+        go(18)
         page.wait_for_function(f"() => ({HOUSE_SHAPES})().some(w => w >= 14)", timeout=15_000)
         assert page.locator(".leaflet-pane-houses-pane .om-cluster-house").count() == 0
-        page.evaluate(f"([lat, lon]) => {LIVE_MAP}.setView([lat, lon], 14)", [lat, lon])
+        go(14)
         page.wait_for_function(f"() => {{ const w = ({HOUSE_SHAPES})(); return w.length && w.every(x => x < 12); }}",
                                timeout=15_000)  # points again, no outlines
         assert not page.errors, page.errors
