@@ -520,7 +520,8 @@ def bulletin(unit, period, fmt, lang, out, due, username) -> None:
 
 @cli.group()
 def registry() -> None:
-    """The "9+X" registries: xlsx import and export of houses, households and people; retention."""
+    """The "9+X" registries: xlsx import and export (houses, households, people, organisations and
+    their staff, places, schools, protected lines); retention."""
 
 
 def _registry_actor(settings: Settings, username: str | None):
@@ -541,7 +542,16 @@ def _registry_actor(settings: Settings, username: str | None):
         raise Refused(str(exc)) from None
 
 
-KIND = click.option("--kind", required=True, type=click.Choice(["people", "houses", "households"]))
+def _sheet_kind(_ctx, _param, value: str) -> str:
+    from data.registry_xlsx import KINDS
+
+    if value in KINDS or (value.startswith("x:") and len(value) > 2):
+        return value
+    raise click.BadParameter(f"one of {', '.join(KINDS)}, or x:CODE for a local record type")
+
+
+KIND = click.option("--kind", required=True, callback=_sheet_kind,
+                    help="people, houses, households, orgs, staff, places, schools, lines, or x:CODE (a local type)")
 AS_USER = click.option("--user", "username", default=None,
                        help="run as this account (its role and jurisdiction); default: admin of the region")
 
@@ -552,7 +562,7 @@ AS_USER = click.option("--user", "username", default=None,
 @AS_USER
 def registry_import(kind: str, file: Path, username: str | None) -> None:
     """Import an xlsx sheet (Chinese header row), all or nothing: errors listed by row and column."""
-    from data import registry_xlsx
+    from data import registry_xlsx, registry_xlsx_x
     from db.core import connect
 
     settings = _settings()
@@ -560,7 +570,7 @@ def registry_import(kind: str, file: Path, username: str | None) -> None:
     actor = _registry_actor(settings, username)
     conn = connect(settings.dsn)
     try:
-        stored = registry_xlsx.import_file(conn, actor, kind, file)
+        stored = registry_xlsx_x.import_sheet(conn, actor, kind, file)
     except registry_xlsx.ImportRefused as exc:
         for e in exc.extra.get("errors", []):
             where = f"第{e['row']}行" + (f" {e['column']}列 {e['header']}" if e["column"] else "")
@@ -581,7 +591,7 @@ def registry_import(kind: str, file: Path, username: str | None) -> None:
 @AS_USER
 def registry_export(kind: str, file: Path, unit: str | None, template: bool, username: str | None) -> None:
     """Export a registry to xlsx (ID numbers and phones masked; audited), or its empty template."""
-    from data import registry_xlsx
+    from data import registry_xlsx, registry_xlsx_x
     from db.core import connect
 
     if file.suffix.lower() != ".xlsx":
@@ -590,7 +600,7 @@ def registry_export(kind: str, file: Path, unit: str | None, template: bool, use
         raise Refused(f"{file} exists; choose another name or remove it")
     if not file.parent.is_dir():
         raise Refused(f"folder {file.parent} does not exist")
-    if template:
+    if template and registry_xlsx_x.code_of(kind) is None:
         file.write_bytes(registry_xlsx.template(kind))
         console.print(f"[green]wrote[/] the {kind} template {file}")
         return
@@ -599,7 +609,11 @@ def registry_export(kind: str, file: Path, unit: str | None, template: bool, use
     actor = _registry_actor(settings, username)
     conn = connect(settings.dsn)
     try:
-        body, rows = registry_xlsx.export(conn, actor, kind, unit)
+        if template:  # a local type's columns are its declaration's
+            file.write_bytes(registry_xlsx_x.template(conn, actor, kind))
+            console.print(f"[green]wrote[/] the {kind} template {file}")
+            return
+        body, rows = registry_xlsx_x.export_sheet(conn, actor, kind, unit)
         file.write_bytes(body)
         conn.commit()  # the audit row, once the file is written
     except registry_xlsx.IncidentError as exc:

@@ -14,7 +14,7 @@ from api.models import Body, Out
 from api.openapi import documented
 from api.v1 import RateLimiter, gate
 from config import Settings
-from data import registry, registry_groups, registry_writes, registry_xlsx, visits
+from data import registry, registry_groups, registry_other, registry_writes, registry_xlsx_x, visits
 from db.core import pooled, writer
 from web.errors import error_body
 from web.params import Bool, Int, QueryModel, Text, loads, parse_query
@@ -33,6 +33,76 @@ class HouseIn(Body):
     floors: int | None = Field(None, ge=1, le=200)
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
+    footprint: dict | str | None = Field(None, description="the outline: a GeoJSON Polygon (EPSG:4326) that is valid, "
+                                                           "touches the house's cell and lies within 100 m of its "
+                                                           "point; absent keeps the stored one, \"\" removes it")
+
+
+class OrgIn(Body):
+    """An organisation (综治组织, 非公有制经济组织, 社会组织), idempotent on ``uid``."""
+
+    uid: str = Field(json_schema_extra={"format": "uuid"})
+    kind: str = Field(description="governance, business or social")
+    name: str = Field(max_length=registry.TEXT)
+    credit_code: str | None = Field(None, description="统一社会信用代码, 18 characters")
+    address: str = ""
+    staff_count: int | None = Field(None, ge=0)
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    cell_code: str | None = Field(None, description="the cell, for an organisation without a point")
+
+
+class StaffIn(Body):
+    """A staff member of an organisation, idempotent on ``uid`` (which stays with its organisation)."""
+
+    uid: str = Field(json_schema_extra={"format": "uuid"})
+    org: int | str = Field(description="the organisation's id or UUID")
+    name: str = Field(max_length=60)
+    post: str = Field("", max_length=60)
+    phone: str | None = Field(None, description="stored masked only (138****5678)")
+
+
+class PlaceIn(Body):
+    """A public-order place (治安重点场所), idempotent on ``uid``; its cell is decided from its point."""
+
+    uid: str = Field(json_schema_extra={"format": "uuid"})
+    kind: str = Field(description="hotel, internet_cafe, entertainment, bathhouse, pawnshop, scrap, other")
+    name: str = Field(max_length=registry.TEXT)
+    org: int | str | None = Field(None, description="the organisation running it (id or UUID)")
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class SchoolIn(Body):
+    """A school and its surroundings (学校及周边), idempotent on ``uid``."""
+
+    uid: str = Field(json_schema_extra={"format": "uuid"})
+    name: str = Field(max_length=registry.TEXT)
+    stage: str = Field("primary", description="kindergarten, primary, middle, high, vocational, other")
+    students: int | None = Field(None, ge=0)
+    surroundings: str = Field("", max_length=2000, description="周边治安情况")
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class LineIn(Body):
+    """A road or line under protection (护路护线), idempotent on ``uid``."""
+
+    uid: str = Field(json_schema_extra={"format": "uuid"})
+    kind: str = Field(description="road, railway, pipeline, power, other")
+    name: str = Field(max_length=registry.TEXT)
+    unit_code: str = Field(max_length=15, description="the responsible grid unit (in your jurisdiction)")
+    geometry: dict | None = Field(None, description="a GeoJSON LineString or MultiLineString (EPSG:4326)")
+
+
+class Staff(Out):
+    """A staff member as your role may see them (the phone is only ever stored masked)."""
+
+    id: int
+    uid: str | None
+    name: str | None
+    post: str
+    phone_masked: str | None
 
 
 class HouseholdIn(Body):
@@ -164,7 +234,7 @@ class UnitQuery(QueryModel):
 class ExportQuery(QueryModel):
     """Which registry, for which unit."""
 
-    kind: Text(12, "houses, households or people")  # type: ignore[valid-type]
+    kind: Text(44, "houses, households, people, orgs, staff, places, schools, lines or x:CODE (a local type)")  # type: ignore[valid-type]
     unit: Text(32, "a grid unit code in your jurisdiction") | None = None  # type: ignore[valid-type]
 
 
@@ -305,6 +375,31 @@ def _register_writes(bp: Blueprint) -> None:
         return jsonify({"created": created})
 
 
+OTHER_WRITES = (("orgs", "org", OrgIn, "an organisation in a cell of your jurisdiction"),
+                ("org-staff", "staff", StaffIn, "a staff member of an organisation of your jurisdiction"),
+                ("places", "place", PlaceIn, "a public-order place (its cell from its point)"),
+                ("schools", "school", SchoolIn, "a school and its surroundings (its cell from its point)"),
+                ("lines", "line", LineIn, "a protected road or line of a unit in your jurisdiction"))
+
+
+def _register_other(bp: Blueprint) -> None:
+    for path, kind, model, what in OTHER_WRITES:
+        def view(kind=kind):
+            return _save(registry_other.VALIDATE[kind], registry_other.SAVE[kind])
+        view.__name__ = f"save_{kind}"
+        view.__doc__ = f"Add or update {what}; idempotent on uid (a uid of another record: 409)."
+        bp.post(f"/registry/{path}")(documented(
+            json=model, ok=(201, Saved), HTTP_200=(Saved, "an update (or a retry)"),
+            errors=(400, 401, 403, 404, 409, 413, 422, 429))(view))
+
+    @bp.get("/registry/orgs/<int:org_id>/staff")
+    @documented(ok=(200, list[Staff]), errors=(401, 404, 429))
+    def org_staff(org_id: int):
+        """The staff of an organisation of your jurisdiction (names masked for roles without personal)."""
+        with pooled(_dsn()) as conn:
+            return jsonify(registry_other.staff_of(conn, _actor(), org_id))
+
+
 def _register_groups(bp: Blueprint) -> None:
     @bp.post("/registry/people/<int:person_id>/special-groups")
     @documented(json=GroupIn, ok=(200, Created), errors=(400, 401, 403, 404, 413, 422, 429))
@@ -441,10 +536,11 @@ def _register_reads(bp: Blueprint) -> None:
         """A registry as an xlsx sheet with Chinese headers (people: roles that may; audited)."""
         q = parse_query(ExportQuery)
         with writer(_dsn()) as conn:
-            body, _rows = registry_xlsx.export(conn, _actor(), q.kind, q.unit)
+            body, _rows = registry_xlsx_x.export_sheet(conn, _actor(), q.kind, q.unit)
             conn.commit()
         return Response(body, mimetype=XLSX, headers={
-            "Content-Disposition": f"attachment; filename=registry-{q.kind}.xlsx", "Cache-Control": "no-store"})
+            "Content-Disposition": f"attachment; filename=registry-{q.kind.replace(':', '-')}.xlsx",
+            "Cache-Control": "no-store"})
 
 
 def create_blueprint(window_s: float = 60.0) -> Blueprint:
@@ -453,5 +549,6 @@ def create_blueprint(window_s: float = 60.0) -> Blueprint:
     bp.before_request(gate(RateLimiter(Settings().api_rate, window_s)))
     _register_writes(bp)
     _register_groups(bp)
+    _register_other(bp)
     _register_reads(bp)
     return bp

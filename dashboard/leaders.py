@@ -96,6 +96,8 @@ def layout(actor, info: dict, lang: str = "zh", region: str = "OneMap") -> html.
                   search_box.box("m", lang),
                   html.Nav([html.A(w["nav"]["export"], href="/analyst" + q, className="om-nav"),
                             html.A(w["nav"]["wall"], href="/wall" + q, className="om-nav"),
+                            html.A(gettext(lang, "registry.nav"), href="/registry" + q, className="om-nav",
+                                   id="m-nav-registry"),
                             html.Button(gettext(lang, "mw.png"), id="m-png", className="om-btn"),
                             html.Button(gettext(lang, "mw.print"), id="m-print", className="om-btn")],
                            className="om-navs"),
@@ -252,6 +254,11 @@ def _register_navigation(app, dsn: str, region_code: str, actor_unit, clamp) -> 
                             Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
                             Input("m-range", "value"), Input("m-cat", "value"), Input("m-level", "value"),
                             Input("m-tick", "data"), State("m-layer-incidents", "url"))
+    # the houses layer by zoom and viewport too (clusters, points, footprints), only while it is on
+    app.clientside_callback(ClientsideFunction(namespace="onemap_map", function_name="houseUrl"),
+                            Output("m-layer-houses", "url"),
+                            Input("m-map", "zoom"), Input("m-map", "bounds"), Input("m-unit", "data"),
+                            Input("m-layers", "value"), State("m-layer-houses", "hideout"))
 
     @app.callback(Output("m-map", "viewport"), Output("m-crumbs", "children"),
                   Input("m-unit", "data"), Input("lang", "value"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dash import html
 
 from dashboard.i18n import CLASS_COLORS, FACILITY_COLORS, WORKER_COLOR, gettext, t
-from dashboard.mapview import GAP_COLOR, PATROL_COLORS, REACH_COLORS, STATION_COLOR, layer_title
+from dashboard.mapview import GAP_COLOR, HOUSE_COLOR, PATROL_COLORS, REACH_COLORS, STATION_COLOR, layer_title
 
 ROAD_COLORS = {"national": "#ff9f1c", "provincial": "#ffbf69", "county": "#d4b483", "urban": "#c9c9c9",
                "township": "#a68a64", "track": "#8c7a5b"}
@@ -50,6 +50,11 @@ def legend_rows(shown: list[str], theme: dict | None, metric: str, lang: str) ->
                          "rows": [("dot", c, w["facilities"][k]) for k, c in FACILITY_COLORS.items()]})
     if "workers" in shown:
         sections.append({"title": w["layers"]["workers"], "rows": [("dot", WORKER_COLOR, gettext(lang, "mw.worker"))]})
+    if "houses" in shown:
+        sections.append({"title": w["layers"]["houses"],
+                         "rows": [("ring", HOUSE_COLOR, gettext(lang, "mw.clusters")),
+                                  ("dot", HOUSE_COLOR, gettext(lang, "registry.legend.house")),
+                                  ("area", HOUSE_COLOR, gettext(lang, "registry.legend.footprint"))]})
     if "roads" in shown:
         sections.append({"title": w["layers"]["roads"],
                          "rows": [("line", c, gettext(lang, f"mw.roads.{k}")) for k, c in ROAD_COLORS.items()]})

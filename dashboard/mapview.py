@@ -26,25 +26,27 @@ REACH_LAYERS = [("governance_centre", 10), ("governance_centre", 30), ("police_s
 # layer switched off stays off (its pane is hidden: assets/onemap.css, ``om-hide-<pane>``).
 PANES = {"cells": 410, **{f"reach-{k}-{m}": 415 for k, m in REACH_LAYERS}, "gaps": 418, "patrol": 419,
          "villages": 420, "roads": 430, "towns": 440, "banner": 450, "route": 455, "facilities": 460,
-         "station": 465, "workers": 470, "incidents": 480, "found": 490}
+         "station": 465, "houses": 468, "workers": 470, "incidents": 480, "found": 490}
 REACH_COLORS = {("governance_centre", 10): "#c77dff", ("governance_centre", 30): "#7b2cbf",
                 ("police_station", 10): "#4895ef", ("police_station", 30): "#90e0ef"}
 GAP_COLOR = "#ff006e"
 PATROL_COLORS = {True: "#57cc99", False: "#ff9f1c"}  # patrolled / not patrolled (assets/onemap.js)
 STATION_COLOR = "#7fff00"  # the suggested new station (ΔE ≥ 25 from every other point: test_mapwall_units)
-OFF_BY_DEFAULT = {"workers", "gaps", "patrol", "station", *(f"reach:{k}:{m}" for k, m in REACH_LAYERS)}
+HOUSE_COLOR = "#e9c46a"  # houses: clusters, points and footprints (assets/onemap.js housePoint/houseStyle)
+OFF_BY_DEFAULT = {"workers", "houses", "gaps", "patrol", "station", *(f"reach:{k}:{m}" for k, m in REACH_LAYERS)}
 # map name → (registry layer, fixed parameters); the incidents' URL follows the viewport (below)
 MAP_LAYERS: dict[str, tuple[str, dict[str, object]]] = {
     "cells": ("cells", {}), "villages": ("villages", {}), "towns": ("towns", {}),
     "banner": ("banner", {}), "facilities": ("facilities", {}), "roads": ("roads", {}),
     "workers": ("worker_positions", {}),
     **{f"reach:{k}:{m}": ("isochrones", {"kind": k, "minutes": m}) for k, m in REACH_LAYERS},
-    "gaps": ("coverage_gaps", {"kind": "governance_centre"}), "patrol": ("patrol_coverage", {})}
+    "gaps": ("coverage_gaps", {"kind": "governance_centre"}), "patrol": ("patrol_coverage", {}),
+    "houses": ("houses", {})}
 # map layers computed on demand, not by a layer URL: name → the registry layer a user must be
 # allowed to have it (the suggested station answers where the coverage gaps would close)
 COMPUTED_LAYERS = {"station": "coverage_gaps"}
 # the layer switch's order (the incidents' layer first: it is the one switched most)
-SWITCHABLE = ["incidents", "cells", "villages", "towns", "roads", "facilities", "workers",
+SWITCHABLE = ["incidents", "cells", "villages", "towns", "roads", "facilities", "workers", "houses",
               *(f"reach:{k}:{m}" for k, m in REACH_LAYERS), "gaps", "station", "patrol"]
 RESERVED_ARGS = ("unit", "bbox", "zoom", "range", "cat", "level", "v")  # the map's own URL parameters
 
@@ -200,6 +202,11 @@ def command_map(prefix: str, unit: str | None, bounds, lang: str = "zh", with_co
                                  pointToLayer=NS("stationPoint"), hideout={"color": STATION_COLOR}))
         # what the search box found (dashboard/leaders_search.py): a ring over it
         layers.append(dl.GeoJSON(id=f"{prefix}-found", data=None, pane="pane-found", pointToLayer=NS("foundPoint")))
+        # houses follow the viewport (leaders.py, houseUrl), fetched only while switched on:
+        # clusters, points, then footprints from layers.houses.FOOTPRINT_ZOOM
+        layers.append(dl.GeoJSON(id=component_id(prefix, "houses"), url=None, pane="pane-houses",
+                                 pointToLayer=NS("housePoint"), style=NS("houseStyle"),
+                                 hideout={"color": HOUSE_COLOR, "base": url("houses")}))
     route = dl.GeoJSON(id=f"{prefix}-route", data=None, pane="pane-route",
                        style={"color": "#00f5d4", "weight": 6, "opacity": 0.95})
     panes = [dl.Pane(name=f"pane-{n}", style={"zIndex": z}) for n, z in PANES.items()]

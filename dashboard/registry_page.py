@@ -1,6 +1,7 @@
 """The registries page (/registry): counts and charts of residents and houses for the caller's
-jurisdiction, and simple forms for grid workers and dispatchers to add or update houses,
-households and people (the field app's forms come later). Callbacks read the caller from the
+jurisdiction, and compact forms for grid workers and dispatchers to add or update houses,
+households, people, organisations and their staff, public-order places, schools and protected
+lines. Callbacks read the caller from the
 request, never from inputs, and call ``data.registry``, which decides who may and where; a refusal
 comes back as a message, never a 500. Names and numbers are text, never markup.
 """
@@ -13,7 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.charts import _layout
 from dashboard.i18n import t as words
-from data import registry
+from data import registry, registry_other
 from data.incidents import IncidentError
 from db.core import pooled, writer
 from domain import policy
@@ -43,7 +44,7 @@ def _person_form(t: dict) -> html.Div:
                                             options=[{"label": t["residences"][k], "value": k}
                                                      for k in vocab.RESIDENCE])),
         _field(t["phone"], _input("registry-person-phone", "tel")),
-        html.Button(t["save"], id="registry-person-save", n_clicks=0),
+        html.Button(t["save"], id="registry-person-save", n_clicks=0, className="registry-save"),
         html.Div(id="registry-person-message", role="alert", className="analyst-message"),
     ], className="registry-form")
 
@@ -56,30 +57,77 @@ def _house_form(t: dict) -> html.Div:
                                       options=[{"label": t["uses"][k], "value": k} for k in vocab.HOUSE_USES])),
         _field(t["lon"], _input("registry-house-lon", "number")),
         _field(t["lat"], _input("registry-house-lat", "number")),
-        html.Button(t["save"], id="registry-house-save", n_clicks=0),
+        html.Button(t["save"], id="registry-house-save", n_clicks=0, className="registry-save"),
         html.Div(id="registry-house-message", role="alert", className="analyst-message"),
         html.H3(t["household_form"]), dcc.Store(id="registry-household-uid", data=str(uuid.uuid4())),
         _field(t["house"], _input("registry-household-house")),
-        html.Button(t["save"], id="registry-household-save", n_clicks=0),
+        html.Button(t["save"], id="registry-household-save", n_clicks=0, className="registry-save"),
         html.Div(id="registry-household-message", role="alert", className="analyst-message"),
     ], className="registry-form")
+
+
+# The other registries' forms: (form, words key, validator/saver kind, fields). A field is
+# (key, words key, "text" | "number" | the vocabulary's codes and the words key of their names).
+OTHER_FORMS: tuple[tuple[str, str, tuple], ...] = (
+    ("org", "org_form", (("kind", "kind", (vocab.ORG_KINDS, "org_kinds")), ("name", "org_name", "text"),
+                         ("credit_code", "credit_code", "text"), ("address", "address", "text"),
+                         ("lon", "lon", "number"), ("lat", "lat", "number"))),
+    ("staff", "staff_form", (("org", "org", "text"), ("name", "name", "text"), ("post", "post", "text"),
+                             ("phone", "phone", "text"))),
+    ("place", "place_form", (("kind", "kind", (vocab.PLACE_KINDS, "place_kinds")), ("name", "org_name", "text"),
+                             ("org", "org", "text"), ("lon", "lon", "number"), ("lat", "lat", "number"))),
+    ("school", "school_form", (("name", "org_name", "text"), ("stage", "stage", (vocab.SCHOOL_STAGES, "stages")),
+                               ("students", "students", "number"), ("surroundings", "surroundings", "text"),
+                               ("lon", "lon", "number"), ("lat", "lat", "number"))),
+    ("line", "line_form", (("kind", "kind", (vocab.LINE_KINDS, "line_kinds")), ("name", "org_name", "text"),
+                           ("unit_code", "unit_code", "text"))),
+)
+
+
+def _fid(form: str, key: str) -> str:
+    return f"registry-{form}-{key}"
+
+
+def _other_form(t: dict, form: str, title: str, fields: tuple) -> html.Div:
+    children: list = [html.H3(t[title]), dcc.Store(id=_fid(form, "uid"), data=str(uuid.uuid4()))]
+    for key, label, kind in fields:
+        comp: dcc.Dropdown | dcc.Input
+        if isinstance(kind, tuple):
+            codes, names = kind
+            comp = dcc.Dropdown(id=_fid(form, key), value=codes[0], clearable=False,
+                                options=[{"label": t[names][c], "value": c} for c in codes])
+        else:
+            comp = _input(_fid(form, key), kind)
+        children.append(_field(t[label], comp))
+    children += [html.Button(t["save"], id=_fid(form, "save"), n_clicks=0, className="registry-save"),
+                 html.Div(id=_fid(form, "message"), role="alert", className="analyst-message")]
+    return html.Div(children, className="registry-form", id=_fid(form, "form"))
 
 
 def layout(lang: str = "zh", nav_home: str = "") -> html.Div:
     """The page's components; numbers and lists arrive through the callbacks."""
     t = words(lang)["registry"]
+    q = "?lang=en" if lang == "en" else ""
     return html.Div([
-        html.Div([html.A("← " + nav_home, href="/", className="om-user-logout")], className="om-header"),
-        html.H2(t["title"]), dcc.Store(id="registry-lang", data=lang),
-        html.Div([_field(t["unit"], _input("registry-unit")),
-                  html.Button(t["show"], id="registry-show", n_clicks=0)], className="analyst-buttons"),
-        html.Div(id="registry-message", role="alert", className="analyst-message"),
-        html.Div(id="registry-summary"), html.Small(t["suppressed"]),
-        html.Div([_person_form(t), _house_form(t)], className="registry-forms"),
-        html.H3(t["members_form"]),
-        html.Div([_input("registry-members-household"), html.Button(t["lookup"], id="registry-members-show",
-                                                                   n_clicks=0)], className="analyst-buttons"),
-        html.Div(id="registry-members"),
+        html.Div([html.A("← " + nav_home, href="/" + q, className="om-nav", id="registry-back"),
+                  html.Div(t["title"], className="om-title registry-title")], className="om-header"),
+        html.Div([
+            dcc.Store(id="registry-lang", data=lang),
+            html.Div([_field(t["unit"], _input("registry-unit")),
+                      html.Button(t["show"], id="registry-show", n_clicks=0, className="registry-save")],
+                     className="registry-bar"),
+            html.Div(id="registry-message", role="alert", className="analyst-message"),
+            html.Div(id="registry-summary"), html.Small(t["suppressed"]),
+            html.Div([_person_form(t), _house_form(t)], className="registry-forms"),
+            html.H3(t["other_forms"]),
+            html.Div([_other_form(t, form, title, fields) for form, title, fields in OTHER_FORMS],
+                     className="registry-forms"),
+            html.H3(t["members_form"]),
+            html.Div([_input("registry-members-household"),
+                      html.Button(t["lookup"], id="registry-members-show", n_clicks=0, className="registry-save")],
+                     className="registry-bar"),
+            html.Div(id="registry-members"),
+        ], className="registry-main"),
     ], id="registry-page", className="analyst-page")
 
 
@@ -192,6 +240,9 @@ def register(app, dsn: str) -> None:
         payload = {"uid": uid, "house": _ref(house)}
         return _save(dsn, registry.validate_household, registry.save_household, payload, lang)
 
+    for form, _title, fields in OTHER_FORMS:
+        _register_other(app, dsn, form, tuple(key for key, _label, _kind in fields))
+
     @app.callback(Output("registry-members", "children"), Input("registry-members-show", "n_clicks"),
                   State("registry-members-household", "value"), State("registry-lang", "data"),
                   prevent_initial_call=True)
@@ -213,3 +264,16 @@ def register(app, dsn: str) -> None:
         rows = [{k: (t["sexes"].get(p[k] or "", "") if k == "sex" else p[k]) for k, _ in columns}
                 for p in found["members"]]
         return _table(columns, rows, "registry-members-table")
+
+
+def _register_other(app, dsn: str, form: str, keys: tuple[str, ...]) -> None:
+    """The save callback of one of the other registries' forms (``data.registry_other`` decides)."""
+
+    @app.callback(Output(_fid(form, "message"), "children"), Output(_fid(form, "uid"), "data"),
+                  Input(_fid(form, "save"), "n_clicks"), State(_fid(form, "uid"), "data"),
+                  *(State(_fid(form, k), "value") for k in keys), State("registry-lang", "data"),
+                  prevent_initial_call=True)
+    def save(_n, uid, *values):
+        *fields, lang = values
+        payload = {"uid": uid, **{k: (_ref(v) if k == "org" else v) for k, v in zip(keys, fields, strict=True)}}
+        return _save(dsn, registry_other.VALIDATE[form], registry_other.SAVE[form], payload, lang)

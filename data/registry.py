@@ -18,7 +18,7 @@ import psycopg2
 from data.audit import audit
 from data.incidents import Forbidden, Invalid, NotFound, validate_point
 from db.core import dict_cursor, sql
-from domain import idcard, policy, values
+from domain import idcard, policy, shapes, values
 from domain import registry as vocab
 
 TEXT = 200
@@ -83,7 +83,7 @@ def _ref(payload: dict, key: str, errors: dict) -> int | str | None:
     value = payload.get(key)
     if value in (None, ""):
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
         return value
     try:
         return str(uuid.UUID(str(value)))
@@ -97,8 +97,23 @@ def _raise(errors: dict, what: str) -> None:
         raise Invalid(f"the {what} has invalid fields", errors)
 
 
+def _footprint(payload: dict, errors: dict) -> tuple[str | None, bool]:
+    """(WKT of the footprint or None, remove it?): absent or null keeps the stored one, "" removes it."""
+    value = payload.get("footprint")
+    if value is None:
+        return None, False
+    if value == "":
+        return None, True
+    try:
+        return shapes.polygon_wkt(value), False
+    except ValueError as exc:
+        errors["footprint"] = str(exc)
+        return None, False
+
+
 def validate_house(payload: Any) -> dict:
-    """A house from a JSON body (``uid``, ``address``, ``use``, ``floors``, ``lon``, ``lat``)."""
+    """A house from a JSON body (``uid``, ``address``, ``use``, ``floors``, ``lon``, ``lat``, and
+    an optional ``footprint``: a GeoJSON Polygon or WKT)."""
     if not isinstance(payload, dict):
         raise Invalid("the body must be a JSON object")
     errors: dict[str, str] = {}
@@ -111,6 +126,7 @@ def validate_house(payload: Any) -> dict:
         else:
             out["floors"] = floors
     out["lon"], out["lat"] = validate_point(payload, errors)
+    out["footprint"], out["footprint_clear"] = _footprint(payload, errors)
     _raise(errors, "house")
     return out
 
@@ -218,11 +234,43 @@ def save_house(conn, actor, house: dict) -> tuple[dict, bool]:
         if cell is None:
             raise Invalid("the house's point is outside the county's grid", {"lon": "outside the grid"})
         _cover(actor, cell, "house")
-        cur.execute(sql("reg_house_upsert"), {**house, "region_code": actor.region_code, "cell_code": cell})
+        if house.get("footprint"):
+            _check_footprint(cur, house, cell)
+        cur.execute("SAVEPOINT reg_house")
+        try:
+            cur.execute(sql("reg_house_upsert"), {"footprint": None, "footprint_clear": False, **house,
+                                                  "region_code": actor.region_code, "cell_code": cell})
+        except psycopg2.errors.CheckViolation:  # moved away from the footprint it keeps
+            cur.execute("ROLLBACK TO SAVEPOINT reg_house")
+            raise Invalid("the house's stored footprint lies outside its new cell: send a new footprint",
+                          {"footprint": f"outside cell {cell}"}) from None
         row = cur.fetchone()
+        cur.execute("RELEASE SAVEPOINT reg_house")
     if row is None:
         raise Forbidden("that UUID belongs to another region's house")
     return {"id": row[0], "uid": house["uid"], "cell_code": row[1]}, bool(row[2])
+
+
+FOOTPRINT_REACH_M = 100  # the house's point lies in its footprint or this close to it
+
+
+def _check_footprint(cur, house: dict, cell: str) -> None:
+    """``Invalid`` naming why a footprint cannot be stored: not a valid polygon (with the reason),
+    too large, outside the house's cell, or away from the house's point."""
+    cur.execute(sql("reg_footprint_check"), {"wkt": house["footprint"], "cell_code": cell,
+                                             "lon": house["lon"], "lat": house["lat"]})
+    valid, reason, area, in_cell, near = cur.fetchone()
+    if not valid:
+        problem = f"not a valid polygon: {reason}"
+    elif not 1 <= area <= 1_000_000:
+        problem = f"its area is {area:.0f} m²; a house's outline is 1 m² to 1 km²"
+    elif not in_cell:
+        problem = f"it lies outside the house's cell {cell}"
+    elif not near:
+        problem = f"the house's point is more than {FOOTPRINT_REACH_M} m from it"
+    else:
+        return
+    raise Invalid(f"the footprint is refused: {problem}", {"footprint": problem})
 
 
 def save_household(conn, actor, hh: dict) -> tuple[dict, bool]:

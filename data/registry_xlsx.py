@@ -22,15 +22,17 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from data import registry
+from data import registry, registry_other
 from data.audit import audit
 from data.incidents import Forbidden, IncidentError, Invalid
 from db.core import dict_cursor, sql
 from domain import policy
 from domain import registry as vocab
 
-KINDS = ("houses", "households", "people")
-SHEET = {"houses": "实有房屋", "households": "户", "people": "实有人口"}
+KINDS = ("houses", "households", "people", "orgs", "staff", "places", "schools", "lines")
+SHEET = {"houses": "实有房屋", "households": "户", "people": "实有人口", "orgs": "组织", "staff": "组织人员",
+         "places": "治安重点场所", "schools": "学校及周边", "lines": "护路护线"}
+PERSONAL_KINDS = ("people", "staff")  # sheets that name people: the people_export class
 NAMESPACE = uuid.UUID("6f0e3a9c-15a0-4c1b-9e57-0e3a9c150623")  # for content-derived row UUIDs
 MAX_ROWS = 100_000
 
@@ -44,12 +46,14 @@ class Column:
     choices: dict[str, str] | None = None
     text: bool = False          # stored as text in Excel (ID numbers and phones lose digits as numbers)
     export_only: bool = False   # written by exports, ignored by imports (decided by the database)
+    optional: bool = False      # a sheet without this column still imports (older templates)
 
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "houses": (Column("uid", "房屋编号"), Column("address", "地址"),
                Column("use", "用途", vocab.HOUSE_USE_ZH), Column("floors", "层数"),
-               Column("lon", "经度"), Column("lat", "纬度"), Column("cell_code", "所属网格", export_only=True)),
+               Column("lon", "经度"), Column("lat", "纬度"), Column("cell_code", "所属网格", export_only=True),
+               Column("footprint", "房屋轮廓(WKT)", optional=True)),
     "households": (Column("uid", "户编号"), Column("house", "房屋编号"),
                    Column("kind", "户类型", vocab.HOUSEHOLD_KIND_ZH), Column("moved_out_at", "迁出日期"),
                    Column("cell_code", "所属网格", export_only=True)),
@@ -60,8 +64,23 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
                Column("residence", "人口类型", vocab.RESIDENCE_ZH), Column("registered_address", "户籍地址"),
                Column("relation", "与户主关系"), Column("phone", "联系电话", text=True),
                Column("moved_out_at", "迁出日期")),
+    "orgs": (Column("uid", "组织编号"), Column("kind", "组织类别", vocab.ORG_KIND_ZH), Column("name", "名称"),
+             Column("credit_code", "统一社会信用代码", text=True), Column("address", "地址"),
+             Column("staff_count", "从业人数"), Column("lon", "经度"), Column("lat", "纬度"),
+             Column("cell_code", "所属网格", text=True)),
+    "staff": (Column("uid", "人员编号"), Column("org", "组织编号"), Column("name", "姓名"), Column("post", "职务"),
+              Column("phone", "联系电话", text=True)),
+    "places": (Column("uid", "场所编号"), Column("kind", "场所类别", vocab.PLACE_KIND_ZH), Column("name", "名称"),
+               Column("org", "组织编号"), Column("lon", "经度"), Column("lat", "纬度"),
+               Column("cell_code", "所属网格", export_only=True)),
+    "schools": (Column("uid", "学校编号"), Column("name", "学校名称"), Column("stage", "学段", vocab.SCHOOL_STAGE_ZH),
+                Column("students", "在校学生数"), Column("surroundings", "周边治安情况"), Column("lon", "经度"),
+                Column("lat", "纬度"), Column("cell_code", "所属网格", export_only=True)),
+    "lines": (Column("uid", "线路编号"), Column("kind", "线路类别", vocab.LINE_KIND_ZH), Column("name", "名称"),
+              Column("unit_code", "责任单位", text=True), Column("geometry", "线路走向(WKT)")),
 }
-EXPORT_SQL = {"houses": "reg_export_houses", "households": "reg_export_households", "people": "reg_export_people"}
+EXPORT_SQL = {k: f"reg_export_{k}" for k in KINDS}
+NUMBERS = {"lon": float, "lat": float, "floors": int, "staff_count": int, "students": int}
 
 
 class ImportRefused(IncidentError):
@@ -76,11 +95,11 @@ def template(kind: str) -> bytes:
     return _workbook(kind, [])
 
 
-def _workbook(kind: str, rows: list[dict]) -> bytes:
-    cols = COLUMNS[_kind(kind)]
+def _workbook(kind: str, rows: list[dict], cols: tuple[Column, ...] | None = None, title: str | None = None) -> bytes:
+    cols = cols or COLUMNS[_kind(kind)]
     wb = Workbook()
     ws = wb.active
-    ws.title = SHEET[kind]
+    ws.title = (title or SHEET[kind])[:31]
     ws.append([c.header for c in cols])
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -122,9 +141,10 @@ def _kind(kind: str) -> str:
 
 def export(conn, actor, kind: str, unit: str | None = None) -> tuple[bytes, int]:
     """The ``kind`` registry of the caller's jurisdiction (or ``unit`` inside it) as xlsx, and its
-    row count. People need the ``people_export`` class; houses and households ``registry_edit``.
+    row count. People and organisations' staff need the ``people_export`` class; the others
+    ``registry_edit``.
     ID numbers and phones are written masked. Audited (with the row count); no commit."""
-    cls = policy.PEOPLE_EXPORT if _kind(kind) == "people" else policy.REGISTRY_EDIT
+    cls = policy.PEOPLE_EXPORT if _kind(kind) in PERSONAL_KINDS else policy.REGISTRY_EDIT
     if not policy.sees(actor, cls):
         raise Forbidden(f"role {actor.role} may not export the {kind} registry")
     scope = registry._scope(actor, unit)
@@ -172,14 +192,15 @@ def _cell_in(col: Column, value: Any, errors: list[str]) -> Any:
         if value not in col.choices:
             errors.append(f"one of {'、'.join(col.choices.values())}")
             return None
-    if col.key in ("house", "household") and isinstance(value, str) and value.isdigit():
+    if col.key in ("house", "household", "org") and isinstance(value, str) and value.isdigit():
         return int(value)
     return value
 
 
-def read(kind: str, source: str | Path | bytes | BinaryIO) -> tuple[list[tuple[int, dict]], list[_Error]]:
+def read(kind: str, source: str | Path | bytes | BinaryIO,
+         cols: tuple[Column, ...] | None = None) -> tuple[list[tuple[int, dict]], list[_Error]]:
     """The rows of a sheet as (row number, record) and the errors found reading it."""
-    cols = COLUMNS[_kind(kind)]
+    cols = cols or COLUMNS[_kind(kind)]
     try:
         wb = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True,
                            data_only=True)
@@ -191,7 +212,7 @@ def read(kind: str, source: str | Path | bytes | BinaryIO) -> tuple[list[tuple[i
     header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
     position = {h: i for i, h in enumerate(header)}
     errors = [_Error(1, "", c.header, f"missing column {c.header}") for c in cols
-              if c.header not in position and not c.export_only]
+              if c.header not in position and not c.export_only and not c.optional]
     if errors:
         return [], errors
     out = []
@@ -218,19 +239,28 @@ def read(kind: str, source: str | Path | bytes | BinaryIO) -> tuple[list[tuple[i
 
 def _derived_uid(kind: str, record: dict) -> str:
     keys = {"houses": ("address", "lon", "lat"), "households": ("house",),
-            "people": ("id_number", "name", "birth_date", "household", "cell_code")}[kind]
+            "people": ("id_number", "name", "birth_date", "household", "cell_code"),
+            "orgs": ("kind", "name", "credit_code", "cell_code"), "staff": ("org", "name", "post"),
+            "places": ("kind", "name", "lon", "lat"), "schools": ("name", "lon", "lat"),
+            "lines": ("kind", "name", "unit_code")}[kind]
     return str(uuid.uuid5(NAMESPACE, kind + "|" + "|".join(str(record.get(k) or "") for k in keys)))
 
 
-def _where(kind: str, key: str) -> tuple[str, str]:
-    for i, c in enumerate(COLUMNS[kind], start=1):
+def _where(kind: str, key: str, cols: tuple[Column, ...] | None = None) -> tuple[str, str]:
+    for i, c in enumerate(cols or COLUMNS[kind], start=1):
         if c.key == key:
             return get_column_letter(i), c.header
     return "", key
 
 
+OTHER = {"orgs": "org", "staff": "staff", "places": "place", "schools": "school", "lines": "line"}
+
+
 def _save(conn, actor, kind: str, record: dict) -> None:
-    if kind == "houses":
+    if kind in OTHER:
+        other = OTHER[kind]
+        registry_other.SAVE[other](conn, actor, registry_other.VALIDATE[other](record))
+    elif kind == "houses":
         registry.save_house(conn, actor, registry.validate_house(record))
     elif kind == "households":
         registry.save_household(conn, actor, registry.validate_household(record))
@@ -243,27 +273,39 @@ def import_file(conn, actor, kind: str, source: str | Path | bytes | BinaryIO) -
     error by row and column with nothing written."""
     rows, errors = read(kind, source)
     for n, record in rows:
-        for k in ("lon", "lat", "floors"):
+        for k, number in NUMBERS.items():
             if isinstance(record.get(k), str):
                 try:
-                    record[k] = float(record[k]) if k != "floors" else int(record[k])
+                    record[k] = number(record[k])
                 except ValueError:
                     pass  # the validator names it
+            elif k in ("floors", "staff_count", "students") and isinstance(record.get(k), float) \
+                    and record[k].is_integer():
+                record[k] = int(record[k])
         if not record.get("uid"):
             record["uid"] = _derived_uid(kind, record)
         try:
             _save(conn, actor, kind, record)
         except IncidentError as exc:
-            if exc.fields:
-                errors += [_Error(n, *_where(kind, k), m) for k, m in exc.fields.items()]
-            else:
-                errors.append(_Error(n, "", "", exc.message))
+            errors += refusals(n, kind, exc)
+    return finish(conn, actor, kind, len(rows), errors)
+
+
+def refusals(n: int, kind: str, exc: IncidentError, cols: tuple[Column, ...] | None = None) -> list[_Error]:
+    """Row ``n``'s refusal as errors by column (the field names of ``exc``), else one for the row."""
+    if exc.fields:
+        return [_Error(n, *_where(kind, k, cols), m) for k, m in exc.fields.items()]
+    return [_Error(n, "", "", exc.message)]
+
+
+def finish(conn, actor, kind: str, rows: int, errors: list[_Error]) -> int:
+    """All or nothing: with errors roll back and refuse the file listing them, else audit and commit."""
     if errors:
         conn.rollback()
         errors.sort(key=lambda e: (e.row, e.column))
         shown = "; ".join(str(e) for e in errors[:20])
         raise ImportRefused(f"{len(errors)} error(s), nothing was imported: {shown}",
                             errors=[e.as_dict() for e in errors])
-    audit(conn, actor, "registry_import", f"registry_{kind}", None, {"kind": kind}, len(rows))
+    audit(conn, actor, "registry_import", f"registry_{kind}", None, {"kind": kind}, rows)
     conn.commit()
-    return len(rows)
+    return rows

@@ -37,8 +37,16 @@ VISIT_FLAGS = ("nobody_home", "needs_help", "dispute", "hazard", "changed")
 FOLLOWUP_KINDS = ("help", "control")  # 帮扶 / 管控
 FOLLOWUP_DAYS = 30  # a member is "followed up on time" with a follow-up in the last 30 days
 ORG_KINDS = ("governance", "business", "social")  # 综治组织, 非公有制经济组织, 社会组织
+ORG_KIND_ZH = {"governance": "综治组织", "business": "非公有制经济组织", "social": "社会组织"}
+CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")  # 统一社会信用代码 (GB 32100), as 0027 checks
 PLACE_KINDS = ("hotel", "internet_cafe", "entertainment", "bathhouse", "pawnshop", "scrap", "other")
+PLACE_KIND_ZH = {"hotel": "旅馆", "internet_cafe": "网吧", "entertainment": "娱乐场所", "bathhouse": "洗浴场所",
+                 "pawnshop": "典当行", "scrap": "废旧金属收购", "other": "其他"}
+SCHOOL_STAGES = ("kindergarten", "primary", "middle", "high", "vocational", "other")
+SCHOOL_STAGE_ZH = {"kindergarten": "幼儿园", "primary": "小学", "middle": "初中", "high": "高中",
+                   "vocational": "职业学校", "other": "其他"}
 LINE_KINDS = ("road", "railway", "pipeline", "power", "other")
+LINE_KIND_ZH = {"road": "道路", "railway": "铁路", "pipeline": "油气管道", "power": "电力线路", "other": "其他"}
 DISPUTE_STATES = ("open", "mediating", "settled", "referred")
 FIELD_TYPES = ("text", "int", "float", "bool", "date", "choice")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -162,6 +162,11 @@ def test_the_reveal_function_needs_a_reason_a_role_that_may_and_the_jurisdiction
 
 @pytest.fixture(scope="module")
 def world(demo_server, demo_dsn):
+    return make_world(demo_server, demo_dsn)
+
+
+def make_world(demo_server: str, demo_dsn: str) -> dict:
+    """Tokens and actors of every demo role, the worker's cell with a point in it, and a cell of another town."""
     conn = connect(demo_dsn)
     tokens, actors = {}, {}
     with conn:

@@ -115,6 +115,26 @@ window.onemap = Object.assign({}, window.onemap, {
                 className: flash ? "om-flash" : (p.class === "overdue" ? "om-alarm" : "")});
             return marker;
         },
+        /* Houses (实有房屋): a count per cell at low zoom, a small dot per house, a footprint as a
+           polygon at the highest zooms (houseStyle). The count is a number, never a string. */
+        housePoint: function (feature, latlng, context) {
+            const h = context.hideout || {};
+            const p = feature.properties;
+            if (p.cluster) {
+                const count = Number(p.count) || 0;
+                const r = Math.max(7, Math.min(22, 5 + Math.sqrt(count)));
+                const icon = L.divIcon({className: "om-cluster om-cluster-house", iconSize: [2 * r, 2 * r],
+                    html: '<div style="width:' + 2 * r + 'px;height:' + 2 * r + 'px;line-height:' + 2 * r +
+                          'px;border-color:' + (h.color || "#e9c46a") + '">' + String(count) + '</div>'});
+                return L.marker(latlng, {icon: icon, pane: "pane-houses", interactive: false, keyboard: false});
+            }
+            return L.circleMarker(latlng, {pane: "pane-houses", radius: 3, color: "#111", weight: 1,
+                                           fillColor: h.color || "#e9c46a", fillOpacity: 0.95});
+        },
+        houseStyle: function (feature, context) {
+            const h = (context && context.hideout) || {};
+            return {color: h.color || "#e9c46a", weight: 1.5, fillColor: h.color || "#e9c46a", fillOpacity: 0.45};
+        },
         /* Labels by level: the children of the selected unit are named on the map (the unit
            itself at cell level); everything else has its name on hover only. */
         label: function (feature, layer, context) {
@@ -266,6 +286,21 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             return window.dash_clientside.onemap_map.setParams(url, {
                 unit: unit, zoom: (zoom === null || zoom === undefined) ? null : Math.round(zoom * 100) / 100,
                 bbox: bbox, range: range, cat: cats || [], level: level, v: tick});
+        },
+        /* The houses layer for the viewport, fetched only while it is switched on (its base URL,
+           limited to the jurisdiction, is in its hideout; null when the user may not have it). */
+        houseUrl: function (zoom, bounds, unit, shown, hideout) {
+            const base = (hideout || {}).base;
+            if (!base) { return window.dash_clientside.no_update; }
+            if ((shown || []).indexOf("houses") < 0) { return null; }
+            let bbox = null;
+            if (bounds && bounds.length === 2) {
+                const s = bounds[0][0], w = bounds[0][1], n = bounds[1][0], e = bounds[1][1];
+                bbox = [w, s, e, n].map(function (x) { return Number(x).toFixed(5); }).join(",");
+            }
+            return window.dash_clientside.onemap_map.setParams(base, {
+                unit: unit, zoom: (zoom === null || zoom === undefined) ? null : Math.round(zoom * 100) / 100,
+                bbox: bbox});
         },
         /* The wall's incidents refetch on each live tick. */
         tickUrl: function (tick, url) {
