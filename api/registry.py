@@ -385,7 +385,7 @@ OTHER_WRITES = (("orgs", "org", OrgIn, "an organisation in a cell of your jurisd
 def _register_other(bp: Blueprint) -> None:
     for path, kind, model, what in OTHER_WRITES:
         def view(kind=kind):
-            return _save(registry_other.VALIDATE[kind], registry_other.SAVE[kind])
+            return _save(registry_other.VALIDATE[kind], registry_other.SAVE[kind], kind)
         view.__name__ = f"save_{kind}"
         view.__doc__ = f"Add or update {what}; idempotent on uid (a uid of another record: 409)."
         bp.post(f"/registry/{path}")(documented(

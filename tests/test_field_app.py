@@ -121,7 +121,13 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     shot(page, "login")
     _sign_in(page, server, "demo-worker", "onemap-worker")
     # the service worker registers and controls the page (clients.claim on activate)
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+    try:
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+    except Exception as exc:  # say what the worker's registration was doing (a rare timeout in full runs)
+        state = page.evaluate("""async () => { const r = await navigator.serviceWorker.getRegistration('/field/');
+            return r ? {installing: r.installing && r.installing.state, waiting: r.waiting && r.waiting.state,
+                        active: r.active && r.active.state} : 'no registration'; }""")
+        raise AssertionError(f"the service worker never controlled the page: {state}; errors {ctx.errors}") from exc
     page.wait_for_function("() => document.querySelectorAll('#r-category option').length > 3", timeout=15_000)
     page.wait_for_function("() => document.querySelector('#r-acc').textContent.includes('12')", timeout=15_000)
     page.wait_for_selector("#r-map path.leaflet-interactive", timeout=15_000)  # the worker's cell is drawn

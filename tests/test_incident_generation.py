@@ -211,11 +211,13 @@ def test_timelines_follow_the_closed_loop(conn):
 
 
 def test_transitions_are_those_of_the_state_machine(conn):
-    """Every step is an allowed transition of 0003_workflow's incident_transition table."""
+    """Every step is an allowed transition of 0003_workflow's incident_transition table (a return
+    visit is on the timeline without moving the case, as incident_return_visit writes it: 0023)."""
     illegal = _rows(conn, """
         SELECT e.action, e.from_state, e.to_state, count(*) FROM incident_event e
         LEFT JOIN incident_transition t USING (action, from_state, to_state)
-        WHERE e.action <> 'report' AND t.action IS NULL GROUP BY 1, 2, 3""")
+        WHERE e.action <> 'report' AND NOT (e.action = 'return_visit' AND e.from_state = e.to_state)
+          AND t.action IS NULL GROUP BY 1, 2, 3""")
     assert illegal == []
 
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 from openpyxl import load_workbook
-from test_registry import _get, _post, make_world
+from test_registry import _get, _h, _post, make_world
 
 from data import registry_xlsx
 from db.core import connect
@@ -306,3 +306,18 @@ def test_lines_come_as_geojson_or_wkt():
     for bad in ({"type": "LineString", "coordinates": [[107, 38]]}, "LINESTRING(107 38)", {"type": "Polygon"}, 5):
         with pytest.raises(ValueError):
             shapes.lines_wkt(bad)
+
+
+def test_an_idempotency_key_makes_any_registry_write_once(api):
+    """The Idempotency-Key rule of house, household and person writes holds for the other
+    registries too: a retry gets the first answer, another body under the key is 409."""
+    org = _org(api)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    url = api["url"] + "/api/v1/registry/orgs"
+    first = requests.post(url, json=org, headers={**key, **_h(api, "worker")})
+    assert first.status_code == 201, first.text
+    again = requests.post(url, json=org, headers={**key, **_h(api, "worker")})
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = requests.post(url, json={**org, "name": "另一个名字"}, headers={**key, **_h(api, "worker")})
+    assert other.status_code == 409, other.text
