@@ -127,8 +127,13 @@ def _register_table(app, dsn: str, tz) -> None:
     app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="reload"),
                             Output("c-grid", "id"), Input("c-query", "data"), Input("c-refresh", "data"),
                             State("c-grid", "id"), prevent_initial_call=True)
+    # a page of rows answered but not shown (dash-ag-grid's one-slot bridge can hand an answer to
+    # a request the grid has since dropped when filters change quickly): ask again, a few times
+    app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="recheck"),
+                            Output("c-answered", "id"), Input("c-answered", "data"), State("c-grid", "id"),
+                            prevent_initial_call=True)
 
-    @app.callback(Output("c-grid", "getRowsResponse"), Output("c-total", "children"),
+    @app.callback(Output("c-grid", "getRowsResponse"), Output("c-total", "children"), Output("c-answered", "data"),
                   Input("c-grid", "getRowsRequest"), State("c-query", "data"), State("lang", "value"),
                   prevent_initial_call=True)
     def rows(request, raw, lang):
@@ -137,7 +142,7 @@ def _register_table(app, dsn: str, tz) -> None:
         raw = raw if isinstance(raw, dict) else {}
         actor = viewer()
         if not request:
-            return no_update, no_update
+            return no_update, no_update, no_update
         q = console.parse_query(raw)
         model = request.get("sortModel")
         sort = model[0] if isinstance(model, list) and model and isinstance(model[0], dict) else {}
@@ -151,7 +156,7 @@ def _register_table(app, dsn: str, tz) -> None:
         except incidents.Forbidden:
             items, total = [], 0
         return ({"rowData": [page.row_out(i, lang, zone) for i in items], "rowCount": total},
-                t(lang)["console"]["rows"].format(n=total))
+                t(lang)["console"]["rows"].format(n=total), {"total": total, "rows": len(items)})
 
     @app.callback(Output("c-queue", "options"), Input("c-refresh", "data"), Input("lang", "value"))
     def queue_counts(_tick, lang):

@@ -4,6 +4,7 @@ still works as it."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.request import Request, urlopen
@@ -155,8 +156,13 @@ def test_the_served_app_works_as_the_app_role(demo_server, demo_dsn):
                      timeout=30)
     try:
         assert stream.status == 200 and stream.readline()  # the stream is open (its first line came)
-        listeners = scalar(demo_dsn, "SELECT array_agg(DISTINCT usename::text) FROM pg_stat_activity "
-                                     "WHERE datname = current_database() AND application_name = 'onemap-listen'")
+        deadline = time.monotonic() + 15  # the listener thread connects beside the stream, not before it
+        while True:
+            listeners = scalar(demo_dsn, "SELECT array_agg(DISTINCT usename::text) FROM pg_stat_activity "
+                                         "WHERE datname = current_database() AND application_name = 'onemap-listen'")
+            if listeners is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
     finally:
         stream.close()
     assert listeners == [APP_ROLE]
