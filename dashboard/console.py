@@ -103,6 +103,7 @@ def layout(actor, info: dict, lang: str, region: str, options: dict) -> html.Div
     return html.Div([
         dcc.Store(id="c-query", data={}), dcc.Store(id="c-refresh", data=0), dcc.Store(id="c-selected"),
         dcc.Store(id="c-seen"), dcc.Store(id="c-unit"), dcc.Store(id="c-beep", data=0), dcc.Store(id="c-answered"),
+        dcc.Store(id="c-retry", data=0),
         dcc.Store(id="c-alerted", storage_type="session", data=[]), dcc.Store(id="c-alert-list", data=[]),
         dcc.Store(id="c-route"), dcc.Store(id="c-scope", data=info["code"]), dcc.Store(id="c-jump"),
         EventSource(id="c-events", url="/events/stream"),

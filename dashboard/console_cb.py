@@ -127,16 +127,17 @@ def _register_table(app, dsn: str, tz) -> None:
     app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="reload"),
                             Output("c-grid", "id"), Input("c-query", "data"), Input("c-refresh", "data"),
                             State("c-grid", "id"), prevent_initial_call=True)
-    # a page of rows answered but not shown (dash-ag-grid's one-slot bridge can hand an answer to
-    # a request the grid has since dropped when filters change quickly): ask again, a few times
+    # a page of rows answered but not drawn (dash-ag-grid's one-slot bridge can hand an answer to a
+    # request the grid has since dropped; asking the grid again sends an equal request, which Dash
+    # does not send twice): c-retry answers the grid's latest request again, a few times
     app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="recheck"),
                             Output("c-answered", "id"), Input("c-answered", "data"), State("c-grid", "id"),
                             prevent_initial_call=True)
 
     @app.callback(Output("c-grid", "getRowsResponse"), Output("c-total", "children"), Output("c-answered", "data"),
-                  Input("c-grid", "getRowsRequest"), State("c-query", "data"), State("lang", "value"),
-                  prevent_initial_call=True)
-    def rows(request, raw, lang):
+                  Input("c-grid", "getRowsRequest"), Input("c-retry", "data"), State("c-query", "data"),
+                  State("lang", "value"), prevent_initial_call=True)
+    def rows(request, _retry, raw, lang):
         lang = _lang(lang)
         request = request if isinstance(request, dict) else None
         raw = raw if isinstance(raw, dict) else {}

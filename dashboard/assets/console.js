@@ -5,7 +5,7 @@
    waits on, so an answer that comes back after the grid asked anew can be handed to the wrong
    request and the page it was for is never drawn (an empty table under the right count). A reload
    asked for while an answer is awaited waits for that answer (c-answered); an answer whose rows
-   are not drawn is asked for again, up to three times. */
+   are not drawn is answered again (c-retry), up to three times. */
 (function () {
     const BUSY_MS = 8000;  // an answer awaited longer than this is taken as lost: stop waiting for it
     const load = {since: 0, again: null, rechecks: 0};
@@ -26,10 +26,11 @@
             load.rechecks = 0;
             api.purgeInfiniteCache();  // new filters: from the first page
             api.paginationGoToFirstPage();
-        } else if (what === "lost") {
-            api.purgeInfiniteCache();  // a block still waiting is not refreshed: drop it, ask anew
-        } else if (drawn(api.__omId) === 0) {
-            api.purgeInfiniteCache();  // nothing drawn (a block still waiting is not refreshed)
+        } else if (what === "lost" || drawn(api.__omId) === 0) {
+            // nothing drawn: a block still waiting is neither refreshed nor asked for again (the
+            // grid's new request equals the last, and Dash sends an unchanged value once), so the
+            // server answers the grid's latest request again
+            window.dash_clientside.set_props("c-retry", {data: Date.now()});
         } else {
             api.refreshInfiniteCache();  // an action or a live event: the same page, fresh rows
         }
