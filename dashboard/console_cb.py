@@ -8,6 +8,7 @@ with the version the user saw, so a change made by someone else meanwhile shows 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
@@ -157,7 +158,8 @@ def _register_table(app, dsn: str, tz) -> None:
         except incidents.Forbidden:
             items, total = [], 0
         return ({"rowData": [page.row_out(i, lang, zone) for i in items], "rowCount": total},
-                t(lang)["console"]["rows"].format(n=total), {"total": total, "rows": len(items)})
+                t(lang)["console"]["rows"].format(n=total),
+                {"total": total, "rows": len(items), "n": time.monotonic_ns()})  # a new value each answer
 
     @app.callback(Output("c-queue", "options"), Input("c-refresh", "data"), Input("lang", "value"))
     def queue_counts(_tick, lang):
