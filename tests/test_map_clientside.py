@@ -66,3 +66,24 @@ def test_the_wall_map_takes_every_layer_from_the_registry(server, browser):  # n
     assert not [o for o in page.server_outputs if "w-layer-" in o], page.server_outputs
     assert page.errors == []
     page.close()
+
+
+def test_the_station_label_and_unit_names_go_onto_the_map_as_text(server, browser):  # noqa: F811
+    """A label or name holding markup (from data, or a future label that carries it) is shown as
+    text by the map's tooltips: no element is made from it, no script runs."""
+    page = open_page(browser, server)
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-map-pane path').length > 500",
+                           timeout=30_000)
+    mark = "<img src=x onerror=window.__xss=1>"
+    shown = page.evaluate("""mark => {
+        const map = L.map(document.createElement('div')).setView([38.2, 107.5], 9);
+        map.createPane('pane-station');
+        const m = window.onemap.map.stationPoint({properties: {label: mark}}, L.latLng(38.2, 107.5),
+                                                 {hideout: {}}).addTo(map);
+        const tip = m.getTooltip().getElement();
+        return {text: tip.textContent, imgs: tip.querySelectorAll('img').length};
+    }""", mark)
+    page.wait_for_timeout(300)
+    assert shown == {"text": mark, "imgs": 0}
+    assert page.evaluate("() => window.__xss === undefined")
+    page.close()
