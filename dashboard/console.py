@@ -61,7 +61,8 @@ def _filters(w: dict, lang: str, options: dict) -> html.Div:
 
 
 def grid(lang: str) -> dag.AgGrid:
-    """The incident table: rows come from the server a page at a time (``getRowsRequest``)."""
+    """The incident table: rows come from the server a page at a time (/console/rows, fetched by the
+    datasource in assets/console.js)."""
     c = t(lang)["console"]
     cols = [{"field": f, "headerName": c[f"col_{h}"], "minWidth": width, "sortable": col is not None,
              **({"colId": col} if col else {})}
@@ -102,8 +103,8 @@ def layout(actor, info: dict, lang: str, region: str, options: dict) -> html.Div
         html.Div(id="m-user")], className="om-header")
     return html.Div([
         dcc.Store(id="c-query", data={}), dcc.Store(id="c-refresh", data=0), dcc.Store(id="c-selected"),
-        dcc.Store(id="c-seen"), dcc.Store(id="c-unit"), dcc.Store(id="c-beep", data=0), dcc.Store(id="c-answered"),
-        dcc.Store(id="c-retry", data=0),
+        dcc.Store(id="c-seen"), dcc.Store(id="c-unit"), dcc.Store(id="c-beep", data=0),
+        dcc.Store(id="c-words", data={"failed": c["rows_failed"], "signedOut": c["rows_signed_out"]}),
         dcc.Store(id="c-alerted", storage_type="session", data=[]), dcc.Store(id="c-alert-list", data=[]),
         dcc.Store(id="c-route"), dcc.Store(id="c-scope", data=info["code"]), dcc.Store(id="c-jump"),
         EventSource(id="c-events", url="/events/stream"),

@@ -8,7 +8,6 @@ with the version the user saw, so a change made by someone else meanwhile shows 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
@@ -87,6 +86,39 @@ def options(dsn: str, region_code: str, lang: str) -> dict:
                             for d in depts]}
 
 
+def _arg_int(args, key: str, default: int, top: int) -> int:
+    """A whole number 0..``top`` from the query string, else ``default``."""
+    text = args.get(key, "")
+    return int(text) if text.isdigit() and len(text) < 10 and int(text) <= top else default
+
+
+def rows_response(dsn: str, zone: str, args) -> tuple[dict, int]:
+    """GET /console/rows: one page of the console's table for the signed-in user, as JSON
+    (``rows``, ``total``, ``label``: the count in words). Query string: ``q`` (the filters as JSON,
+    the ``c-query`` store), ``start``, ``end``, ``sort`` (a column), ``dir`` (asc or desc),
+    ``lang``. Bad filters are dropped as on the page; a malformed ``q`` is a 400."""
+    actor = viewer()
+    lang = _lang(args.get("lang"))
+    try:
+        raw = json.loads(args.get("q") or "{}")
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict) or len(args.get("q") or "") > 4000:
+        return {"error": {"code": "bad_request", "message": "q: the filters as a JSON object"}}, 400
+    q = console.parse_query(raw)
+    start = _arg_int(args, "start", 0, 10**7)
+    end = _arg_int(args, "end", start + page.GRID_PAGE, 10**7 + console.PAGE_MAX)
+    key = args.get("sort") if args.get("sort") in SORT_COLUMNS else "received_at"
+    try:
+        with pooled(dsn) as conn:
+            items, total = console.page(conn, actor, q, tz=zone, sort=key, desc=args.get("dir") != "asc",
+                                        start=start, end=max(end, start + 1))
+    except incidents.Forbidden:
+        items, total = [], 0
+    return {"rows": [page.row_out(i, lang, zone) for i in items], "total": total,
+            "label": t(lang)["console"]["rows"].format(n=total)}, 200
+
+
 def register(app, dsn: str, region_code: str) -> None:
     """Every callback of the console page."""
     tz = lambda: agg.region_timezone(dsn, region_code)  # noqa: E731
@@ -125,41 +157,16 @@ def _register_table(app, dsn: str, tz) -> None:
     def clear(_n):
         return "", "", [], [], [], [], [], "", "", None
 
+    # the table's rows come from /console/rows (``rows_response``), fetched by the grid's own
+    # datasource in assets/console.js: each answer goes to the request that asked for it
     app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="reload"),
                             Output("c-grid", "id"), Input("c-query", "data"), Input("c-refresh", "data"),
-                            State("c-grid", "id"), prevent_initial_call=True)
-    # a page of rows answered but not drawn (dash-ag-grid's one-slot bridge can hand an answer to a
-    # request the grid has since dropped; asking the grid again sends an equal request, which Dash
-    # does not send twice): c-retry answers the grid's latest request again, a few times
-    app.clientside_callback(ClientsideFunction(namespace="onemap_console", function_name="recheck"),
-                            Output("c-answered", "id"), Input("c-answered", "data"), State("c-grid", "id"),
+                            State("c-grid", "id"), State("lang", "value"), State("c-words", "data"),
                             prevent_initial_call=True)
 
-    @app.callback(Output("c-grid", "getRowsResponse"), Output("c-total", "children"), Output("c-answered", "data"),
-                  Input("c-grid", "getRowsRequest"), Input("c-retry", "data"), State("c-query", "data"),
-                  State("lang", "value"), prevent_initial_call=True)
-    def rows(request, _retry, raw, lang):
-        lang = _lang(lang)
-        request = request if isinstance(request, dict) else None
-        raw = raw if isinstance(raw, dict) else {}
-        actor = viewer()
-        if not request:
-            return no_update, no_update, no_update
-        q = console.parse_query(raw)
-        model = request.get("sortModel")
-        sort = model[0] if isinstance(model, list) and model and isinstance(model[0], dict) else {}
-        key = sort.get("colId") if sort.get("colId") in SORT_COLUMNS else "received_at"
-        start, end = _int(request.get("startRow")), _int(request.get("endRow")) or page.GRID_PAGE
-        zone = tz()
-        try:
-            with pooled(dsn) as conn:
-                items, total = console.page(conn, actor, q, tz=zone, sort=key, desc=sort.get("sort", "desc") == "desc",
-                                            start=start, end=end)
-        except incidents.Forbidden:
-            items, total = [], 0
-        return ({"rowData": [page.row_out(i, lang, zone) for i in items], "rowCount": total},
-                t(lang)["console"]["rows"].format(n=total),
-                {"total": total, "rows": len(items), "n": time.monotonic_ns()})  # a new value each answer
+    @app.server.route("/console/rows")
+    def rows():
+        return rows_response(dsn, tz(), request.args)
 
     @app.callback(Output("c-queue", "options"), Input("c-refresh", "data"), Input("lang", "value"))
     def queue_counts(_tick, lang):

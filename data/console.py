@@ -53,39 +53,50 @@ def _day(value, key: str, errors: dict[str, str]) -> date | None:
     try:
         if not _DATE.match(text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
+        if not 1970 <= day.year <= 2200:  # (year 1 or 9999 would overflow a time zone's shift)
+            raise ValueError
+        return day
     except ValueError:
         errors[key] = "YYYY-MM-DD"
         return None
 
 
-def _strings(value, allowed: set[str] | None = None) -> tuple[str, ...] | None:
-    if not value:
+def _text(value, limit: int) -> str | None:
+    """A filter's text: a string or number as text (no NUL, no lone surrogate), trimmed to
+    ``limit``; else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
-    items = tuple(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))[:50]
+    text = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return text.strip()[:limit] or None
+
+
+def _strings(value, allowed: set[str] | None = None) -> tuple[str, ...] | None:
+    """A list filter's values as text (at most 50), only those in ``allowed`` when given."""
+    items = tuple(filter(None, (_text(v, 64) for v in (value if isinstance(value, (list, tuple)) else [value]))))[:50]
     return tuple(v for v in items if allowed is None or v in allowed) or None
 
 
 def parse_query(raw: dict) -> Query:
     """The filters from the console's controls (anything malformed is dropped and named in ``errors``)."""
     errors: dict[str, str] = {}
-    number = (str(raw.get("number") or "").strip() or None)
+    number = _text(raw.get("number"), 64)
     if number and not _NUMBER.match(number):
         errors["number"] = "hex digits of the incident number"
         number = None
-    text = (str(raw.get("text") or "").strip()[:TEXT_MAX] or None)
-    levels = tuple(int(v) for v in (raw.get("levels") or []) if str(v) in ("1", "2", "3", "4")) or None
+    text = _text(raw.get("text"), TEXT_MAX)
+    levels = tuple(int(v) for v in (_strings(raw.get("levels"), {"1", "2", "3", "4"}) or ())) or None
     since, until = _day(raw.get("since"), "since", errors), _day(raw.get("until"), "until", errors)
     if since and until and since > until:
         errors["until"] = "not before the first day"
         until = None
     queue = raw.get("queue") if raw.get("queue") in QUEUES else None
-    unit = str(raw.get("unit") or "").strip() or None
-    if unit and not unit.isdigit():
+    unit = _text(raw.get("unit"), 15)
+    if unit and not (unit.isascii() and unit.isdigit()):
         unit = None
     return Query(number=number and number.lower(), text=text, categories=_strings(raw.get("categories")),
                  states=_strings(raw.get("states"), set(phase.STATES)), departments=_strings(raw.get("departments")),
-                 levels=levels, overdue=bool(raw.get("overdue")), since=since, until=until, queue=queue,
+                 levels=levels, overdue=raw.get("overdue") is True, since=since, until=until, queue=queue,
                  unit=unit, errors=errors)
 
 

@@ -131,11 +131,17 @@ def grid_ids(page) -> list[str]:
 
 
 def wait_rows(page, want: list[str]) -> None:
-    """Wait until the table's first rows are ``want`` (the grid fetches pages asynchronously)."""
+    """Wait until the table's first rows are ``want`` with no page of rows awaited (a reload under
+    new filters can answer the same rows as the last filters did: what the old answer drew is not
+    the answer to the new filters, and the table is empty while the new page loads)."""
     deadline = time.monotonic() + 15
-    while grid_ids(page)[:len(want)] != want and time.monotonic() < deadline:
+    while True:
+        idle = page.evaluate("() => (s => s.pending === 0 && s.answered === JSON.stringify(s.query))"
+                             "(window.onemapConsoleRows)")
+        got = grid_ids(page)[:len(want)]
+        if (idle and got == want) or time.monotonic() > deadline:
+            break
         page.wait_for_timeout(200)
-    got = grid_ids(page)[:len(want)]
     assert got == want, (f"table rows {got} != SQL {want}; total {page.locator('#c-total').inner_text()!r}, "
                          f"state filter {page.locator('#c-state').inner_text()!r}, "
                          f"dates {page.input_value('#c-since')!r}..{page.input_value('#c-until')!r}")
@@ -297,11 +303,6 @@ def _post_action(page, world, incident_id) -> dict:
     }""", body)
 
 
-@pytest.mark.xfail(reason="KNOWN DEFECT, open: in 3 of the last 6 full runs (never alone, nor in the whole file "
-                   "under CPU load) choosing the state filter on a date range left the table empty under the right "
-                   "count (共 5 条). The console's recovery from a lost page (console.js; "
-                   "test_a_page_of_rows_that_never_reaches_the_grid_is_asked_for_again) does not cover this case.",
-                   strict=False)
 def test_paging_sorting_filters_match_sql(world, browser):
     page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
     conn = world["conn"]
@@ -340,6 +341,7 @@ def test_paging_sorting_filters_match_sql(world, browser):
     page.click("#c-state")
     page.get_by_role("option", name="已结案", exact=True).click()
     page.keyboard.press("Escape")
+    page.wait_for_function("() => (window.onemapConsoleRows.query.states || []).includes('closed')", timeout=15_000)
     where += " AND i.state = 'closed'"
     wait_rows(page, sql_ids(where, "i.due_at DESC, i.received_at DESC, i.id", limit=10))
     page.fill("#c-since", "06/01/2026")
@@ -510,34 +512,135 @@ def test_console_from_the_production_server(world, browser, tmp_path):
 
 
 
-def test_a_page_of_rows_that_never_reaches_the_grid_is_asked_for_again(world, browser):
-    """If an answered page of rows is not drawn (the grid dropped the answer: dash-ag-grid keeps one
-    slot for the request it waits on), the console asks again instead of leaving an empty table
-    under the right count. The answer to one page request is delivered without its rows here."""
+def _sql_ids(conn, where: str, limit: int = 10) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT i.id::text FROM incident i WHERE {where} ORDER BY i.received_at DESC, i.id LIMIT {limit}")
+        ids = [r[0] for r in cur.fetchall()]
+        cur.execute(f"SELECT count(*) FROM incident i WHERE {where}")
+        n = cur.fetchone()[0]
+    conn.rollback()
+    return ids, n
+
+
+def test_a_late_answer_for_old_filters_changes_nothing(world, browser):
+    """The race behind an empty table under the right count: the page for filters that have since
+    changed answers late. The grid's own datasource hands each answer to the request that asked
+    for it, so the late one fills nothing and its count is not shown: the newer rows and count
+    stay."""
     page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
     conn = world["conn"]
-    where = "i.received_at < '2026-06-01T00:00:00+08:00'"
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT i.id::text FROM incident i WHERE {where} ORDER BY i.received_at DESC, i.id LIMIT 10")
-        want = [r[0] for r in cur.fetchall()]
-    conn.rollback()
+    may, n_may = _sql_ids(conn, "i.received_at < '2026-06-01T00:00:00+08:00'")
+    april, n_april = _sql_ids(conn, "i.received_at < '2026-05-01T00:00:00+08:00'")
+    assert may and april and may != april and n_may != n_april
+    held, answered = [], []
+
+    def hold_the_may_page(route):
+        if not held and "2026-05-31" in route.request.url:
+            held.append(route)  # answered later, by hand
+        else:
+            answered.append(route.request.url)
+            route.continue_()
+
+    page.route("**/console/rows*", hold_the_may_page)
+    page.fill("#c-until", "2026-05-31")
+    page.press("#c-until", "Enter")
+    deadline = time.monotonic() + 15
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the page for the first filter was never asked for"
+    page.fill("#c-until", "2026-04-30")
+    page.press("#c-until", "Enter")
+    page.wait_for_function("() => document.querySelector('#c-until').value === '2026-04-30'")
+    page.wait_for_timeout(500)
+    held[0].continue_()  # the old answer arrives now, after the filters changed
+    wait_rows(page, april)
+    page.wait_for_function("t => document.querySelector('#c-total').innerText === t", arg=f"共 {n_april} 条",
+                           timeout=15_000)
+    page.wait_for_timeout(1500)
+    assert grid_ids(page)[:len(april)] == april
+    assert page.locator("#c-total").inner_text() == f"共 {n_april} 条"
+    assert any("2026-04-30" in u for u in answered)
+    page.close()
+
+
+def test_a_failed_page_is_fetched_again_and_then_said(world, browser):
+    """A page whose fetch fails (the network drops it) is fetched again; a page the server refuses
+    (signed out meanwhile) is said in the count's place, in the page's language, not left blank."""
+    page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
+    conn = world["conn"]
+    want, n = _sql_ids(conn, "i.received_at < '2026-03-01T00:00:00+08:00'")
     assert want
     dropped = []
 
-    def lose_the_rows(route):  # the answer arrives (count and all) but its rows never reach the grid
-        if not dropped and "getRowsRequest" in (route.request.post_data or ""):
-            answer = route.fetch()
-            body = answer.json()
-            if body.get("response", {}).get("c-grid", {}).pop("getRowsResponse", None) is not None:
-                dropped.append(1)
-            route.fulfill(response=answer, json=body)
+    def drop_once(route):
+        if not dropped and "2026-02-28" in route.request.url:
+            dropped.append(1)
+            route.abort("connectionreset")
         else:
             route.continue_()
 
-    page.route("**/_dash-update-component*", lose_the_rows)
-    page.fill("#c-until", "2026-05-31")
+    page.route("**/console/rows*", drop_once)
+    page.fill("#c-until", "2026-02-28")
     page.press("#c-until", "Enter")
     wait_rows(page, want)
-    assert dropped == [1]
-    assert page.evaluate("() => window.onemapConsoleLoad.rechecks") == 1
+    assert dropped == [1] and page.evaluate("() => window.onemapConsoleRows.failures") == 1
+    assert page.locator("#c-total").inner_text() == f"共 {n} 条"
+    page.unroute("**/console/rows*")
+    page.click("#c-clear")  # all incidents again: more than one page
+    page.wait_for_function("() => document.querySelector('#c-grid .ag-paging-description').innerText.includes('1')",
+                           timeout=15_000)
+    wait_rows(page, _sql_ids(conn, "true")[0])
+    page.context.clear_cookies()  # signed out meanwhile: the server refuses the next page
+    page.locator("#c-grid .ag-paging-button").nth(2).click()  # first, previous, next, last
+    page.wait_for_function("() => document.querySelector('#c-total').innerText.includes('登录')", timeout=15_000)
     page.close()
+
+
+def test_rows_endpoint_keeps_jurisdiction_and_refuses_bad_input(world):
+    """GET /console/rows, the table's only source: the role gate, the town's jurisdiction, the
+    filters as on the page, and clear 4xx for what cannot be read."""
+    conn = world["conn"]
+    tokens = {}
+    for user in ("town-dispatcher", "demo-dispatcher", "plain-analyst", "demo-worker"):
+        tokens[user] = issue_token(conn, user, "rows-test")
+    conn.commit()
+
+    def get(user, **params):
+        return requests.get(world["url"] + "/console/rows", params=params, timeout=30,
+                            headers={"Authorization": f"Bearer {tokens[user]}"})
+
+    for user in ("plain-analyst", "demo-worker"):
+        assert get(user).status_code == 403, user
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM incident WHERE cell_code LIKE %s", (TOWN + "%",))
+        in_town = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM incident")
+        everywhere = cur.fetchone()[0]
+    conn.rollback()
+    mine = get("town-dispatcher", end=200).json()
+    assert mine["total"] == in_town < everywhere and mine["label"] == f"共 {in_town} 条"
+    assert len(mine["rows"]) == min(in_town, 200)
+    ids = [r["id"] for r in mine["rows"]]
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM incident WHERE id = ANY(%s::uuid[]) AND cell_code NOT LIKE %s", (ids, TOWN + "%"))
+        assert cur.fetchone()[0] == 0
+    conn.rollback()
+    other = get("town-dispatcher", q='{"unit": "%s"}' % OTHER_TOWN).json()  # another town: nothing
+    assert other["total"] == 0 and other["rows"] == []
+    county = get("demo-dispatcher", q='{"states": ["closed"]}', sort="due_at", dir="asc", start=3, end=8,
+                 lang="en").json()
+    with conn.cursor() as cur:
+        cur.execute("SELECT id::text FROM incident WHERE state = 'closed' "
+                    "ORDER BY due_at ASC, received_at DESC, id LIMIT 5 OFFSET 3")
+        assert [r["id"] for r in county["rows"]] == [r[0] for r in cur.fetchall()]
+    conn.rollback()
+    assert county["label"].startswith("Incidents: ") and county["rows"][0]["state_label"] == "Closed"
+    for q in ("{", "[]", '"x"', "{" + " " * 5000 + "}"):
+        r = get("demo-dispatcher", q=q)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", q
+    # filters that cannot be read are dropped, as on the page (the count is everything's)
+    odd = get("demo-dispatcher", q=r'{"levels": 5, "states": {"a": 1}, "text": "\u0000 ", "since": "0001-01-01",'
+              r' "until": "9999-12-31", "number": [1], "unit": "١٥٠", "overdue": "yes"}', start="-1", end="x",
+              sort="'; drop", dir="sideways")
+    assert odd.status_code == 200 and odd.json()["total"] == everywhere, odd.text[:300]
+    assert get("demo-dispatcher", q=r'{"text": "\ud800"}').status_code == 200  # a lone surrogate

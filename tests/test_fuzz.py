@@ -183,3 +183,25 @@ def test_ogc_item_ids_never_5xx(fuzz_server, fuzz_token, fid, collection):
     path = f"/ogc/collections/{collection}/items/" + quote(fid.encode("utf-8", "surrogatepass"), safe="")
     r = requests.get(fuzz_server + path, headers={"Authorization": f"Bearer {fuzz_token['demo-admin']}"}, timeout=60)
     assert r.status_code < 500, (path, r.status_code, r.text[:300])
+
+
+# --- the console table's rows (GET /console/rows, fetched by the grid in the browser) --------------
+
+CONSOLE_FILTERS = ["number", "text", "categories", "states", "departments", "levels", "overdue", "since", "until",
+                   "queue", "unit", "zzz"]
+JSON_VALUE = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10 ** 20, 10 ** 20), st.floats(),
+                                    NASTY, TIMES),
+                          lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                  st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+                          max_leaves=6)
+
+
+@given(filters=st.dictionaries(st.sampled_from(CONSOLE_FILTERS), JSON_VALUE, max_size=5),
+       extra=st.dictionaries(st.sampled_from(["start", "end", "sort", "dir", "lang", "q"]), NASTY, max_size=3))
+@FUZZ
+def test_console_rows_never_5xx(fuzz_server, fuzz_token, filters, extra):
+    """Whatever filters and paging the console's table is asked for: an answer or a clear 400."""
+    import json
+
+    params = {"q": json.dumps(filters), **extra}
+    _no_5xx(fuzz_server, "/console/rows", params, fuzz_token["demo-admin"])

@@ -1,84 +1,112 @@
-/* The dispatch console's browser side (dashboard/console.py): reload the incident table when the
-   filters change or something happened. Its alert sound is assets/onemap_sound.js (shared with the wall).
+/* The dispatch console's browser side (dashboard/console.py): the incident table's rows and its
+   reloads. Its alert sound is assets/onemap_sound.js (shared with the wall).
 
-   One page request at a time: dash-ag-grid's infinite-row bridge keeps one slot for the request it
-   waits on, so an answer that comes back after the grid asked anew can be handed to the wrong
-   request and the page it was for is never drawn (an empty table under the right count). A reload
-   asked for while an answer is awaited waits for that answer (c-answered); an answer whose rows
-   are not drawn is answered again (c-retry), up to three times. */
+   The table is AG Grid's infinite row model with a datasource of our own: each page the grid asks
+   for is fetched from /console/rows (dashboard/console_cb.rows_response, the signed-in user's
+   jurisdiction and role) and handed back to the very request that asked for it. A page asked for
+   under filters that have since changed is dropped by the grid itself (its block is gone), so a
+   late answer can neither fill the table with old rows nor leave it empty. A failed fetch is tried
+   again twice, then the table says it failed (the next reload asks again). */
 (function () {
-    const BUSY_MS = 8000;  // an answer awaited longer than this is taken as lost: stop waiting for it
-    const load = {since: 0, again: null, rechecks: 0};
+    const TRIES = 3;
+    const TIMEOUT_MS = 20000;
+    const state = {query: {}, lang: "zh", words: {failed: "", signedOut: ""}, asked: 0, fetches: 0,
+                   failures: 0, pending: 0, answered: null};
 
-    function gridApi(id) {
-        const grids = window.dash_ag_grid;
-        let api = null;
-        try { api = grids && grids.getApi ? grids.getApi(id) : null; } catch (e) { return null; }
-        if (api) { api.__omId = id; }
-        return api;
+    function say(text) {
+        window.dash_clientside.set_props("c-total", {children: text});
     }
 
-    function busy() { return load.since > 0 && Date.now() - load.since < BUSY_MS; }
+    function url(params) {
+        const sort = (params.sortModel || [])[0] || {};
+        const args = new URLSearchParams({q: JSON.stringify(state.query || {}), start: String(params.startRow),
+                                          end: String(params.endRow), sort: sort.colId || "",
+                                          dir: sort.sort || "desc", lang: state.lang});
+        return "/console/rows?" + args.toString();
+    }
 
-    function run(api, what) {
-        load.since = Date.now();
-        if (what === "query") {
-            load.rechecks = 0;
-            api.purgeInfiniteCache();  // new filters: from the first page
-            api.paginationGoToFirstPage();
-        } else if (what === "lost" || drawn(api.__omId) === 0) {
-            // nothing drawn: a block still waiting is neither refreshed nor asked for again (the
-            // grid's new request equals the last, and Dash sends an unchanged value once), so the
-            // server answers the grid's latest request again
-            window.dash_clientside.set_props("c-retry", {data: Date.now()});
-        } else {
-            api.refreshInfiniteCache();  // an action or a live event: the same page, fresh rows
+    function fetchRows(address, tries) {
+        state.fetches += 1;
+        const abort = new AbortController();  // a hung request gives its place up (the grid waits on it)
+        const timer = setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
+        return fetch(address, {credentials: "same-origin", headers: {"Accept": "application/json"},
+                               signal: abort.signal})
+            .finally(function () { clearTimeout(timer); })
+            .then(function (r) {
+                if (r.status >= 400 && r.status < 500) {  // refused or signed out: asking again won't help
+                    const err = new Error(String(r.status));
+                    err.final = true;
+                    throw err;
+                }
+                if (!r.ok) { throw new Error(String(r.status)); }
+                return r.json();
+            })
+            .catch(function (err) {
+                state.failures += 1;
+                if (err.final || tries <= 1) { throw err; }
+                return new Promise(function (ok) { setTimeout(ok, 400 * (TRIES - tries + 1)); })
+                    .then(function () { return fetchRows(address, tries - 1); });
+            });
+    }
+
+    const datasource = {
+        getRows: function (params) {
+            const filters = JSON.stringify(state.query || {});
+            const current = function () { return filters === JSON.stringify(state.query || {}); };
+            state.asked += 1;
+            state.pending += 1;
+            fetchRows(url(params), TRIES).finally(function () { state.pending -= 1; }).then(function (body) {
+                params.successCallback(body.rows, body.total);  // a block dropped meanwhile ignores it
+                if (current()) {  // a late answer for old filters: not its count
+                    state.answered = filters;
+                    say(body.label);
+                }
+            }).catch(function (err) {
+                params.failCallback();
+                if (current()) {
+                    say(err.message === "401" || err.message === "403" ? state.words.signedOut : state.words.failed);
+                }
+            });
         }
+    };
+
+    function install(api) {
+        // dash-ag-grid sets its own datasource (its getRowsRequest bridge) once, when it handles the
+        // grid's gridReady, and the grid's API can be had before that: ours goes in after it, or
+        // it would be replaced (the table then waits for an answer that never comes)
+        if (api.__omWaiting) { return; }
+        api.__omWaiting = true;
+        const since = Date.now();
+        (function wait() {
+            if (api.getGridOption("datasource") || Date.now() - since > 30000) {
+                api.__omWaiting = false;
+                api.setGridOption("datasource", datasource);
+            } else {
+                setTimeout(wait, 20);
+            }
+        })();
     }
 
-    function drawn(id) {
-        return document.querySelectorAll("#" + id + " .ag-center-cols-container .ag-row[row-id]").length;
-    }
-
-    window.onemapConsoleLoad = load;  // (tests read rechecks)
+    window.onemapConsoleRows = state;  // (tests read fetches, failures, pending and answered)
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         onemap_console: {
-            reload: function (query, refresh, id) {
-                const nothing = window.dash_clientside.no_update;
-                const api = gridApi(id);
-                if (!api) { return nothing; }
+            reload: function (query, refresh, id, lang, words) {
                 const fired = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
-                const what = fired.some(function (p) { return p.indexOf("c-query") === 0; }) ? "query" : "refresh";
-                if (busy()) {  // after the awaited answer (a query outranks a refresh)
-                    load.again = load.again === "query" ? "query" : what;
-                    return nothing;
-                }
-                run(api, what);
-                return nothing;
-            },
-            recheck: function (answered, id) {
-                const nothing = window.dash_clientside.no_update;
-                const api = gridApi(id);
-                load.since = 0;  // the awaited answer came
-                if (!api) { return nothing; }
-                if (load.again) {
-                    const what = load.again;
-                    load.again = null;
-                    run(api, what);
-                    return nothing;
-                }
-                if (!answered || !answered.rows) { return nothing; }
-                let waits = 0;
-                const check = function () {
-                    if (load.rechecks >= 3) { return; }
-                    if ((busy() || load.again) && waits++ < 10) { setTimeout(check, 1000); return; }  // another load runs
-                    if (drawn(id) === 0) {  // rows exist and none is drawn: the answer went astray
-                        load.rechecks += 1;
-                        run(api, "lost");
+                const isQuery = fired.some(function (p) { return p.indexOf("c-query") === 0; });
+                state.lang = lang === "en" ? "en" : "zh";
+                state.words = words || state.words;  // the page's words (i18n: console.rows_*)
+                if (isQuery) { state.query = query || {}; }
+                window.dash_ag_grid.getApiAsync(id).then(function (api) {
+                    if (api.getGridOption("datasource") !== datasource) {
+                        install(api);  // the first reload, or a new grid: reads from the first page
+                    } else if (isQuery) {
+                        api.purgeInfiniteCache();  // new filters: from the first page
+                        api.paginationGoToFirstPage();
+                    } else {
+                        api.refreshInfiniteCache();  // an action or a live event: the same page, fresh rows
                     }
-                };
-                setTimeout(check, 1500);
-                return nothing;
+                });
+                return window.dash_clientside.no_update;
             }
         }
     });
