@@ -246,7 +246,9 @@ def event_visible(caller: ActorLike, event: dict[str, Any]) -> dict[str, Any] | 
     Events carry no personal fields (id, region, action, state, level, cell, time); the row rule
     decides: the region and jurisdiction by ``cell_code``, the department by ``department_code``
     when the event carries one (an event without it reaches department staff without its incident
-    id, so they refresh without learning which case moved). Bulk and resync messages go to all.
+    id, so they refresh without learning which case moved). A dispatch to another department
+    reaches department staff as a bare resync: the case may have been theirs (a reassignment), and
+    their table drops it without learning where it went. Bulk and resync messages go to all.
     """
     if "incident_id" not in event:
         return event
@@ -259,7 +261,7 @@ def event_visible(caller: ActorLike, event: dict[str, Any]) -> dict[str, Any] | 
         if "department_code" not in event:
             return {"resync": True}
         if event["department_code"] != c.department:
-            return None
+            return {"resync": True} if event.get("action") == "dispatch" else None
     return event
 
 

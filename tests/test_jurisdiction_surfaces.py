@@ -358,6 +358,28 @@ def test_live_events_reach_only_the_callers_jurisdiction_and_the_department_its_
         assert all(e["department_code"] == dept_code for e in heard)
         assert not [e for e in heard if e["incident_id"] == outside]
         assert [e["action"] for e in heard if e["incident_id"] == inside] == ["dispatch"]
+        # reassigned: escalated (still theirs: heard by id), then dispatched to another department,
+        # which they hear as a bare resync (their table drops the case; where it went is not said)
+        conn = connect(world["dsn"])
+        with conn.cursor() as cur:
+            cur.execute("SELECT code FROM department WHERE region_code = %s AND code <> %s ORDER BY code LIMIT 1",
+                        (world["actors"]["department"].region_code, dept_code))
+            elsewhere = cur.fetchone()[0]
+        conn.close()
+        act(inside, "escalate")
+        escalated = dept.wait_for(lambda e: e["data"].get("incident_id") == inside
+                                  and e["data"]["action"] == "escalate")["id"]
+        act(inside, "dispatch", department=elsewhere)
+        moved = town.wait_for(lambda e: e["data"].get("incident_id") == inside and e["data"]["action"] == "dispatch"
+                              and e["data"]["department_code"] == elsewhere)["id"]
+        assert moved > escalated
+
+        def after_escalation() -> list[dict]:
+            events = dept.events()
+            return events[[e["id"] for e in events].index(escalated) + 1:]
+
+        dept.wait_for(lambda _e: {"resync": True} in [e["data"] for e in after_escalation()])
+        assert not [e for e in after_escalation() if "incident_id" in e["data"]]  # nothing of it by id
     finally:
         town.close()
         dept.close()

@@ -117,6 +117,9 @@ def test_live_events_follow_the_row_rule():
     dept = caller("department", department_code="150623-police")
     assert policy.event_visible(dept, event) == {"resync": True}  # no department on it: refresh, no id
     assert policy.event_visible(dept, {**event, "department_code": "150623-water"}) is None
+    # a dispatch elsewhere may take a case away from this department: refresh, not told where
+    assert policy.event_visible(dept, {**event, "department_code": "150623-water", "action": "dispatch"}) == \
+        {"resync": True}
     assert policy.event_visible(dept, {**event, "department_code": "150623-police"})["incident_id"] == "x"
     assert policy.event_visible(caller("analyst"), {"bulk": 500}) == {"bulk": 500}
 
