@@ -22,8 +22,7 @@ from data.users import AccountDisabled, AccountLocked, BadCredentials
 from db.core import pooled, writer
 from domain import values
 from web.auth import client_address, current_actor, password_actor, throttled_response
-from web.errors import error_body
-from web.params import loads
+from web.errors import error_body, json_body
 
 FIELD_ROLES = ("worker", "department", "admin")
 BODY_MAX = 64 * 1024
@@ -103,19 +102,9 @@ def _dsn() -> str:
     return current_app.config["ONEMAP_DSN"]
 
 
-def _json():
-    raw = request.get_data(cache=False)
-    if len(raw) > BODY_MAX:
-        return None, error_body(413, "payload_too_large", f"JSON bodies here are limited to {BODY_MAX} bytes")
-    try:
-        return loads(raw), None
-    except ValueError as exc:
-        return None, error_body(400, "malformed_json", f"the body is not valid JSON: {exc}")
-
-
 def _sign_in():
     """Check the password (throttled, audited) and issue a field token."""
-    data, refused = _json()
+    data, refused = json_body(BODY_MAX)
     if refused is not None:
         return refused
     if not isinstance(data, dict) or not isinstance(data.get("username"), str) \
@@ -185,7 +174,7 @@ def create_blueprint(window_s: float = 60.0) -> Blueprint:
                 errors=(400, 401, 403, 409, 413, 422, 429))
     def add_visit():
         """Log a visit to a household or place (idempotent on the phone's UUID)."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         visit = visits.validate(data, datetime.now(timezone.utc))

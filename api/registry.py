@@ -16,8 +16,8 @@ from api.v1 import RateLimiter, gate
 from config import Settings
 from data import registry, registry_groups, registry_other, registry_writes, registry_xlsx_x, visits
 from db.core import pooled, writer
-from web.errors import error_body
-from web.params import Bool, Int, QueryModel, Text, loads, parse_query
+from web.errors import error_body, json_body
+from web.params import Bool, Int, QueryModel, Text, parse_query
 
 BODY_MAX = 64 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -283,22 +283,12 @@ def _actor():
     return request.environ["onemap.actor"]
 
 
-def _json():
-    raw = request.get_data(cache=False)
-    if len(raw) > BODY_MAX:
-        return None, error_body(413, "payload_too_large", f"JSON bodies here are limited to {BODY_MAX} bytes")
-    try:
-        return loads(raw), None
-    except ValueError as exc:
-        return None, error_body(400, "malformed_json", f"the body is not valid JSON: {exc}")
-
-
 def _save(validate, save, kind: str):
     """A registry write; with an ``Idempotency-Key`` header it is made once: a replay with the same
     body gets the first answer's body again (status 200, ``Idempotent-Replayed: true``), another
     body under the same key 409."""
     key = registry_writes.write_key(request.headers.get("Idempotency-Key"))
-    data, refused = _json()
+    data, refused = json_body(BODY_MAX)
     if refused is not None:
         return refused
     item = validate(data)
@@ -344,7 +334,7 @@ def _register_writes(bp: Blueprint) -> None:
     def add_visit(household: str):
         """Log a visit (日走访) to a household (its id or UUID): a visit of the field log, linked to the
         household with its flags; idempotent on the visit's ``id`` (another body under it: 409)."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         visit = visits.validate(data, datetime.now(timezone.utc))
@@ -361,7 +351,7 @@ def _register_writes(bp: Blueprint) -> None:
     @documented(json=LinkIn, ok=(200, Linked), errors=(400, 401, 403, 404, 413, 422, 429))
     def link():
         """Link an incident you can see to a person or house of your jurisdiction."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         if not isinstance(data, dict):
@@ -405,7 +395,7 @@ def _register_groups(bp: Blueprint) -> None:
     @documented(json=GroupIn, ok=(200, Created), errors=(400, 401, 403, 404, 413, 422, 429))
     def join(person_id: int):
         """Record a person's special-group membership (roles that handle special groups)."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         with writer(_dsn()) as conn:
@@ -417,7 +407,7 @@ def _register_groups(bp: Blueprint) -> None:
     @documented(json=FollowupIn, ok=(201, Created), errors=(400, 401, 403, 404, 413, 422, 429))
     def followup(special_id: int):
         """Append a follow-up (帮扶 help / 管控 control) to a special-group record."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         with writer(_dsn()) as conn:
@@ -445,7 +435,7 @@ def _register_groups(bp: Blueprint) -> None:
                 errors=(400, 401, 403, 404, 413, 422, 429))
     def x_save(kind: str):
         """Add or update a record of a local type, checked against its declared fields."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         with writer(_dsn()) as conn:
@@ -484,7 +474,7 @@ def _register_reads(bp: Blueprint) -> None:
     @documented(json=RevealIn, ok=(200, Person), errors=(400, 401, 403, 404, 413, 422, 429))
     def reveal(person_id: int):
         """The full record with the clear ID number and phone: needs a reason; audited by the database."""
-        data, refused = _json()
+        data, refused = json_body(BODY_MAX)
         if refused is not None:
             return refused
         reason = data.get("reason") if isinstance(data, dict) else None

@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from data.incidents import IncidentError
-from web.params import BadParameters
+from web.params import BadParameters, loads
 
 log = logging.getLogger("onemap.api")
 API_PREFIXES = ("/api/", "/open311/", "/ogc/")
@@ -124,3 +124,14 @@ def _install_outage_handling(app: Flask, unexpected) -> None:
 
     for kind in (psycopg2.OperationalError, psycopg2.InterfaceError, DatabaseError):
         app.register_error_handler(kind, database_error)
+
+
+def json_body(limit: int = 64 * 1024) -> tuple[Any, Response | None]:
+    """The request's JSON body, or (None, a 413 past ``limit`` bytes / a 400 for malformed JSON)."""
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        return None, error_body(413, "payload_too_large", f"JSON bodies here are limited to {limit} bytes")
+    try:
+        return loads(raw), None
+    except ValueError as exc:
+        return None, error_body(400, "malformed_json", f"the body is not valid JSON: {exc}")
