@@ -1,6 +1,6 @@
 """The suggested new station, cached per region, jurisdiction, kind and minutes (0038): the map's
 layer and the API read one answer; it is computed again when the road network version or the
-kind's facilities change, and a town's leader never gets the banner's answer."""
+kind's facilities or the residents per cell change, and a town's leader never gets the banner's answer."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -16,7 +16,7 @@ def _leader(unit: str) -> Actor:
     return Actor(user_id=None, username=f"leader-{unit}", role="leader", unit_code=unit, region_code=REGION)
 
 
-def test_the_suggestion_is_computed_once_and_recomputed_when_roads_or_stations_change(quiet_dsn):
+def test_the_suggestion_is_computed_once_and_recomputed_when_roads_stations_or_residents_change(quiet_dsn):
     conn = connect(quiet_dsn)
     try:
         with conn.cursor() as cur:
@@ -40,6 +40,13 @@ def test_the_suggestion_is_computed_once_and_recomputed_when_roads_or_stations_c
             cur.execute("INSERT INTO facility (region_code, kind, name, geom) SELECT region_code, kind, 'test', "
                         "ST_Translate(geom, 0.01, 0.01) FROM facility WHERE region_code = %s AND kind = "
                         "'governance_centre' LIMIT 1", (REGION,))
+        assert suggestion.cached(conn, banner) is None
+        conn.rollback()
+        assert suggestion.cached(conn, banner) == first
+        # the residents of a cell change (the people registry): the demand moved, the answer is stale
+        with conn.cursor() as cur:
+            cur.execute("UPDATE cell_population SET population = population + 1 WHERE cell_code = "
+                        "(SELECT min(cell_code) FROM cell_population WHERE region_code = %s)", (REGION,))
         assert suggestion.cached(conn, banner) is None
         conn.rollback()
         assert suggestion.cached(conn, banner) == first

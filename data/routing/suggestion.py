@@ -4,8 +4,8 @@ map's layer and ``/api/v1/coverage/suggest`` read it from ``coverage_suggestion`
 A row is kept per region, jurisdiction unit (the caller's: ``suggest`` scopes by the actor, and
 so does the cache), facility kind and minutes (0: each cell's own 10/30-minute promise). It is
 current while the region's road network version (0034) and the digest of the kind's facilities
-are those it was computed from and it is younger than ``MAX_AGE`` (residents move slowly; a day
-bounds it). Two callers asking at once compute once: the second waits on an advisory lock and
+and of the residents per cell (``suggest_source.sql``) are those it was computed from, and it is
+younger than ``MAX_AGE`` (a day: anything else it reads). Two callers asking at once compute once: the second waits on an advisory lock and
 reads the first one's row.
 """
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _key(actor, kind: str, minutes: int | None) -> dict:
 
 
 def source(conn, region: str, kind: str) -> tuple[int | None, str]:
-    """(road network version, digest of the kind's facilities): what a suggestion is computed from."""
+    """(road network version, digest of the kind's facilities and the residents per cell): what a
+    suggestion is computed from."""
     with conn.cursor() as cur:
         cur.execute(sql("suggest_source"), {"region": region, "kind": kind})
         version, digest = cur.fetchone()
