@@ -53,6 +53,7 @@ bench: deps venv $(BENCH_STAMP)
 	$(BIN)/python -m bench.dashboard --incidents 1000000 --levels
 	$(BIN)/python -m bench.exports
 	$(BIN)/python -m bench.live_pages --pages 1000
+	$(BIN)/python -m bench.wall_latency --pages 100
 	$(BIN)/python -m bench.outage --rounds 3
 	$(BIN)/python -m bench.auth_flood
 

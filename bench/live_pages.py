@@ -57,7 +57,7 @@ def demo_database(incidents: int, keep: bool = False):
 
 
 def _pctl(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def _probe(base: str, token: str, n: int) -> list[float]:
