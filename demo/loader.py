@@ -95,6 +95,12 @@ def load_demo(dsn: str, *, seed: int = 1, incidents: int | None = None, now: dat
                     cur.execute(sql("demo_return_visits"), {"region_code": REGION_CODE, "seed": seed, "now": now})
                     counts["return_visit"] = cur.fetchone()[0]
             conn.commit()
+            if n_incidents:
+                from demo.incidents import settle
+
+                task = progress.add_task("vacuum and analyze the incident tables", total=1)
+                settle(conn)
+                progress.advance(task)
             # the service circles the map shows, computed now so the first page load is fast
             task = progress.add_task("service reach (10/30-minute isochrones)", total=len(MAP_REACH))
             from data.routing import reach

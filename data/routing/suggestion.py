@@ -5,8 +5,8 @@ A row is kept per region, jurisdiction unit (the caller's: ``suggest`` scopes by
 so does the cache), facility kind and minutes (0: each cell's own 10/30-minute promise). It is
 current while the region's road network version (0034) and the digest of the kind's facilities
 and of the residents per cell (``suggest_source.sql``) are those it was computed from, and it is
-younger than ``MAX_AGE`` (a day: anything else it reads). Two callers asking at once compute once: the second waits on an advisory lock and
-reads the first one's row.
+younger than ``MAX_AGE`` (a day: anything else it reads). Two callers asking at once compute
+once: the second waits on an advisory lock and reads the first one's row.
 """
 from __future__ import annotations
 
