@@ -92,11 +92,16 @@ def _arg_int(args, key: str, default: int, top: int) -> int:
     return int(text) if text.isdigit() and len(text) < 10 and int(text) <= top else default
 
 
+def _count_word(n: int) -> str:
+    """A count as the console shows it: past the cap, "10,000+"."""
+    return f"{console.COUNT_CAP:,}+" if n > console.COUNT_CAP else str(n)
+
+
 def rows_response(dsn: str, zone: str, args) -> tuple[dict, int]:
     """GET /console/rows: one page of the console's table for the signed-in user, as JSON
-    (``rows``, ``total``, ``label``: the count in words). Query string: ``q`` (the filters as JSON,
-    the ``c-query`` store), ``start``, ``end``, ``sort`` (a column), ``dir`` (asc or desc),
-    ``lang``. Bad filters are dropped as on the page; a malformed ``q`` is a 400."""
+    (``rows``; ``total``, null past ``data.console.COUNT_CAP``; ``label``, the count in words).
+    Query string: ``q`` (the filters as JSON, the ``c-query`` store), ``start``, ``end``, ``sort``
+    (a column), ``dir`` (asc or desc), ``lang``. Bad filters are dropped as on the page; a malformed ``q`` is a 400."""
     actor = viewer()
     lang = _lang(args.get("lang"))
     try:
@@ -115,8 +120,12 @@ def rows_response(dsn: str, zone: str, args) -> tuple[dict, int]:
                                         start=start, end=max(end, start + 1))
     except incidents.Forbidden:
         items, total = [], 0
+    c = t(lang)["console"]
+    if total > console.COUNT_CAP:  # counted up to the cap: the grid learns the end when it reaches it
+        return {"rows": [page.row_out(i, lang, zone) for i in items], "total": None,
+                "label": c["rows_more"].format(n=f"{console.COUNT_CAP:,}")}, 200
     return {"rows": [page.row_out(i, lang, zone) for i in items], "total": total,
-            "label": t(lang)["console"]["rows"].format(n=total)}, 200
+            "label": c["rows"].format(n=total)}, 200
 
 
 def register(app, dsn: str, region_code: str) -> None:
@@ -176,7 +185,7 @@ def _register_table(app, dsn: str, tz) -> None:
         with pooled(dsn) as conn:
             counts = console.queue_counts(conn, actor, tz=tz())
         return [{"label": c["queue_all"], "value": "all"}] + [
-            {"label": f"{c[f'queue_{q}']} ({counts[q]})", "value": q} for q in console.QUEUES]
+            {"label": f"{c[f'queue_{q}']} ({_count_word(counts[q])})", "value": q} for q in console.QUEUES]
 
 
 def _register_detail(app, dsn: str, region_code: str, tz) -> None:

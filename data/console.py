@@ -10,12 +10,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from psycopg2 import sql as psql
+
 from data.incidents import Forbidden, Invalid
 from data.policy import incidents_out
 from db.core import sql
 from domain import clock, phase, policy
 
 PAGE_MAX = 200  # rows per page, at most
+MANY = 20  # the planner expects more than MANY × the count cap: read in index order, stop early
+COUNT_CAP = 10_000  # the table's count is exact up to this; past it, "more than" (page's total: COUNT_CAP + 1)
 SORTS = ("received_at", "due_at", "id", "state", "category", "department", "cell", "level")
 QUEUES = ("new", "overdue", "escalated")
 SEARCH_MAX = 20
@@ -101,7 +105,7 @@ def parse_query(raw: dict) -> Query:
 
 
 def _bind(actor, q: Query, tz: str, now: datetime) -> dict:
-    """The bound parameters of ``console_list.sql`` for ``actor`` and ``q``."""
+    """The bound parameters of ``console_filter.sql`` for ``actor`` and ``q``."""
     unit = q.unit
     if unit and actor.unit_code.startswith(unit):
         unit = None  # at or above the jurisdiction: all of it
@@ -109,7 +113,8 @@ def _bind(actor, q: Query, tz: str, now: datetime) -> dict:
         rows = policy.row_params(actor, unit)
     except policy.OutsideJurisdiction as exc:
         raise Forbidden(str(exc)) from None
-    return {**rows, "number": q.number, "text": q.text, "personal": policy.sees(actor, policy.PERSONAL),
+    return {**rows, "number": q.number, **_id_range(q.number), "text": q.text,
+            "personal": policy.sees(actor, policy.PERSONAL),
             "categories": list(q.categories) if q.categories else None,
             "states": list(q.states) if q.states else None,
             "departments": list(q.departments) if q.departments else None,
@@ -124,26 +129,84 @@ def my_level(actor) -> int:
     return max(1, min(4, (len(actor.unit_code) - 3) // 3))
 
 
+# the sort keys: the column each orders by (text in code-point order, as the ids and codes are)
+_SORT_SQL = {"received_at": "f.received_at", "due_at": "f.due_at", "id": "f.id",
+             "state": 'f.state COLLATE "C"', "category": 'f.category_code COLLATE "C"',
+             "department": 'f.department_code COLLATE "C"', "cell": "f.cell_code", "level": "f.handling_level"}
+_UUID_SHAPE = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+
+
+def _id_range(number: str | None) -> dict:
+    """The ids an incident-number prefix can start (``id_lo``..``id_hi``), for an index range; a
+    prefix that no id can start (dashes out of place) gives an empty range."""
+    if not number:
+        return {"id_lo": None, "id_hi": None}
+    shape = _UUID_SHAPE[:len(number)]
+    if any((a == "-") != (b == "-") for a, b in zip(number, shape, strict=True)):
+        return {"id_lo": "ffffffff-ffff-ffff-ffff-ffffffffffff", "id_hi": "00000000-0000-0000-0000-000000000000"}
+    rest = _UUID_SHAPE[len(number):]
+    return {"id_lo": number + rest.replace("x", "0"), "id_hi": number + rest.replace("x", "f")}
+
+
+def _order(sort: str, desc: bool) -> psql.Composable:
+    """ORDER BY for ``sort`` (one of ``SORTS``), then the newest first and the id, composed from
+    the fixed list above (no input reaches the text)."""
+    key = _SORT_SQL.get(sort, _SORT_SQL["received_at"])
+    direction = "DESC" if desc else "ASC"
+    tail = "f.id" if sort == "received_at" else "f.received_at DESC, f.id"
+    return psql.SQL(f"{key} {direction}, {tail}")
+
+
 def page(conn, actor, q: Query, *, tz: str, sort: str = "received_at", desc: bool = True, start: int = 0,
-         end: int = 50, now: datetime | None = None) -> tuple[list[dict], int]:
+         end: int = 50, now: datetime | None = None, count_cap: int = COUNT_CAP) -> tuple[list[dict], int]:
     """Rows ``start``..``end`` of the incidents the actor may see that match ``q``, sorted by
-    ``sort`` (one of ``SORTS``), masked for the actor; and how many match in all."""
+    ``sort`` (one of ``SORTS``), masked for the actor; and how many match in all, exactly up to
+    ``count_cap`` (``count_cap + 1`` means more than that).
+
+    Two plans, chosen by the planner's estimate of the matches: many (the whole jurisdiction, a
+    month): the page is read in index order and stops after it, the count after the cap; few (a
+    queue, overdue, a number, free text): the matches are found first, then counted and sorted."""
     now = now or datetime.now(timezone.utc)
     start = max(0, int(start))
     limit = max(1, min(PAGE_MAX, int(end) - start))
-    bind = _bind(actor, q, tz, now)
+    bind = {**_bind(actor, q, tz, now), "limit": limit, "offset": start, "cap": int(count_cap)}
+    where = psql.SQL(sql("console_filter"))
     with conn.cursor() as cur:
-        cur.execute(sql("console_list"), {**bind, "sort": sort if sort in SORTS else "received_at",
-                                          "desc": bool(desc), "limit": limit, "offset": start})
-        total, rows = cur.fetchone()
+        many = _many(cur, where, bind, q)
+        cur.execute(psql.SQL(sql("console_page" if many else "console_page_few"))
+                    .format(filter=where, order=_order(sort, bool(desc))), bind)
+        rows = cur.fetchone()[0]
+        total = _count(cur, where, bind, many)
     conn.rollback()
-    return incidents_out(actor, rows), int(total)
+    return incidents_out(actor, rows), total
+
+
+def _many(cur, where: psql.Composable, bind: dict, q: Query) -> bool:
+    """Whether the planner expects more than MANY × the cap matches (free text: never, it scans)."""
+    cur.execute(psql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM ({}) f").format(where), bind)
+    return cur.fetchone()[0][0]["Plan"]["Plan Rows"] > MANY * bind["cap"] and not q.text
+
+
+def _count(cur, where: psql.Composable, bind: dict, many: bool) -> int:
+    """The matches counted up to the cap + 1, by the plan ``many`` chose."""
+    cur.execute(psql.SQL(sql("console_count" if many else "console_count_few")).format(filter=where), bind)
+    return min(int(cur.fetchone()[0]), bind["cap"] + 1)
+
+
+def count(conn, actor, q: Query, *, tz: str, now: datetime | None = None, count_cap: int = COUNT_CAP) -> int:
+    """How many incidents the actor may see match ``q``, exactly up to ``count_cap``."""
+    bind = {**_bind(actor, q, tz, now or datetime.now(timezone.utc)), "cap": int(count_cap)}
+    where = psql.SQL(sql("console_filter"))
+    with conn.cursor() as cur:
+        total = _count(cur, where, bind, _many(cur, where, bind, q))
+    conn.rollback()
+    return total
 
 
 def queue_counts(conn, actor, *, tz: str, now: datetime | None = None) -> dict[str, int]:
     """How many incidents wait in each queue (new, overdue, escalated to my level)."""
     now = now or datetime.now(timezone.utc)
-    return {name: page(conn, actor, Query(queue=name), tz=tz, end=1, now=now)[1] for name in QUEUES}
+    return {name: count(conn, actor, Query(queue=name), tz=tz, now=now) for name in QUEUES}
 
 
 def search(conn, actor, text: str, limit: int = 12) -> list[dict]:

@@ -644,3 +644,16 @@ def test_rows_endpoint_keeps_jurisdiction_and_refuses_bad_input(world):
               sort="'; drop", dir="sideways")
     assert odd.status_code == 200 and odd.json()["total"] == everywhere, odd.text[:300]
     assert get("demo-dispatcher", q=r'{"text": "\ud800"}').status_code == 200  # a lone surrogate
+
+
+def test_past_the_count_cap_the_total_is_unknown_and_said_as_more_than(world, monkeypatch):
+    """More matches than data.console.COUNT_CAP: the rows endpoint says "more than" and gives no
+    total (the grid learns the end when a page comes back short)."""
+    from data import console
+
+    monkeypatch.setattr(console, "COUNT_CAP", 100)
+    token = issue_token(world["conn"], "demo-dispatcher", "rows-cap-test")
+    world["conn"].commit()
+    body = requests.get(world["url"] + "/console/rows", params={"start": 0, "end": 50}, timeout=30,
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert body["total"] is None and body["label"] == "共 100 条以上" and len(body["rows"]) == 50

@@ -56,7 +56,12 @@
             state.asked += 1;
             state.pending += 1;
             fetchRows(url(params), TRIES).finally(function () { state.pending -= 1; }).then(function (body) {
-                params.successCallback(body.rows, body.total);  // a block dropped meanwhile ignores it
+                // a block dropped meanwhile ignores it; past the count's cap the total is unknown
+                // (null) until a page comes back short
+                const asked = params.endRow - params.startRow;
+                const last = body.total !== null ? body.total
+                    : (body.rows.length < asked ? params.startRow + body.rows.length : -1);
+                params.successCallback(body.rows, last);
                 if (current()) {  // a late answer for old filters: not its count
                     state.answered = filters;
                     say(body.label);
