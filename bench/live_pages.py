@@ -56,6 +56,22 @@ def demo_database(incidents: int, keep: bool = False):
     return dsn, (lambda: None) if keep else (lambda: drop_database(server, name))
 
 
+def page_tokens(dsn: str, pages: int) -> tuple[list[str], str, str]:
+    """Read-only leader tokens for ``pages`` pages (one per PAGES_PER_SESSION), a read-only probe
+    token and a dispatcher's token to report with."""
+    from data.users import issue_token
+    from db.core import connect
+
+    conn = connect(dsn)
+    sessions = -(-pages // PAGES_PER_SESSION)
+    tokens = [issue_token(conn, "demo-leader", f"bench-page-{i}", read_only=True) for i in range(sessions)]
+    probe = issue_token(conn, "demo-leader", "bench-probe", read_only=True)
+    writer = issue_token(conn, "demo-dispatcher", "bench-writer")
+    conn.commit()
+    conn.close()
+    return tokens, probe, writer
+
+
 def _pctl(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
@@ -118,16 +134,8 @@ def main() -> None:
 
     dsn, done = demo_database(3000, keep=args.keep)
     try:
-        from data.users import issue_token
-        from db.core import connect
-
-        conn = connect(dsn)
-        sessions = -(-args.pages // PAGES_PER_SESSION)
-        tokens = [issue_token(conn, "demo-leader", f"bench-page-{i}", read_only=True) for i in range(sessions)]
-        probe_token = issue_token(conn, "demo-leader", "bench-probe", read_only=True)
-        writer_token = issue_token(conn, "demo-dispatcher", "bench-writer")
-        conn.commit()
-        conn.close()
+        tokens, probe_token, writer_token = page_tokens(dsn, args.pages)
+        sessions = len(tokens)
         log = Path(f"/tmp/onemap-bench-live-{uuid.uuid4().hex[:6]}.log")
         with onemap_serve(dsn, log, workers=args.workers or 0, streams_per_session=PAGES_PER_SESSION,
                           streams_per_address=args.pages + 10) as base:

@@ -21,7 +21,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.live_pages import PAGES_PER_SESSION, _holder, _pctl, demo_database
+from bench.live_pages import PAGES_PER_SESSION, _holder, _pctl, demo_database, page_tokens
 
 WATCH = """(sel) => { window.changedAt = null; const el = document.querySelector(sel); const was = el.innerText;
     if (window.__watch) { window.__watch.disconnect(); }
@@ -81,15 +81,7 @@ def main() -> None:
 
     dsn, done = demo_database(3000, keep=args.keep)
     try:
-        from data.users import issue_token
-        from db.core import connect
-
-        conn = connect(dsn)
-        sessions = -(-args.pages // PAGES_PER_SESSION)
-        tokens = [issue_token(conn, "demo-leader", f"bench-page-{i}", read_only=True) for i in range(sessions)]
-        writer = issue_token(conn, "demo-dispatcher", "bench-writer")
-        conn.commit()
-        conn.close()
+        tokens, _probe, writer = page_tokens(dsn, args.pages)
         log = Path(f"/tmp/onemap-bench-wall-{uuid.uuid4().hex[:6]}.log")
         with onemap_serve(dsn, log, workers=args.workers or 0, streams_per_session=PAGES_PER_SESSION,
                           streams_per_address=args.pages + 20) as base, sync_playwright() as p:

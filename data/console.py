@@ -173,8 +173,8 @@ def page(conn, actor, q: Query, *, tz: str, sort: str = "received_at", desc: boo
     where = psql.SQL(sql("console_filter"))
     with conn.cursor() as cur:
         many = _many(cur, where, bind, q)
-        cur.execute(psql.SQL(sql("console_page" if many else "console_page_few"))
-                    .format(filter=where, order=_order(sort, bool(desc))), bind)
+        cur.execute(psql.SQL(sql("console_page")).format(filter=where, order=_order(sort, bool(desc)),
+                                                         materialized=_materialized(many)), bind)
         rows = cur.fetchone()[0]
         total = _count(cur, where, bind, many)
     conn.rollback()
@@ -187,9 +187,15 @@ def _many(cur, where: psql.Composable, bind: dict, q: Query) -> bool:
     return cur.fetchone()[0][0]["Plan"]["Plan Rows"] > MANY * bind["cap"] and not q.text
 
 
+def _materialized(many: bool) -> psql.Composable:
+    """The CTE's keyword: inlined (read in index order, stop early) for many matches, else a fence."""
+    return psql.SQL("NOT MATERIALIZED" if many else "MATERIALIZED")
+
+
 def _count(cur, where: psql.Composable, bind: dict, many: bool) -> int:
     """The matches counted up to the cap + 1, by the plan ``many`` chose."""
-    cur.execute(psql.SQL(sql("console_count" if many else "console_count_few")).format(filter=where), bind)
+    limit = psql.SQL("LIMIT %(cap)s + 1" if many else "")
+    cur.execute(psql.SQL(sql("console_count")).format(filter=where, limit=limit), bind)
     return min(int(cur.fetchone()[0]), bind["cap"] + 1)
 
 
