@@ -23,7 +23,6 @@ from db.core import pooled, writer
 from web.auth import current_actor
 
 ALERT_KINDS = ("escalated", "overdue")
-SORT_COLUMNS = {"id", "received_at", "category", "state", "level", "department", "cell", "due_at"}
 
 
 def _lang(value) -> str:
@@ -113,7 +112,7 @@ def rows_response(dsn: str, zone: str, args) -> tuple[dict, int]:
     q = console.parse_query(raw)
     start = _arg_int(args, "start", 0, 10**7)
     end = _arg_int(args, "end", start + page.GRID_PAGE, 10**7 + console.PAGE_MAX)
-    key = args.get("sort") if args.get("sort") in SORT_COLUMNS else "received_at"
+    key = args.get("sort") if args.get("sort") in console.SORTS else "received_at"
     try:
         with pooled(dsn) as conn:
             items, total = console.page(conn, actor, q, tz=zone, sort=key, desc=args.get("dir") != "asc",

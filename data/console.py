@@ -20,7 +20,6 @@ from domain import clock, phase, policy
 PAGE_MAX = 200  # rows per page, at most
 MANY = 20  # the planner expects more than MANY × the count cap: read in index order, stop early
 COUNT_CAP = 10_000  # the table's count is exact up to this; past it, "more than" (page's total: COUNT_CAP + 1)
-SORTS = ("received_at", "due_at", "id", "state", "category", "department", "cell", "level")
 QUEUES = ("new", "overdue", "escalated")
 SEARCH_MAX = 20
 TEXT_MAX = 100
@@ -133,6 +132,7 @@ def my_level(actor) -> int:
 _SORT_SQL = {"received_at": "f.received_at", "due_at": "f.due_at", "id": "f.id",
              "state": 'f.state COLLATE "C"', "category": 'f.category_code COLLATE "C"',
              "department": 'f.department_code COLLATE "C"', "cell": "f.cell_code", "level": "f.handling_level"}
+SORTS = tuple(_SORT_SQL)  # what the table may sort by
 _UUID_SHAPE = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
 
 
