@@ -9,7 +9,8 @@ precomputed strings: measured here, pandas ``to_csv`` took ~3 s per 700k event r
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -268,6 +269,7 @@ def _should_defer(cur, n: int) -> bool:
 
 def _after_deferred(cur, features, events: int) -> None:
     """The deferred load's checks and sums, each one statement: cells, roll-up, then the features."""
+    cur.execute("SET LOCAL work_mem = '256MB'")  # the roll-up's groups in memory, not 65 batches on disk
     cur.execute(sql("bulk_verify_after"))
     bad = cur.fetchone()
     if bad is not None:
@@ -289,6 +291,33 @@ def settle(conn) -> None:
             cur.execute("VACUUM (ANALYZE) incident, incident_event")
     finally:
         conn.autocommit = autocommit
+
+
+def chunk_text(county: County, region_code: str, seed: int, index: int, size: int, now: int,
+               times: TimeText) -> tuple[str, str]:
+    """Chunk ``index`` of a load (``size`` incidents): the CSV text of its incidents and events."""
+    incidents, events = chunk_rows(np.random.default_rng([seed, index]), county, region_code, size, now, times)
+    return incidents.getvalue(), events.getvalue()
+
+
+class _InProcess:
+    """An executor that runs each call at once, in this process (a load of one chunk)."""
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` now; its result as a completed future."""
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+GENERATORS = 2  # worker processes making chunks while the server ingests the previous ones
+AHEAD = 2  # chunks made ahead of the COPY: memory stays a few chunks' text at any n
 
 
 def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, progress=None,
@@ -313,12 +342,13 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
 
     sizes = [min(CHUNK, n - start) for start in range(0, n, CHUNK)]
 
-    def make(index: int):
-        return chunk_rows(np.random.default_rng([seed, index]), county, region_code, sizes[index], now_s, times)
-
-    # Generate chunk k+1 in a thread while chunk k is COPYed: psycopg2 releases the GIL while the
-    # server ingests, so on two cores generation mostly hides behind the database's work.
-    with ThreadPoolExecutor(max_workers=1) as pool, conn.cursor() as cur:
+    # Worker processes make the next chunks while this one is COPYed: generation (numpy and
+    # str.join, mostly under the GIL) runs on its own cores beside the server's, not in turns
+    # with the COPY's feeding thread. Chunk text is the same as made in-process (seeded per chunk).
+    # A single chunk is made here: starting the workers would cost more than it saves.
+    pool = ProcessPoolExecutor(max_workers=GENERATORS, mp_context=multiprocessing.get_context("forkserver")) \
+        if len(sizes) > 1 else _InProcess()
+    with pool, conn.cursor() as cur:
         # Set-based checks for this transaction (0008_bulk_load.sql): the cells this generator
         # picked are verified per COPY in one join, and the timeline key once at the end.
         cur.execute("SET LOCAL onemap.bulk_verify = on")
@@ -328,13 +358,14 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
         if not deferred:
             cur.execute(sql("bulk_event_fk_drop"))
         events = 0
-        pending = pool.submit(make, 0)
+        pending: list[Future] = []
         for index, size in enumerate(sizes):
-            incidents, timeline = pending.result()
-            if index + 1 < len(sizes):
-                pending = pool.submit(make, index + 1)
-            copy_rows(cur, "incident", INCIDENT_COLUMNS, incidents)
-            events += copy_rows(cur, "incident_event", EVENT_COLUMNS, timeline)
+            while len(pending) < AHEAD + 1 and index + len(pending) < len(sizes):
+                k = index + len(pending)
+                pending.append(pool.submit(chunk_text, county, region_code, seed, k, sizes[k], now_s, times))
+            incidents, timeline = pending.pop(0).result()
+            copy_rows(cur, "incident", INCIDENT_COLUMNS, io.StringIO(incidents))
+            events += copy_rows(cur, "incident_event", EVENT_COLUMNS, io.StringIO(timeline))
             del incidents, timeline
             if progress:
                 progress.advance(task, size)

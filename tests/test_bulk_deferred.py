@@ -88,3 +88,31 @@ def test_a_wrong_cell_is_refused_after_a_deferred_load(demo_dsn, monkeypatch):
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_chunks_made_by_worker_processes_are_the_chunks_made_here(demo_dsn, monkeypatch):
+    """A load of several chunks makes them in worker processes (demo.incidents.GENERATORS); what it
+    COPYs is exactly each chunk as ``chunk_text`` makes it in this process, in order."""
+    import io
+
+    import demo.incidents as gen
+    from db.bulk import TimeText
+    from demo import timelines as tl
+
+    monkeypatch.setattr(gen, "CHUNK", 700)
+    conn = connect(demo_dsn)
+    try:
+        county = gen.read_county(conn, REGION)
+        now_s = int(DEMO_NOW.timestamp())
+        times = TimeText(now_s - 366 * tl.DAY, now_s + 20 * tl.DAY)
+        here = [gen.chunk_text(county, REGION, 93, k, size, now_s, times) for k, size in enumerate((700, 700, 100))]
+        expected = sorted(line.split(",")[0] for text, _ in here for line in io.StringIO(text) if line.strip())
+        events = sum(text.count("\n") for _, text in here)
+        with conn.cursor() as cur:
+            assert load_incidents(conn, REGION, 1500, 93, DEMO_NOW, deferred=False) == 1500
+            assert [r[0].replace("-", "") for r in _all(cur, f"SELECT id::text FROM incident WHERE {MINE} ORDER BY id")] \
+                == expected
+            assert _all(cur, f"SELECT count(*) FROM incident_event WHERE {MINE}")[0][0] == events
+    finally:
+        conn.rollback()
+        conn.close()
