@@ -50,7 +50,7 @@ bench: deps venv $(BENCH_STAMP)
 	$(BIN)/python -m bench.load_incidents --incidents 1000000
 	$(BIN)/python -m bench.routing
 	$(BIN)/python -m bench.grid_assign --points 1000000
-	$(BIN)/python -m bench.dashboard --incidents 1000000 --levels
+	$(BIN)/python -m bench.dashboard --incidents 1000000 --levels --console
 	$(BIN)/python -m bench.exports
 	$(BIN)/python -m bench.live_pages --pages 1000
 	$(BIN)/python -m bench.wall_latency --pages 100

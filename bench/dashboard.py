@@ -14,6 +14,9 @@ Measures, in one run and on the same data:
   the cluster layer at every level (banner, a town, a village, a cell) for 30 days and a year,
   each against the same sums read from the cell × day × category roll-up (``incident_rollup``,
   what these panels read before 0035), with the 150 ms budget marked.
+- ``--console``: the dispatch console's table (``data.console.page``, 50 rows and the count, as a
+  county dispatcher) for its usual views and free text, each against the naive query (the same
+  filter, every match counted exactly and sorted), with the 150 ms budget marked.
 Prints ratios; asserts nothing.
 """
 from __future__ import annotations
@@ -126,6 +129,66 @@ def levels(dsn: str, region: str, now: datetime) -> None:
     print(f"slowest panel: {worst * 1000:.1f} ms (goal ≤ 150 ms)")
 
 
+NAIVE_CONSOLE = """SELECT (SELECT count(*) FROM incident i WHERE {w}),
+       (SELECT array_agg(id) FROM (SELECT i.id FROM incident i WHERE {w} ORDER BY i.received_at DESC LIMIT 50) p)"""
+
+
+def console(dsn: str, region: str, now: datetime) -> None:
+    """The console's views and free text: ours against the naive count-and-sort, median of 3."""
+    from datetime import timedelta
+
+    from data import console as con
+    from data.users import Actor
+
+    conn = connect(dsn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT left(id::text, 6), left(cell_code, 9) FROM incident WHERE region_code = %s LIMIT 1",
+                    (region,))
+        prefix, town = cur.fetchone()
+    conn.rollback()
+    actor = Actor(user_id=None, username="bench", role="dispatcher", unit_code=region, region_code=region,
+                  department_code=None)
+    tz = agg.region_timezone(dsn, region)
+    day = (now - timedelta(days=14)).date().isoformat(), now.date().isoformat()
+    text = "strpos(lower(i.description), %(t)s) > 0"
+    views = [  # label, console filters, the naive query's filter
+        ("all, newest first", {}, "true"),
+        ("closed, last 14 days", {"states": ["closed"], "since": day[0], "until": day[1]},
+         "i.state = 'closed' AND i.received_at >= %(since)s"),
+        ("the 'new' queue", {"queue": "new"}, "i.state = 'new'"),
+        ("a town's overdue", {"unit": town, "overdue": True},
+         "i.cell_code LIKE %(town)s AND incident_is_overdue(i.state, i.due_at, %(now)s)"),
+        ("an incident number prefix", {"number": prefix}, "i.id::text LIKE %(prefix)s"),
+        ("free text, 1 character", {"text": "漏"}, text.replace("%(t)s", "'漏'")),
+        ("free text, 2 characters", {"text": "垃圾"}, text.replace("%(t)s", "'垃圾'")),
+        ("free text, 4 characters", {"text": "屋顶漏雨"}, text.replace("%(t)s", "'屋顶漏雨'")),
+        ("free text, no match", {"text": "水管爆裂"}, text.replace("%(t)s", "'水管爆裂'")),
+    ]
+    params = {"since": now - timedelta(days=14), "town": town + "%", "now": now, "prefix": prefix + "%"}
+    print(f"\n{'console view':28} {'ours ms':>9} {'matches':>10} {'naive ms':>10} {'ratio':>7}")
+    worst = 0.0
+    for label, raw, where in views:
+        q = con.parse_query(raw)
+        ours, (_, total) = timed(lambda q=q: con.page(conn, actor, q, tz=tz, end=50, now=now), repeat=3)
+
+        def plain(where=where):
+            with conn.cursor() as cur:
+                cur.execute(NAIVE_CONSOLE.format(w=f"i.region_code = '{region}' AND {where}"), params)
+                found = cur.fetchone()
+            conn.rollback()
+            return found
+
+        peer, _ = timed(plain, repeat=3)
+        worst = max(worst, ours)
+        shown = f"{con.COUNT_CAP:,}+" if total > con.COUNT_CAP else f"{total:,}"
+        print(f"{label:28} {ours * 1000:9.1f} {shown:>10} {peer * 1000:10.1f} {ours / peer:7.2f}"
+              + ("" if ours <= 0.150 else "   over 150 ms"))
+    counts, _ = timed(lambda: con.queue_counts(conn, actor, tz=tz, now=now), repeat=3)
+    print(f"{'the three queue counts':28} {counts * 1000:9.1f}")
+    print(f"slowest console view: {max(worst, counts) * 1000:.1f} ms (goal ≤ 150 ms)")
+    conn.close()
+
+
 def browser_paint(dsn: str) -> dict[str, float]:
     """Seconds from opening / and /wall (logged in) to numbers shown and the map drawn."""
     from playwright.sync_api import sync_playwright
@@ -170,6 +233,7 @@ def main() -> None:
     ap.add_argument("--naive-limit", type=int, default=1_000_000)
     ap.add_argument("--browser", action="store_true")
     ap.add_argument("--levels", action="store_true", help="every panel at every level against the cell roll-up")
+    ap.add_argument("--console", action="store_true", help="the dispatch console's views and free text")
     ap.add_argument("--now", help="ISO time the ranges end at (default: now; a generated load's own 'now')")
     args = ap.parse_args()
     if args.dsn is None:
@@ -214,6 +278,8 @@ def run(args) -> None:
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
     if args.levels:
         levels(args.dsn, args.region, now)
+    if args.console:
+        console(args.dsn, args.region, now)
     f = agg.Filters.last_days(365, now=now, tz=agg.region_timezone(args.dsn, args.region))
     seat_bbox = (107.42, 38.14, 107.53, 38.22)  # a zoom-14 view of the banner seat
     # the map's incidents layer (layers.registry, variants by zoom) as the banner's leader reads it

@@ -165,26 +165,41 @@ def page(conn, actor, q: Query, *, tz: str, sort: str = "received_at", desc: boo
 
     Two plans, chosen by the planner's estimate of the matches: many (the whole jurisdiction, a
     month): the page is read in index order and stops after it, the count after the cap; few (a
-    queue, overdue, a number, free text): the matches are found first, then counted and sorted."""
+    queue, overdue, a number): the matches are found first, then counted and sorted. Free text is
+    counted first, from the characters' index (0045): more than the cap is many, else few."""
     now = now or datetime.now(timezone.utc)
     start = max(0, int(start))
     limit = max(1, min(PAGE_MAX, int(end) - start))
-    bind = {**_bind(actor, q, tz, now), "limit": limit, "offset": start, "cap": int(count_cap)}
     where = psql.SQL(sql("console_filter"))
     with conn.cursor() as cur:
-        many = _many(cur, where, bind, q)
+        bind = {**_bind(actor, q, tz, now), **_text_names(cur, actor, q), "limit": limit, "offset": start,
+                "cap": int(count_cap)}
+        total = _count(cur, where, bind, True) if q.text else None
+        many = total > bind["cap"] if total is not None else _many(cur, where, bind)
         cur.execute(psql.SQL(sql("console_page")).format(filter=where, order=_order(sort, bool(desc)),
                                                          materialized=_materialized(many)), bind)
         rows = cur.fetchone()[0]
-        total = _count(cur, where, bind, many)
+        if total is None:
+            total = _count(cur, where, bind, many)
     conn.rollback()
     return incidents_out(actor, rows), total
 
 
-def _many(cur, where: psql.Composable, bind: dict, q: Query) -> bool:
-    """Whether the planner expects more than MANY × the cap matches (free text: never, it scans)."""
+def _text_names(cur, actor, q: Query) -> dict:
+    """The categories and cells whose names hold the free text (``text_categories``, ``text_cells``;
+    None when none or no text), for console_filter.sql."""
+    if not q.text:
+        return {"text_categories": None, "text_cells": None}
+    cur.execute(sql("console_text_names"), {"text": q.text, "region_code": actor.region_code})
+    categories, cells = cur.fetchone()
+    return {"text_categories": categories, "text_cells": cells}
+
+
+def _many(cur, where: psql.Composable, bind: dict) -> bool:
+    """Whether the planner expects more than MANY × the cap matches. Not for free text: its
+    estimate from the characters' index is far off, so the capped count decides (``page``)."""
     cur.execute(psql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM ({}) f").format(where), bind)
-    return cur.fetchone()[0][0]["Plan"]["Plan Rows"] > MANY * bind["cap"] and not q.text
+    return cur.fetchone()[0][0]["Plan"]["Plan Rows"] > MANY * bind["cap"]
 
 
 def _materialized(many: bool) -> psql.Composable:
@@ -201,10 +216,11 @@ def _count(cur, where: psql.Composable, bind: dict, many: bool) -> int:
 
 def count(conn, actor, q: Query, *, tz: str, now: datetime | None = None, count_cap: int = COUNT_CAP) -> int:
     """How many incidents the actor may see match ``q``, exactly up to ``count_cap``."""
-    bind = {**_bind(actor, q, tz, now or datetime.now(timezone.utc)), "cap": int(count_cap)}
     where = psql.SQL(sql("console_filter"))
     with conn.cursor() as cur:
-        total = _count(cur, where, bind, _many(cur, where, bind, q))
+        bind = {**_bind(actor, q, tz, now or datetime.now(timezone.utc)), **_text_names(cur, actor, q),
+                "cap": int(count_cap)}
+        total = _count(cur, where, bind, bool(q.text) or _many(cur, where, bind))
     conn.rollback()
     return total
 

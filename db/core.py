@@ -81,9 +81,13 @@ def transaction(dsn: str) -> Iterator:
 
 
 @lru_cache(maxsize=None)
+@lru_cache(maxsize=None)
 def sql(name: str) -> str:
-    """The text of ``db/sql/<name>.sql``."""
-    return (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    """The statement of ``db/sql/<name>.sql``, its whole-line ``--`` comments left out: a bound
+    parameter named in a comment would be filled in there too, and a value with a line break would
+    end the comment and run as SQL."""
+    text = (HERE / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n"
 
 
 def migrations() -> list[tuple[str, str]]:

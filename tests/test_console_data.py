@@ -207,9 +207,9 @@ def test_leader_gets_masked_rows_and_no_text_search_of_descriptions(conn):
         cur.execute("SELECT description FROM incident WHERE description <> '' GROUP BY 1 ORDER BY count(*) LIMIT 1")
         word = cur.fetchone()[0]
     conn.rollback()
-    names = ("strpos(lower((SELECT c.name || ' ' || c.name_en FROM incident_category c WHERE c.code = i.category_code)"
-             " || ' ' || (SELECT g.name || ' ' || coalesce(g.name_en, '') FROM grid_unit g WHERE g.code = i.cell_code)),"
-             " lower(%(w)s)) > 0")
+    names = ("(strpos(lower((SELECT c.name || ' ' || c.name_en FROM incident_category c WHERE c.code = i.category_code)),"
+             " lower(%(w)s)) > 0 OR strpos(lower((SELECT g.name || ' ' || coalesce(g.name_en, '') FROM grid_unit g"
+             " WHERE g.code = i.cell_code)), lower(%(w)s)) > 0)")
     _, by_names = _sql_ids(conn, f"i.region_code = %(r)s AND {names}", {"r": REGION, "w": word}, "i.id", 1, 0)
     _, by_all = _sql_ids(conn, f"i.region_code = %(r)s AND ({names} OR strpos(lower(i.description), lower(%(w)s)) > 0)",
                          {"r": REGION, "w": word}, "i.id", 1, 0)
@@ -217,6 +217,55 @@ def test_leader_gets_masked_rows_and_no_text_search_of_descriptions(conn):
     _, seen_by_leader = console.page(conn, leader, console.Query(text=word), tz=TZ, now=NOW)
     assert seen_by_dispatcher == by_all > by_names == seen_by_leader
     assert console.console_actions(leader, ["accept", "reopen"]) == []
+
+
+TEXTS = ["路", "垃圾", "倾倒垃圾", "漏雨", "草原", "第1网格", "GRID 1", "dispute", "没有这样的事", "50%_",
+         "a\nb' OR 1=1 --", "\\", "路\n-- x"]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_free_text_matches_descriptions_and_names_like_sql(conn, text):
+    """Free text: a case-insensitive substring of the description, the category's or the cell's
+    name, as a hand-written scan finds it; line breaks, quotes and LIKE's wildcards are text."""
+    names = ("(strpos(lower((SELECT c.name || ' ' || c.name_en FROM incident_category c WHERE c.code = i.category_code)),"
+             " lower(%(w)s)) > 0 OR strpos(lower((SELECT g.name || ' ' || coalesce(g.name_en, '') FROM grid_unit g"
+             " WHERE g.code = i.cell_code)), lower(%(w)s)) > 0 OR strpos(lower(i.description), lower(%(w)s)) > 0)")
+    ids, want = _sql_ids(conn, f"i.region_code = %(r)s AND {names}", {"r": REGION, "w": text},
+                         "i.received_at DESC, i.id", 50, 0)
+    rows, total = console.page(conn, _actor("dispatcher"), console.parse_query({"text": text}), tz=TZ, end=50,
+                               now=NOW, count_cap=10**7)
+    assert total == want and [r["id"] for r in rows] == ids
+    assert console.count(conn, _actor("dispatcher"), console.parse_query({"text": text}), tz=TZ, now=NOW,
+                         count_cap=10**7) == want
+
+
+def test_free_text_of_descriptions_is_read_from_the_characters_index(conn):
+    """The description's test is one the characters' index (0045) answers, at one character too."""
+    from psycopg2 import sql as psql
+
+    from db.core import sql
+
+    for text in ("漏", "漏雨", "房屋屋顶漏雨"):
+        bind = {**console._bind(_actor("dispatcher"), console.parse_query({"text": text}), TZ, NOW),
+                "text_categories": None, "text_cells": None}
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute(psql.SQL("EXPLAIN SELECT 1 FROM ({}) f").format(psql.SQL(sql("console_filter"))), bind)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+        conn.rollback()
+        assert "incident_text_chars_idx" in plan, plan
+
+
+def test_sql_files_name_no_parameter_in_a_comment():
+    """A bound parameter in a comment would be filled in there: a value with a line break would
+    end the comment and run. db.core.sql leaves whole-line comments out; none is left after code."""
+    from db.core import HERE, sql
+
+    paths = sorted((HERE / "sql").glob("*.sql"))
+    assert len(paths) > 50
+    for path in paths:
+        text = sql(path.stem)
+        assert not [line for line in text.splitlines() if "--" in line and "%(" in line.split("--", 1)[1]], path
 
 
 def test_stale_version_is_refused(own_dsn):

@@ -3,23 +3,24 @@
 -- jurisdiction, department, own reports) that match the filters. Every filter is a bound
 -- parameter, NULL when not given. A number prefix is also a range of ids (%(id_lo)s..%(id_hi)s:
 -- an index range at 10M incidents, not a scan). Free text searches the description only when
--- %(personal)s (the caller's role sees it; domain.policy), else category and place names.
-SELECT i.*, c.name AS category_name, c.name_en AS category_name_en, g.name AS cell_name,
-       g.name_en AS cell_name_en, d.name AS department_name, d.name_en AS department_name_en,
-       incident_is_overdue(i.state, i.due_at, %(now)s) AS is_overdue
+-- %(personal)s (the caller's role sees it; domain.policy): the characters' index (0045) finds the
+-- candidates, the substring test decides; it also matches the categories and cells whose names
+-- contain it (console_text_names.sql, NULL when none: the arm is then planned away).
+-- Only the id and the sort keys (data.console._SORT_SQL): the page joins the rest for its rows.
+SELECT i.id, i.received_at, i.due_at, i.state, i.category_code, i.department_code, i.cell_code,
+       i.handling_level
 FROM incident i
-JOIN incident_category c ON c.code = i.category_code
-JOIN grid_unit g ON g.code = i.cell_code
-LEFT JOIN department d ON d.code = i.department_code
 WHERE i.region_code = %(region_code)s
   AND ((i.cell_code LIKE %(scope)s || '%%' AND (%(department)s::text IS NULL OR i.department_code = %(department)s))
        OR (%(reporter_id)s::int IS NOT NULL AND i.reporter_id = %(reporter_id)s::int))
   AND (%(number)s::text IS NULL
        OR (i.id BETWEEN %(id_lo)s::uuid AND %(id_hi)s::uuid AND i.id::text LIKE lower(%(number)s) || '%%'))
   AND (%(text)s::text IS NULL
-       OR (%(personal)s AND strpos(lower(i.description), lower(%(text)s)) > 0)
-       OR strpos(lower(c.name || ' ' || c.name_en || ' ' || g.name || ' ' || coalesce(g.name_en, '')),
-                 lower(%(text)s)) > 0)
+       OR (%(personal)s
+           AND string_to_array(lower(i.description), NULL) @> string_to_array(lower(%(text)s), NULL)
+           AND strpos(lower(i.description), lower(%(text)s)) > 0)
+       OR (%(text_categories)s::text[] IS NOT NULL AND i.category_code = ANY(%(text_categories)s::text[]))
+       OR (%(text_cells)s::text[] IS NOT NULL AND i.cell_code = ANY(%(text_cells)s::text[])))
   AND (%(categories)s::text[] IS NULL OR i.category_code = ANY(%(categories)s::text[]))
   AND (%(states)s::text[] IS NULL OR i.state = ANY(%(states)s::text[]))
   AND (%(departments)s::text[] IS NULL OR i.department_code = ANY(%(departments)s::text[]))
