@@ -296,10 +296,7 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
     order instead, times in that zone (``export_features.sql``).
     """
     fields = fields if fields is not None else layer.export_fields
-    allowed(layer, caller)
-    cols = psql.SQL(", ").join([_column(f, caller) for f in fields]) if fields else psql.SQL("NULL AS _none")
-    key = psql.SQL("r0.") + psql.Identifier("fid" if sql_name else layer.key)
-    where = _where(layer, query, bind)
+    cols, key, where = _parts(layer, caller, query, bind, fields, sql_name)
     if after is not None:
         bind["after_key"] = after
         where = psql.SQL("{} AND r._key > %(after_key)s::{}").format(where, KEY_TYPES[layer.key_type])
@@ -312,6 +309,23 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
         geom=GEOM_OUT[geom], inner=psql.SQL(sql(sql_name or layer.sql_name)), columns=cols, key=key,
         where=where, order=psql.SQL("ORDER BY r._key" if order else ""),
         keys=psql.SQL(", ").join(_out(f, times) for f in fields) if fields else psql.SQL("_none"))
+
+
+def _parts(layer: Layer, caller, query: Query, bind: dict, fields: tuple[Field, ...],
+           sql_name: str | None) -> tuple[psql.Composable, psql.Composable, psql.Composable]:
+    """The columns (masked for ``caller``), the paging key and the conditions of ``select``."""
+    allowed(layer, caller)
+    cols = psql.SQL(", ").join([_column(f, caller) for f in fields]) if fields else psql.SQL("NULL AS _none")
+    key = psql.SQL("r0.") + psql.Identifier("fid" if sql_name else layer.key)
+    return cols, key, _where(layer, query, bind)
+
+
+def key_at(layer: Layer, caller, query: Query, bind: dict) -> psql.Composed:
+    """The paging key (text) of the row at ``bind["seek"]`` in ``select``'s rows and order, or no
+    row past the end: an offset turned into a key, reading no feature of the rows before it."""
+    cols, key, where = _parts(layer, caller, query, bind, layer.export_fields, None)
+    return psql.SQL(sql("export_key_at")).format(inner=psql.SQL(sql(layer.sql_name)), columns=cols, key=key,
+                                                 where=where)
 
 
 UTC_TEXT = psql.SQL("""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS {}""")

@@ -23,6 +23,7 @@ from layers.base import (
     UnknownLayer,
     allowed,
     check,
+    key_at,
     params,
     revealed,
     select,
@@ -148,13 +149,21 @@ def keyset_page(conn, layer: Layer, actor, query: Query, limit: int, offset: int
     are ``(fid, GeoJSON Feature text)``, built by PostgreSQL with times in that zone."""
     check(layer, query)
     bind = params(layer, actor, query, now)
-    base = select(layer, actor, query, bind, geom="geojson", order=True, after=after, feature_tz=feature_tz)
-    bind.update(page_limit=limit + 1, page_offset=offset)  # one more row: is there a next page?
-    if feature_tz is None:  # (the feature query pages inside, before it builds the features)
-        base = psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base)
     with conn.cursor() as cur:
-        cur.execute(base, bind)
-        rows = cur.fetchall()
+        start, found = after, True
+        if offset > 0 and after is None:  # seek: the key of the row before the page, then a keyset page
+            seek = {**bind, "seek": offset - 1}
+            cur.execute(key_at(layer, actor, query, seek), seek)
+            row = cur.fetchone()
+            start, found = (row[0], True) if row else (None, False)
+        base = select(layer, actor, query, bind, geom="geojson", order=True, after=start, feature_tz=feature_tz)
+        bind.update(page_limit=limit + 1, page_offset=0)  # one more row: is there a next page?
+        if feature_tz is None:  # (the feature query pages inside, before it builds the features)
+            base = psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base)
+        rows: list[tuple] = []
+        if found:
+            cur.execute(base, bind)
+            rows = cur.fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         if rows:

@@ -129,6 +129,25 @@ def test_keyset_pages_keep_filters_and_the_jurisdiction(demo_server, tokens, dem
     assert [f["id"] for p in pages for f in p["features"]] == want and len(pages) > 1
 
 
+def test_offset_pages_seek_a_key_within_filters_and_the_jurisdiction(demo_server, tokens, demo_dsn):
+    """An offset is turned into the key of the row before it (layers.base.key_at), then the page is
+    a keyset page: the same rows as the offset over the filtered, jurisdiction-bound rows."""
+    url = demo_server + "/ogc/collections/incidents/items"
+    leader = {"Authorization": f"Bearer {tokens[LEADER[0]]}"}
+    want = _ids(demo_dsn, "cell_code LIKE %s", (TOWN + "%",))
+    for offset in (1, 39, 40, len(want) // 2, len(want) - 3):
+        got = requests.get(url, headers=leader, params={"limit": 40, "offset": offset}).json()
+        assert [f["id"] for f in got["features"]] == want[offset:offset + 40], offset
+    past = requests.get(url, headers=leader, params={"limit": 40, "offset": len(want) + 5})
+    assert past.status_code == 200 and past.json()["features"] == []
+    analyst = {"Authorization": f"Bearer {tokens[ANALYST[0]]}"}
+    box = {"bbox": ",".join(map(str, BOX)), "datetime": "2026-01-01/.."}
+    want = _ids(demo_dsn, "geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND received_at >= %s",
+                (*BOX, "2026-01-01T00:00:00+08:00"))
+    got = requests.get(url, headers=analyst, params={"limit": 25, "offset": 30, **box}).json()
+    assert [f["id"] for f in got["features"]] == want[30:55] and len(want) > 55
+
+
 def test_hits_and_bad_paging_input(demo_server, tokens, demo_dsn):
     h = {"Authorization": f"Bearer {tokens[ANALYST[0]]}"}
     url = demo_server + "/ogc/collections/incidents/items"
