@@ -321,7 +321,7 @@ def _parts(layer: Layer, caller, query: Query, bind: dict, fields: tuple[Field, 
 
 
 def key_at(layer: Layer, caller, query: Query, bind: dict) -> psql.Composed:
-    """The paging key (text) of the row at ``bind["seek"]`` in ``select``'s rows and order, or no
+    """The paging key of the row at ``bind["seek"]`` in ``select``'s rows and order, or no
     row past the end: an offset turned into a key, reading no feature of the rows before it."""
     cols, key, where = _parts(layer, caller, query, bind, layer.export_fields, None)
     return psql.SQL(sql("export_key_at")).format(inner=psql.SQL(sql(layer.sql_name)), columns=cols, key=key,
