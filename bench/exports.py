@@ -232,7 +232,7 @@ def bench_ogc(dsn: str, work: Path) -> None:
         if ours[key] is not None:
             line(what, ours[key], {n: p.get(key) for n, p in peers.items()})
     if ours["deep offset"] is not None:
-        line("OGC API 5,000 items, deep page by offset (the old way)", ours["deep offset"],
+        line("OGC API 5,000 items, deep page by offset (ours: the key at the offset, then keyset)", ours["deep offset"],
              {n: p.get("deep") for n, p in peers.items()})
     for key, what in (("count", f"GDAL OAPIF: count a 0.3° box {box}"), ("copy", "GDAL OAPIF: copy 10,000 incidents")):
         if ours_gdal[key] is not None:
