@@ -14,7 +14,7 @@ from psycopg2 import sql as psql
 
 from data.incidents import Forbidden, Invalid
 from data.policy import incidents_out
-from db.core import sql
+from db.core import local_settings, sql
 from domain import clock, phase, policy
 
 PAGE_MAX = 200  # rows per page, at most
@@ -171,7 +171,7 @@ def page(conn, actor, q: Query, *, tz: str, sort: str = "received_at", desc: boo
     start = max(0, int(start))
     limit = max(1, min(PAGE_MAX, int(end) - start))
     where = psql.SQL(sql("console_filter"))
-    with conn.cursor() as cur:
+    with local_settings(conn), conn.cursor() as cur:  # (free text sets planner settings for itself)
         bind = {**_bind(actor, q, tz, now), **_text_names(cur, actor, q), "limit": limit, "offset": start,
                 "cap": int(count_cap)}
         total = _text_count(cur, where, bind) if q.text else None
@@ -242,7 +242,7 @@ def _count(cur, where: psql.Composable, bind: dict, many: bool) -> int:
 def count(conn, actor, q: Query, *, tz: str, now: datetime | None = None, count_cap: int = COUNT_CAP) -> int:
     """How many incidents the actor may see match ``q``, exactly up to ``count_cap``."""
     where = psql.SQL(sql("console_filter"))
-    with conn.cursor() as cur:
+    with local_settings(conn), conn.cursor() as cur:
         bind = {**_bind(actor, q, tz, now or datetime.now(timezone.utc)), **_text_names(cur, actor, q),
                 "cap": int(count_cap)}
         total = _text_count(cur, where, bind) if q.text else _count(cur, where, bind, _many(cur, where, bind))

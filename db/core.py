@@ -233,6 +233,23 @@ def _session(conn, readonly: bool, autocommit: bool) -> None:
 
 
 @contextlib.contextmanager
+def local_settings(conn) -> Iterator[None]:
+    """A transaction for ``SET LOCAL`` on ``conn``: the caller's, or, on a connection in autocommit
+    mode (a pooled reader), one of its own, rolled back afterwards: there ``SET LOCAL`` alone is
+    ignored with a warning, and ``SET`` would outlive the request on a pooled connection."""
+    if not conn.autocommit:
+        yield
+        return
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+    try:
+        yield
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
 def pooled(dsn: str) -> Iterator:
     """A pooled connection for one read-only unit of work, returned to the pool afterwards."""
     p = pool(dsn)

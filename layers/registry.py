@@ -11,7 +11,7 @@ from typing import Iterator
 
 from psycopg2 import sql as psql
 
-from db.core import pooled, sql
+from db.core import local_settings, pooled, sql
 from domain import policy
 from layers import grid_units, heat, houses, incidents, patrol, places, routing, workers
 from layers.base import (
@@ -153,10 +153,10 @@ def keyset_page(conn, layer: Layer, actor, query: Query, limit: int, offset: int
         start, found = after, True
         if offset > 0 and after is None:  # seek: the key of the row before the page, then a keyset page
             seek = {**bind, "seek": offset - 1}
-            if not conn.autocommit:  # a long walk's cost would JIT-compile it: 0.2 s of a 1 s seek
-                cur.execute("SET LOCAL jit = off")
-            cur.execute(key_at(layer, actor, query, seek), seek)
-            row = cur.fetchone()
+            with local_settings(conn):
+                cur.execute("SET LOCAL jit = off")  # a long walk's cost would JIT-compile it: 0.2 s
+                cur.execute(key_at(layer, actor, query, seek), seek)
+                row = cur.fetchone()
             start, found = (str(row[0]), True) if row else (None, False)
         base = select(layer, actor, query, bind, geom="geojson", order=True, after=start, feature_tz=feature_tz)
         bind.update(page_limit=limit + 1, page_offset=0)  # one more row: is there a next page?

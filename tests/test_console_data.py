@@ -256,6 +256,33 @@ def test_free_text_of_descriptions_is_read_from_the_characters_index(conn):
         assert "incident_text_chars_idx" in plan, plan
 
 
+def test_free_text_settings_hold_for_its_own_statements_on_a_pooled_connection(demo_dsn):
+    """The served console reads on a pooled connection in autocommit mode, where a bare SET LOCAL
+    is ignored: db.core.local_settings gives free text a transaction of its own, and nothing it
+    sets outlives it on the pooled connection."""
+    from db.core import local_settings, pooled
+
+    q = console.parse_query({"text": "路"})
+    with pooled(demo_dsn) as conn:
+        assert conn.autocommit
+        with local_settings(conn), conn.cursor() as cur:
+            console._read_in_order(cur)
+            cur.execute("SHOW enable_sort")
+            inside = cur.fetchone()[0]
+        served = console.page(conn, _actor("dispatcher"), q, tz=TZ, end=40, now=NOW, count_cap=1)
+        with conn.cursor() as cur:
+            cur.execute("SHOW enable_sort")
+            after = cur.fetchone()[0]
+            cur.execute("SELECT pg_current_xact_id_if_assigned() IS NULL AND now() = statement_timestamp()")
+            outside_a_transaction = cur.fetchone()[0]
+    assert inside == "off" and after == "on" and outside_a_transaction
+    conn = connect(demo_dsn)
+    try:
+        assert served == console.page(conn, _actor("dispatcher"), q, tz=TZ, end=40, now=NOW, count_cap=1)
+    finally:
+        conn.close()
+
+
 def test_sql_files_name_no_parameter_in_a_comment():
     """A bound parameter in a comment would be filled in there: a value with a line break would
     end the comment and run. db.core.sql leaves whole-line comments out; none is left after code."""

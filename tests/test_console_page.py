@@ -351,6 +351,32 @@ def test_paging_sorting_filters_match_sql(world, browser):
     page.close()
 
 
+def test_free_text_finds_descriptions_by_one_or_two_characters(world, browser):
+    """Typing in the text filter: the table holds what a scan of descriptions and names finds, for
+    one character, two, and a cell name; the count says how many."""
+    page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
+    conn = world["conn"]
+    names = ("(strpos(lower(i.description), lower(%(t)s)) > 0 OR strpos(lower((SELECT c.name || ' ' || c.name_en "
+             "FROM incident_category c WHERE c.code = i.category_code)), lower(%(t)s)) > 0 OR strpos(lower("
+             "(SELECT g.name || ' ' || coalesce(g.name_en, '') FROM grid_unit g WHERE g.code = i.cell_code)), "
+             "lower(%(t)s)) > 0)")
+    for text in ("漏", "垃圾", "第3网格"):
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM incident i WHERE {names}", {"t": text})
+            n = cur.fetchone()[0]
+            cur.execute(f"SELECT i.id::text FROM incident i WHERE {names} ORDER BY i.received_at DESC, i.id LIMIT 10",
+                        {"t": text})
+            ids = [r[0] for r in cur.fetchall()]
+        conn.rollback()
+        assert 0 < n < 10_000, text
+        page.fill("#c-text", text)
+        page.press("#c-text", "Enter")
+        page.wait_for_function("t => document.querySelector('#c-total').innerText === t",
+                               arg=f"共 {n} 条", timeout=15_000)
+        wait_rows(page, ids)
+    page.close()
+
+
 def test_search_by_number_and_place(world, browser):
     iid = new_incident(world["conn"])
     page = open_console(browser, world, "demo-dispatcher", "onemap-dispatcher")
