@@ -81,7 +81,6 @@ def transaction(dsn: str) -> Iterator:
 
 
 @lru_cache(maxsize=None)
-@lru_cache(maxsize=None)
 def sql(name: str) -> str:
     """The statement of ``db/sql/<name>.sql``, its whole-line ``--`` comments left out: a bound
     parameter named in a comment would be filled in there too, and a value with a line break would

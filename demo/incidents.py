@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -300,22 +300,6 @@ def chunk_text(county: County, region_code: str, seed: int, index: int, size: in
     return incidents.getvalue(), events.getvalue()
 
 
-class _InProcess:
-    """An executor that runs each call at once, in this process (a load of one chunk)."""
-
-    def __enter__(self) -> _InProcess:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def submit(self, fn, *args) -> Future:
-        """Run ``fn(*args)`` now; its result as a completed future."""
-        done: Future = Future()
-        done.set_result(fn(*args))
-        return done
-
-
 GENERATORS = 2  # worker processes making chunks while the server ingests the previous ones
 AHEAD = 2  # chunks made ahead of the COPY: memory stays a few chunks' text at any n
 
@@ -345,9 +329,9 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
     # Worker processes make the next chunks while this one is COPYed: generation (numpy and
     # str.join, mostly under the GIL) runs on its own cores beside the server's, not in turns
     # with the COPY's feeding thread. Chunk text is the same as made in-process (seeded per chunk).
-    # A single chunk is made here: starting the workers would cost more than it saves.
-    pool = ProcessPoolExecutor(max_workers=GENERATORS, mp_context=multiprocessing.get_context("forkserver")) \
-        if len(sizes) > 1 else _InProcess()
+    # A single chunk is made in a thread: starting the workers would cost more than it saves.
+    pool: Executor = ProcessPoolExecutor(max_workers=GENERATORS, mp_context=multiprocessing.get_context("forkserver")) \
+        if len(sizes) > 1 else ThreadPoolExecutor(max_workers=1)
     with pool, conn.cursor() as cur:
         # Set-based checks for this transaction (0008_bulk_load.sql): the cells this generator
         # picked are verified per COPY in one join, and the timeline key once at the end.

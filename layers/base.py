@@ -292,7 +292,7 @@ def select(layer: Layer, caller, query: Query, bind: dict, *, fields: tuple[Fiel
     paging key (an index order); ``after`` (a key from ``parse_key``) starts after that feature.
     ``times="text"`` writes datetime fields as GeoPackage's UTC text (``iso``'s form) in PostGIS,
     which is many times faster than converting each value in Python. ``feature_tz``: one page
-    (``page_limit``, ``page_offset`` in ``bind``) of ``(fid, GeoJSON Feature text)`` rows in key
+    (``page_limit`` in ``bind``) of ``(fid, GeoJSON Feature text)`` rows in key
     order instead, times in that zone (``export_features.sql``).
     """
     fields = fields if fields is not None else layer.export_fields

@@ -159,9 +159,9 @@ def keyset_page(conn, layer: Layer, actor, query: Query, limit: int, offset: int
                 row = cur.fetchone()
             start, found = (str(row[0]), True) if row else (None, False)
         base = select(layer, actor, query, bind, geom="geojson", order=True, after=start, feature_tz=feature_tz)
-        bind.update(page_limit=limit + 1, page_offset=0)  # one more row: is there a next page?
+        bind["page_limit"] = limit + 1  # one more row: is there a next page?
         if feature_tz is None:  # (the feature query pages inside, before it builds the features)
-            base = psql.SQL("{} LIMIT %(page_limit)s OFFSET %(page_offset)s").format(base)
+            base = psql.SQL("{} LIMIT %(page_limit)s").format(base)
         rows: list[tuple] = []
         if found:
             cur.execute(base, bind)

@@ -1,6 +1,6 @@
 -- One page of a layer's rows as GeoJSON Feature text, built here rather than value by value in
 -- Python (the OGC API's pages): the rows, masks and conditions of export_select, paged inside, then
--- the features of the page only (an offset page does not build what it skips). Times are written
+-- the features of the page only (an offset arrives as a key: layers.base.key_at). Times are written
 -- by iso_local in the region's zone (%(feature_tz)s), as every JSON surface writes them.
 -- (Braces are doubled: the file is a psycopg2.sql template.)
 SELECT p.fid, '{{"type": "Feature", "id": ' || to_json(p.fid)::text || ', "geometry": '
@@ -11,5 +11,5 @@ FROM (SELECT r.* FROM (SELECT r0.fid, r0.geom, {key} AS _key, {columns} FROM (
 ) r0) r
 WHERE {where}
 ORDER BY r._key
-LIMIT %(page_limit)s OFFSET %(page_offset)s) p
+LIMIT %(page_limit)s) p
 ORDER BY p._key
