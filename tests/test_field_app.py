@@ -252,6 +252,26 @@ def test_worker_reports_offline_then_department_resolves(server, browser, places
     ctx.close()
 
 
+def test_a_page_the_worker_missed_is_claimed(server, browser, places):
+    """A page loaded while the service worker was activating, or by a hard reload, starts out
+    uncontrolled (it would not open offline until its next navigation); the app asks the worker to
+    claim it. A hard reload (CDP ``ignoreCache``) makes such a page on demand."""
+    lon, lat = places["worker"]
+    ctx = _phone(browser, lon, lat)
+    page = _page(ctx)
+    page.goto(server + "/field/")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+    cdp = ctx.new_cdp_session(page)
+    page.evaluate("() => { window.__before = true; }")
+    cdp.send("Page.reload", {"ignoreCache": True})
+    page.wait_for_function("() => window.__before === undefined && document.readyState === 'complete'")
+    # the hard-reloaded document is not controlled at first; the app's message makes it so
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+    assert page.evaluate("() => performance.getEntriesByType('navigation')[0].type") == "reload"
+    assert ctx.errors == []
+    ctx.close()
+
+
 def test_manifest_is_installable_and_the_shell_is_served(server):
     status, headers, raw = get(server + "/field/manifest.webmanifest")
     assert status == 200 and headers["Content-Type"].startswith("application/manifest+json")

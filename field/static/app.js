@@ -717,6 +717,10 @@
     applyWords();
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(function () { /* http, or blocked */ });
+      // a page loaded during the worker's activation, or by a hard reload, is not controlled: ask the worker to claim it
+      navigator.serviceWorker.ready.then(function (reg) {
+        if (!navigator.serviceWorker.controller && reg.active) reg.active.postMessage("claim");
+      });
     }
     if (token && me) start(); else show("v-login");
   }

@@ -17,6 +17,12 @@ self.addEventListener("activate", function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+// A page that loaded while this worker was activating (or by a hard reload) asks to be claimed:
+// without that it would not open offline until its next navigation.
+self.addEventListener("message", function (event) {
+  if (event.data === "claim") event.waitUntil(self.clients.claim());
+});
+
 // The shell: network first (so an update shows at once), the cache when offline.
 self.addEventListener("fetch", function (event) {
   const url = new URL(event.request.url);
