@@ -256,8 +256,13 @@ def test_the_houses_layer_draws_counts_far_out_and_footprints_close_in(demo_serv
         page.wait_for_url(demo_server + "/", timeout=15_000)
         page.wait_for_function(f"() => {LIVE_MAP} !== undefined", timeout=30_000)
         page.wait_for_function("() => (e => e && e.innerText !== '–')(document.querySelector('#m-kpi-open'))",
-                               timeout=30_000)  # the page has settled (its first view is the worker's cell)
-        page.wait_for_timeout(1500)
+                               timeout=30_000)
+        # the page has settled: its first view (the worker's cell) is applied and the map's flight
+        # there is over (the zoom held still across a poll). A view set while that flight or its
+        # callback was still on its way was overridden by it: the zoom asked for never reached a URL.
+        page.wait_for_selector("#m-crumbs button.current", timeout=30_000)
+        page.wait_for_function(f"""() => {{ const z = {LIVE_MAP}.getZoom(), was = window.__omZoom;
+                                   window.__omZoom = z; return was === z; }}""", polling=700, timeout=30_000)
 
         def go(zoom):  # as a user zooming there; the layer refetches for the new view
             with page.expect_response(lambda r: "/layers/houses." in r.url and f"zoom={zoom}&" in r.url,
