@@ -19,7 +19,7 @@ DAY = 86_400
 
 
 def copy_rows(cur, table: str, columns: Sequence[str], rows_text_io: IO) -> int:
-    """COPY CSV text (no header, empty unquoted field = NULL) into ``table``; return rows copied.
+    """COPY CSV (text, or UTF-8 bytes; no header, empty unquoted field = NULL) into ``table``; return rows copied.
 
     ``table`` may be schema-qualified (``"staging.incident"``); every name is quoted as an
     identifier, never formatted into the statement.
@@ -81,19 +81,20 @@ def csv_text(columns: list[list[str]]) -> io.StringIO:
 
 # -- deferring a table's features during a bulk load ------------------------------------------------
 
-Feature = tuple[str, str, str, str]  # kind (index, fkey, trigger), table, name, definition
+Feature = tuple[str, str, str, str]  # kind (key, index, fkey, trigger), table, name, definition
 
 
-def defer(cur, tables: Sequence[str], triggers: Sequence[str] = ()) -> list[Feature]:
+def defer(cur, tables: Sequence[str], triggers: Sequence[str] = (), keyed: Sequence[str] = ()) -> list[Feature]:
     """Drop the tables' secondary indexes, foreign keys and the named triggers for a bulk load in
-    this transaction; return what ``restore`` rebuilds. Takes ACCESS EXCLUSIVE locks on the tables
-    until the transaction ends: for loaders and imports, never a live server's requests."""
-    cur.execute(sql_file("bulk_features"), {"tables": list(tables), "triggers": list(triggers)})
+    this transaction, and the primary keys of the ``keyed`` ones (no ON CONFLICT on them until
+    restored); return what ``restore`` rebuilds. Takes ACCESS EXCLUSIVE locks on the tables until
+    the transaction ends: for loaders and imports, never a live server's requests."""
+    cur.execute(sql_file("bulk_features"), {"tables": list(tables), "triggers": list(triggers), "keyed": list(keyed)})
     features: list[Feature] = cur.fetchall()
     for kind, table, name, _ in features:
         if kind == "index":
             cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        elif kind == "fkey":
+        elif kind in ("fkey", "key"):
             cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table),
                                                                             sql.Identifier(name)))
         else:
@@ -105,8 +106,9 @@ def restore(cur, features: list[Feature]) -> None:
     """Rebuild what ``defer`` dropped, set-wise: each index in one sort, each key checked in one join.
     The definitions are the catalog's own (pg_get_indexdef, pg_get_constraintdef, pg_get_triggerdef)."""
     cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for kind, table, name, definition in sorted(features, key=lambda f: ("index", "fkey", "trigger").index(f[0])):
-        if kind == "fkey":
+    order = ("key", "index", "fkey", "trigger")  # keys first: a foreign key may need one
+    for kind, table, name, definition in sorted(features, key=lambda f: order.index(f[0])):
+        if kind in ("key", "fkey"):
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(sql.Identifier(table), sql.Identifier(name))
                         + sql.SQL(definition))
         else:

@@ -259,6 +259,10 @@ def chunk_rows(rng: np.random.Generator, county: County, region_code: str, n: in
 # What a deferred bulk load rebuilds after its COPY (besides every secondary index and foreign key of
 # the two tables): the statement triggers that would capture every row of each COPY.
 DEFERRED_TRIGGERS = ("incident_rollup_insert", "incident_verify_cells", "incident_event_notify")
+# The roll-ups the deferred load merges into with their keys, index and foreign key deferred, and
+# the folded rows' triggers, whose unit sums the load merges itself (0047).
+ROLLUPS = ("incident_rollup_folded", "incident_rollup_unit")
+ROLLUP_TRIGGERS = ("incident_rollup_unit_insert", "incident_rollup_unit_update", "incident_rollup_unit_delete")
 
 
 def _should_defer(cur, n: int) -> bool:
@@ -268,15 +272,20 @@ def _should_defer(cur, n: int) -> bool:
 
 
 def _after_deferred(cur, features, events: int) -> None:
-    """The deferred load's checks and sums, each one statement: cells, roll-up, then the features."""
+    """The deferred load's checks and sums: cells in one statement; the roll-ups summed once and
+    merged with their keys deferred (0047); then every feature rebuilt set-wise."""
     cur.execute("SET LOCAL work_mem = '256MB'")  # the roll-up's groups in memory, not 65 batches on disk
     cur.execute(sql("bulk_verify_after"))
     bad = cur.fetchone()
     if bad is not None:
         raise ValueError(f"incident {bad[0]} at {bad[3]} claims cell {bad[1]} but the grid puts it in "
                          f"{bad[2] or 'no cell (outside the grid)'}")
-    cur.execute(sql("bulk_rollup_after"))
-    restore(cur, features)
+    cur.execute(sql("bulk_rollup_fresh"))
+    rollups = defer(cur, ROLLUPS, ROLLUP_TRIGGERS, keyed=ROLLUPS)
+    cur.execute(sql("bulk_rollup_merge"))
+    cur.execute("SELECT incident_rollup_unit_merge('SELECT * FROM bulk_rollup_fresh')")
+    cur.execute("DROP TABLE bulk_rollup_fresh")
+    restore(cur, features + rollups)
     cur.execute(sql("bulk_notify_after"), {"events": events})
     cur.execute("ANALYZE incident, incident_event")  # the planner's statistics, before the first read
 
@@ -294,10 +303,12 @@ def settle(conn) -> None:
 
 
 def chunk_text(county: County, region_code: str, seed: int, index: int, size: int, now: int,
-               times: TimeText) -> tuple[str, str]:
-    """Chunk ``index`` of a load (``size`` incidents): the CSV text of its incidents and events."""
+               times: TimeText) -> tuple[bytes, bytes]:
+    """Chunk ``index`` of a load (``size`` incidents): the CSV of its incidents and events, UTF-8.
+    Encoded where it is made (a worker process): the loading process hands COPY bytes as they
+    came, with no decoding and encoding of ~50 MB of text a chunk on its own core."""
     incidents, events = chunk_rows(np.random.default_rng([seed, index]), county, region_code, size, now, times)
-    return incidents.getvalue(), events.getvalue()
+    return incidents.getvalue().encode(), events.getvalue().encode()
 
 
 GENERATORS = 2  # worker processes making chunks while the server ingests the previous ones
@@ -348,8 +359,8 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
                 k = index + len(pending)
                 pending.append(pool.submit(chunk_text, county, region_code, seed, k, sizes[k], now_s, times))
             incidents, timeline = pending.pop(0).result()
-            copy_rows(cur, "incident", INCIDENT_COLUMNS, io.StringIO(incidents))
-            events += copy_rows(cur, "incident_event", EVENT_COLUMNS, io.StringIO(timeline))
+            copy_rows(cur, "incident", INCIDENT_COLUMNS, io.BytesIO(incidents))
+            events += copy_rows(cur, "incident_event", EVENT_COLUMNS, io.BytesIO(timeline))
             del incidents, timeline
             if progress:
                 progress.advance(task, size)

@@ -1,7 +1,9 @@
 """The deferred bulk load (db.bulk.defer/restore, demo.incidents.load_incidents(deferred=True)):
-indexes, foreign keys and row-capturing triggers dropped for the COPY and rebuilt set-wise after
-give the same rows and the same roll-ups as the load that pays for them per COPY, leave every
-index, key and trigger in place afterwards, and still refuse a row whose cell is wrong."""
+indexes, foreign keys and row-capturing triggers dropped for the COPY and rebuilt set-wise after,
+and the roll-ups merged into with their keys deferred (0047), give the same rows and the same
+roll-ups as the load that pays for them per COPY (onto the demo's own roll-up rows: the merge adds
+to existing keys), leave every index, key and trigger in place afterwards, and still refuse a row
+whose cell is wrong."""
 from __future__ import annotations
 
 import pytest
@@ -14,14 +16,16 @@ from conftest import DEMO_NOW
 REGION = "150623"
 CATALOG = """
 SELECT 'index', c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
-WHERE c.relname IN ('incident', 'incident_event')
+WHERE c.relname IN ('incident', 'incident_event', 'incident_rollup_folded', 'incident_rollup_unit')
 UNION ALL
 SELECT 'constraint', c.relname, k.conname || ' ' || pg_get_constraintdef(k.oid) || ' ' || k.convalidated
-FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE c.relname IN ('incident', 'incident_event')
+FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+WHERE c.relname IN ('incident', 'incident_event', 'incident_rollup_folded', 'incident_rollup_unit')
 UNION ALL
 SELECT 'trigger', c.relname, pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-WHERE c.relname IN ('incident', 'incident_event') AND NOT t.tgisinternal
+WHERE c.relname IN ('incident', 'incident_event', 'incident_rollup_folded', 'incident_rollup_unit')
+  AND NOT t.tgisinternal
 ORDER BY 1, 2, 3
 """
 MINE = "xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text"
@@ -106,8 +110,8 @@ def test_chunks_made_by_worker_processes_are_the_chunks_made_here(demo_dsn, monk
         now_s = int(DEMO_NOW.timestamp())
         times = TimeText(now_s - 366 * tl.DAY, now_s + 20 * tl.DAY)
         here = [gen.chunk_text(county, REGION, 93, k, size, now_s, times) for k, size in enumerate((700, 700, 100))]
-        expected = sorted(line.split(",")[0] for text, _ in here for line in io.StringIO(text) if line.strip())
-        events = sum(text.count("\n") for _, text in here)
+        expected = sorted(line.split(",")[0] for text, _ in here for line in io.StringIO(text.decode()) if line.strip())
+        events = sum(text.count(b"\n") for _, text in here)
         with conn.cursor() as cur:
             assert load_incidents(conn, REGION, 1500, 93, DEMO_NOW, deferred=False) == 1500
             assert [r[0].replace("-", "") for r in _all(cur, f"SELECT id::text FROM incident WHERE {MINE} ORDER BY id")] \

@@ -75,6 +75,8 @@ REFUSED = [
     ("UPDATE incident_rollup_folded SET n = n + 1", "permission denied"),
     ("INSERT INTO incident_rollup_delta SELECT * FROM incident_rollup_delta LIMIT 0", "permission denied"),
     ("UPDATE incident_transition SET to_state = 'closed'", "permission denied"),
+    ("SELECT incident_rollup_unit_merge('SELECT * FROM incident_rollup_folded')", "permission denied for function"),
+    ("DELETE FROM incident_rollup_unit", "permission denied"),
     ("CREATE TABLE sneaky (x int)", "permission denied"),
 ]
 
