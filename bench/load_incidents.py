@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import time
 import uuid
 from datetime import datetime, timezone
@@ -120,9 +121,27 @@ def copy_pair(cur, names, incidents, events) -> tuple[float, float]:
     return t1 - t0, time.perf_counter() - t1
 
 
+def busy_cpu_s() -> float:
+    """CPU seconds this machine has been busy (every process, every core: /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    return sum(ticks[i] for i in (0, 1, 2, 5, 6)) / os.sysconf("SC_CLK_TCK")  # user, nice, system, irq, softirq
+
+
+def checkpoint(conn) -> None:
+    """Write out what the previous phase left in shared buffers and WAL, so each phase starts clean
+    (otherwise the floor's checkpoint lands in the middle of our load)."""
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("CHECKPOINT")
+    conn.commit()
+
+
 def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int) -> None:
     """Measure the floor and our loader (and optionally the breakdown) and print the ratios."""
     conn = connect(dsn)
+    checkpoint(conn)
+    floor_cpu = busy_cpu_s()
     with conn.cursor() as cur:
         names = bare_tables(cur, "floor")
         gen_s = floor_i = floor_e = 0.0
@@ -131,16 +150,18 @@ def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int) -> None:
             a, b = copy_pair(cur, names, incidents, events)
             floor_i, floor_e = floor_i + a, floor_e + b
         conn.commit()
+        floor_cpu = busy_cpu_s() - floor_cpu  # generation included: it ran in turns with the COPY
         cur.execute(f"SELECT count(*) FROM {names[1]}")
         n_events = cur.fetchone()[0]
         for t in names:
             cur.execute(f"DROP TABLE {t}")
         conn.commit()
 
-    t = time.perf_counter()
+    checkpoint(conn)
+    ours_cpu, t = busy_cpu_s(), time.perf_counter()
     assert gen.load_incidents(conn, REGION, n, SEED, NOW) == n
     conn.commit()
-    ours = time.perf_counter() - t
+    ours, ours_cpu = time.perf_counter() - t, busy_cpu_s() - ours_cpu
     t = time.perf_counter()
     gen.settle(conn)  # what `onemap demo load` does next (not in the ratio: the peer has no index)
     settle_s = time.perf_counter() - t
@@ -156,6 +177,11 @@ def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int) -> None:
     # generation overlaps the COPY in load_incidents, so ours − floor is what the table's
     # trigger, keys and indexes cost plus any generation time that did not hide behind the server
     print(f"  ours − floor (trigger, keys, indexes)     {ours - floor:7.1f} s")
+    # the CPU budget: at ratio 0.5 ours has 2 × floor seconds, i.e. 2 × floor × cores CPU-seconds
+    cores = os.cpu_count() or 1
+    print(f"  busy CPU, whole machine ({cores} cores)      floor {floor_cpu:.1f} CPU-s with generation | "
+          f"ours {ours_cpu:.1f} CPU-s ({ours_cpu / (ours * cores):.0%} of the cores) | "
+          f"ratio 0.5 allows {2 * floor * cores:.1f} CPU-s")
     print(f"  then VACUUM (ANALYZE), after the commit   {settle_s:7.1f} s   (not in the ratio)")
     if breakdown:
         run_breakdown(conn, min(n, breakdown_chunks * gen.CHUNK), breakdown_chunks)
