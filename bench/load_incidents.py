@@ -9,6 +9,12 @@ Makes a throwaway database holding the demo county (no incidents), then measures
    PostgreSQL needs just to parse and store the rows; also the time our Python spends generating.
 2. ours   — ``demo.incidents.load_incidents`` end to end (generate + COPY into the real tables
    with the cell-assignment trigger, foreign keys, GiST and btree indexes).
+3. peer   — ``pg_restore -j <cores>`` of a dump of the database after our load, less the restore
+   of its dump from before (the county without incidents): PostgreSQL's own way of loading the same
+   rows into the same tables with the same indexes, keys and roll-ups (``--no-restore`` skips it).
+
+Each phase starts after a CHECKPOINT; the machine's busy CPU-seconds of the floor and of ours are
+printed against what ratio 0.5 allows.
 
 ``--breakdown`` adds the cost of each table feature by loading the first chunks into bare copies
 that get one feature back at a time. The database is dropped at the end (``--keep`` keeps it).
@@ -18,16 +24,20 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg2
 
 from db.bulk import TimeText, copy_rows
-from db.cluster import resolve_dsn
+from db.cluster import pg_bindir, resolve_dsn
 from db.core import connect, upgrade
 from demo import incidents as gen
 from demo import timelines as tl
@@ -137,9 +147,41 @@ def checkpoint(conn) -> None:
     conn.commit()
 
 
-def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int) -> None:
-    """Measure the floor and our loader (and optionally the breakdown) and print the ratios."""
+def pg_tool(name: str) -> str:
+    """The path of a PostgreSQL client program of the server's own version (pg_dump, pg_restore)."""
+    return str(pg_bindir() / name)
+
+
+def restore_seconds(server_dsn: str, dump: Path) -> float:
+    """Seconds for ``pg_restore -j <cores>`` of ``dump`` into a new database (dropped after):
+    PostgreSQL's own loader — tables, then COPY, then indexes, keys and triggers, in parallel."""
+    name = f"onemap_bench_restore_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(_with_db(server_dsn, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')  # name built here, not from input
+    admin.close()
+    try:
+        t = time.perf_counter()
+        subprocess.run([pg_tool("pg_restore"), "--exit-on-error", "-j", str(os.cpu_count() or 1),
+                        "-d", _with_db(server_dsn, name), str(dump)], check=True)
+        return time.perf_counter() - t
+    finally:
+        drop_database(server_dsn, name)
+
+
+def dump_database(dsn: str, dump: Path) -> None:
+    """A custom-format, uncompressed dump of the database (untimed: the peer's input)."""
+    subprocess.run([pg_tool("pg_dump"), "-Fc", "-Z0", "-f", str(dump), dsn], check=True)
+
+
+def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int, server_dsn: str | None = None) -> None:
+    """Measure the floor and our loader (and optionally the breakdown) and print the ratios; with
+    ``server_dsn``, also pg_restore of the same database before and after our load."""
     conn = connect(dsn)
+    work = Path(tempfile.mkdtemp(prefix="onemap-bench-load-"))
+    if server_dsn:
+        dump_database(dsn, work / "before.dump")
     checkpoint(conn)
     floor_cpu = busy_cpu_s()
     with conn.cursor() as cur:
@@ -183,6 +225,20 @@ def run(dsn: str, n: int, breakdown: bool, breakdown_chunks: int) -> None:
           f"ours {ours_cpu:.1f} CPU-s ({ours_cpu / (ours * cores):.0%} of the cores) | "
           f"ratio 0.5 allows {2 * floor * cores:.1f} CPU-s")
     print(f"  then VACUUM (ANALYZE), after the commit   {settle_s:7.1f} s   (not in the ratio)")
+    if server_dsn:
+        # the second peer: PostgreSQL loading the same tables with the same indexes, keys and
+        # triggers (pg_restore of a dump taken after our load, less the county without incidents)
+        conn.commit()
+        dump_database(dsn, work / "after.dump")
+        checkpoint(conn)
+        empty = restore_seconds(server_dsn, work / "before.dump")
+        checkpoint(conn)
+        full = restore_seconds(server_dsn, work / "after.dump")
+        peer = full - empty
+        print(f"  peer:  pg_restore -j {cores} of the same rows  {peer:7.1f} s  {rows / peer:>12,.0f} rows/s"
+              f"   ({full:.1f} s restoring the database, less {empty:.1f} s for it without incidents)")
+        print(f"  ratio ours / pg_restore (rows/s)          {peer / ours:7.2f}")
+    shutil.rmtree(work, ignore_errors=True)
     if breakdown:
         run_breakdown(conn, min(n, breakdown_chunks * gen.CHUNK), breakdown_chunks)
     conn.close()
@@ -220,13 +276,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--breakdown", action="store_true", help="also time each table feature")
     p.add_argument("--breakdown-chunks", type=int, default=2, help="chunks of 100k for --breakdown")
     p.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    p.add_argument("--no-restore", action="store_true", help="skip the pg_restore peer")
     args = p.parse_args(argv)
     server = resolve_dsn()
     t = time.perf_counter()
     name, dsn = make_database(server)
     print(f"demo county loaded into {name} in {time.perf_counter() - t:.1f} s")
     try:
-        run(dsn, args.incidents, args.breakdown, args.breakdown_chunks)
+        run(dsn, args.incidents, args.breakdown, args.breakdown_chunks, None if args.no_restore else server)
     finally:
         if args.keep:
             print(f"kept {dsn}")

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import numpy as np
 import shapely
+from psycopg2.extensions import encodings
 
 from db.bulk import TimeText, copy_rows, csv_text, defer, ewkb_hex, restore, uuid4_hex
 from db.core import sql
@@ -303,12 +304,12 @@ def settle(conn) -> None:
 
 
 def chunk_text(county: County, region_code: str, seed: int, index: int, size: int, now: int,
-               times: TimeText) -> tuple[bytes, bytes]:
-    """Chunk ``index`` of a load (``size`` incidents): the CSV of its incidents and events, UTF-8.
-    Encoded where it is made (a worker process): the loading process hands COPY bytes as they
-    came, with no decoding and encoding of ~50 MB of text a chunk on its own core."""
+               times: TimeText, encoding: str = "utf-8") -> tuple[bytes, bytes]:
+    """Chunk ``index`` of a load (``size`` incidents): the CSV of its incidents and events in the
+    connection's client ``encoding``. Encoded where it is made (a worker process): the loading
+    process hands COPY the bytes as they came, with no decoding and encoding of ~50 MB a chunk."""
     incidents, events = chunk_rows(np.random.default_rng([seed, index]), county, region_code, size, now, times)
-    return incidents.getvalue().encode(), events.getvalue().encode()
+    return incidents.getvalue().encode(encoding), events.getvalue().encode(encoding)
 
 
 GENERATORS = 2  # worker processes making chunks while the server ingests the previous ones
@@ -336,6 +337,7 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
     task = progress.add_task(f"incidents {region_code}", total=n) if progress else None
 
     sizes = [min(CHUNK, n - start) for start in range(0, n, CHUNK)]
+    encoding = encodings[conn.encoding]  # the server reads COPY bytes in the client encoding (UTF8, GBK…)
 
     # Worker processes make the next chunks while this one is COPYed: generation (numpy and
     # str.join, mostly under the GIL) runs on its own cores beside the server's, not in turns
@@ -357,7 +359,8 @@ def load_incidents(conn, region_code: str, n: int, seed: int, now: datetime, pro
         for index, size in enumerate(sizes):
             while len(pending) < AHEAD + 1 and index + len(pending) < len(sizes):
                 k = index + len(pending)
-                pending.append(pool.submit(chunk_text, county, region_code, seed, k, sizes[k], now_s, times))
+                pending.append(pool.submit(chunk_text, county, region_code, seed, k, sizes[k], now_s, times,
+                                           encoding))
             incidents, timeline = pending.pop(0).result()
             copy_rows(cur, "incident", INCIDENT_COLUMNS, io.BytesIO(incidents))
             events += copy_rows(cur, "incident_event", EVENT_COLUMNS, io.BytesIO(timeline))

@@ -120,3 +120,30 @@ def test_chunks_made_by_worker_processes_are_the_chunks_made_here(demo_dsn, monk
     finally:
         conn.rollback()
         conn.close()
+
+
+@pytest.mark.parametrize("client_encoding", ["GBK", "UTF8"])
+def test_a_load_reads_the_same_under_any_client_encoding(demo_dsn, client_encoding):
+    """Chunks reach COPY as bytes in the connection's client encoding: a county whose clients say
+    GBK (PGCLIENTENCODING) loads the same Chinese descriptions and notes as a UTF8 one."""
+    conn = connect(demo_dsn)
+    try:
+        conn.set_client_encoding(client_encoding)
+        with conn.cursor() as cur:
+            assert load_incidents(conn, REGION, 200, 94, DEMO_NOW, deferred=False) == 200
+            cur.execute(f"SELECT convert_to(string_agg(description, '|' ORDER BY id), 'UTF8') FROM incident "
+                        f"WHERE {MINE}")
+            descriptions = bytes(cur.fetchone()[0]).decode()
+            cur.execute(f"SELECT string_agg(note, '|' ORDER BY incident_id, at, action) FROM incident_event "
+                        f"WHERE {MINE} AND note <> ''")
+            notes = cur.fetchone()[0]
+            cur.execute("SELECT array_agg(code) FROM incident_category")
+            codes = set(cur.fetchone()[0])  # a category with no sample text is described by its code
+    finally:
+        conn.rollback()
+        conn.close()
+    from demo.incidents import DESCRIPTIONS, NOTES
+    written = set(descriptions.split("|"))
+    assert written <= {text for pair in DESCRIPTIONS.values() for text in pair} | codes, written
+    assert any("\u4e00" <= c <= "\u9fff" for c in descriptions)  # Chinese text, not only codes
+    assert set(notes.split("|")) <= set(NOTES.values()), notes[:200]
