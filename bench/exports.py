@@ -27,32 +27,15 @@ from bench.load_incidents import drop_database
 from data.users import Actor
 from db.cluster import resolve_dsn
 from db.core import connect
-from demo.loader import load_demo
 
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=timezone.utc)
 
 
 def make_database_with(server: str, incidents: int) -> tuple[str, str]:
     """A throwaway migrated database holding the demo county and ``incidents`` incidents."""
-    import uuid
+    from bench.load_incidents import make_database
 
-    import psycopg2
-
-    from bench.load_incidents import _with_db
-    from db.core import upgrade
-
-    name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(_with_db(server, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')  # name built here, not from input
-    admin.close()
-    dsn = _with_db(server, name)
-    conn = connect(dsn)
-    upgrade(conn)
-    conn.close()
-    load_demo(dsn, seed=1, incidents=incidents, now=NOW)
-    return name, dsn
+    return make_database(server, incidents)
 
 
 def _ogr2ogr_sql(dsn: str, actor) -> str:

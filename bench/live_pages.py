@@ -34,25 +34,11 @@ PAGES_PER_SESSION = 10
 
 def demo_database(incidents: int, keep: bool = False):
     """A throwaway migrated database with the demo county on the configured server; (dsn, drop)."""
-    import psycopg2
-
-    from bench.load_incidents import NOW, SEED, _with_db, drop_database
+    from bench.load_incidents import drop_database, make_database
     from db.cluster import resolve_dsn
-    from db.core import connect, upgrade
-    from demo.loader import load_demo
 
     server = resolve_dsn()
-    name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(_with_db(server, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')  # name built here, not from input
-    admin.close()
-    dsn = _with_db(server, name)
-    conn = connect(dsn)
-    upgrade(conn)
-    conn.close()
-    load_demo(dsn, seed=SEED, incidents=incidents, now=NOW)
+    name, dsn = make_database(server, incidents)
     return dsn, (lambda: None) if keep else (lambda: drop_database(server, name))
 
 

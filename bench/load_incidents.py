@@ -51,21 +51,27 @@ def _with_db(dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
 
 
-def make_database(server_dsn: str) -> tuple[str, str]:
-    """Create and migrate a throwaway database holding the demo county; return (name, dsn)."""
-    from demo.loader import load_demo
-
-    name = f"onemap_bench_{uuid.uuid4().hex[:8]}"
+def create_database(server_dsn: str, prefix: str) -> tuple[str, str]:
+    """Create an empty throwaway database named ``prefix`` and a random suffix; return (name, dsn)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(_with_db(server_dsn, "postgres"))
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')  # name built here, not from input
     admin.close()
-    dsn = _with_db(server_dsn, name)
+    return name, _with_db(server_dsn, name)
+
+
+def make_database(server_dsn: str, incidents: int = 0) -> tuple[str, str]:
+    """Create and migrate a throwaway database holding the demo county (and ``incidents``
+    incidents); return (name, dsn)."""
+    from demo.loader import load_demo
+
+    name, dsn = create_database(server_dsn, "onemap_bench")
     conn = connect(dsn)
     upgrade(conn)
     conn.close()
-    load_demo(dsn, seed=SEED, incidents=0, now=NOW)
+    load_demo(dsn, seed=SEED, incidents=incidents, now=NOW)
     return name, dsn
 
 
@@ -155,16 +161,11 @@ def pg_tool(name: str) -> str:
 def restore_seconds(server_dsn: str, dump: Path) -> float:
     """Seconds for ``pg_restore -j <cores>`` of ``dump`` into a new database (dropped after):
     PostgreSQL's own loader — tables, then COPY, then indexes, keys and triggers, in parallel."""
-    name = f"onemap_bench_restore_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(_with_db(server_dsn, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')  # name built here, not from input
-    admin.close()
+    name, dsn = create_database(server_dsn, "onemap_bench_restore")
     try:
         t = time.perf_counter()
         subprocess.run([pg_tool("pg_restore"), "--exit-on-error", "-j", str(os.cpu_count() or 1),
-                        "-d", _with_db(server_dsn, name), str(dump)], check=True)
+                        "-d", dsn, str(dump)], check=True)
         return time.perf_counter() - t
     finally:
         drop_database(server_dsn, name)
